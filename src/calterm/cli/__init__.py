@@ -1,0 +1,63 @@
+"""The scriptable face: ``calterm SUBCOMMAND ...`` -> core calls.
+
+Each subcommand lives in its own module under ``calterm.cli`` exposing ``add_parser(subparsers)``
+and ``run(args) -> int``; add its name to ``SUBCOMMANDS``. Errors reach the user as one line on
+stderr with exit 2 (bad usage/input) or 1 (computation failed or doubtful); ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from calterm import __version__
+from calterm.errors import CaltermError
+
+SUBCOMMANDS = ["detectors", "calibrants"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line (exit 2), without the usage block."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"calterm: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="calterm", description="Calibrate X-ray area detectors from a terminal.")
+    parser.add_argument("--version", action="version", version=f"calterm {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"calterm.cli.{name}")
+        p = module.add_parser(sub)
+        p.set_defaults(_run=module.run)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except CaltermError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"calterm: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("calterm: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"calterm: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        return 1

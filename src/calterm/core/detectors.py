@@ -1,0 +1,110 @@
+"""Detectors from pyFAI's registry: by name, by image shape, or generic with a given pixel size.
+
+pyFAI knows each detector's shape, pixel size and module gaps; we only choose. When several
+registered detectors share the image's shape, the simplest name wins (``Pilatus1M`` before
+``PilatusCdTe1M``) and the others are reported so the user can override.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calterm.errors import InputError
+
+
+@dataclass(frozen=True)
+class DetectorChoice:
+    """The detector used, and how it was chosen (shown to the user)."""
+
+    detector: object  # pyFAI.detectors.Detector
+    name: str
+    how: str  # "named", "by shape", "generic"
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def pixel_size_um(self) -> tuple[float, float]:
+        return (self.detector.pixel1 * 1e6, self.detector.pixel2 * 1e6)
+
+
+def registered_names() -> list[str]:
+    """Every detector class name in pyFAI's registry (for completion and searchable lists)."""
+    import pyFAI.detectors
+
+    return sorted({cls.__name__ for cls in pyFAI.detectors.ALL_DETECTORS.values()})
+
+
+def names_for_shape(shape: tuple[int, int]) -> list[str]:
+    import pyFAI.detectors
+
+    names = {
+        cls.__name__
+        for cls in pyFAI.detectors.ALL_DETECTORS.values()
+        if getattr(cls, "MAX_SHAPE", None) and tuple(cls.MAX_SHAPE) == tuple(shape)
+    }
+    return sorted(names, key=lambda n: (len(n), n))
+
+
+def resolve_detector(
+    shape: tuple[int, int], name: str | None = None, pixel_size_um: float | tuple[float, float] | None = None
+) -> DetectorChoice:
+    """Pick the detector for an image of ``shape``.
+
+    ``name`` selects from pyFAI's registry (case-insensitive); without it the image shape decides;
+    failing that, a generic detector with ``pixel_size_um`` (required then). A pixel size given
+    with a name overrides the registry's.
+    """
+    import pyFAI.detectors
+
+    shape = tuple(int(s) for s in shape)
+    if pixel_size_um is not None:
+        p1, p2 = (pixel_size_um, pixel_size_um) if np.isscalar(pixel_size_um) else pixel_size_um
+        if not (np.isfinite(p1) and np.isfinite(p2) and p1 > 0 and p2 > 0):
+            raise InputError(f"pixel size must be positive, not {pixel_size_um}")
+    if name:
+        try:
+            det = pyFAI.detectors.detector_factory(name)
+        except Exception as exc:
+            raise InputError(f"unknown detector {name!r} (see `calterm detectors`)") from exc
+        if det.max_shape is not None and tuple(det.max_shape) != shape:
+            binning = _binning(tuple(det.max_shape), shape)
+            if binning is None:
+                raise InputError(f"detector {name} has shape {tuple(det.max_shape)}, image has {shape}")
+            det.set_binning(binning)
+        if pixel_size_um is not None:
+            det = _generic(shape, p1, p2, base=det)
+        return DetectorChoice(det, type(det).__name__, "named")
+    candidates = names_for_shape(shape)
+    if candidates and pixel_size_um is None:
+        det = pyFAI.detectors.detector_factory(candidates[0])
+        return DetectorChoice(det, candidates[0], "by shape", tuple(candidates[1:]))
+    if pixel_size_um is None:
+        raise InputError(
+            f"no detector in pyFAI's registry has shape {shape}: give --detector NAME or --pixel-size UM"
+        )
+    return DetectorChoice(_generic(shape, p1, p2), "generic", "generic")
+
+
+def _binning(full: tuple[int, int], shape: tuple[int, int]) -> tuple[int, int] | None:
+    if full[0] % shape[0] == 0 and full[1] % shape[1] == 0:
+        return (full[0] // shape[0], full[1] // shape[1])
+    return None
+
+
+def _generic(shape: tuple[int, int], p1_um: float, p2_um: float, base=None):
+    """A flat detector of the given pixel size, keeping a named detector's mask if it has one."""
+    import pyFAI.detectors
+
+    det = pyFAI.detectors.Detector(pixel1=p1_um * 1e-6, pixel2=p2_um * 1e-6, max_shape=shape)
+    if base is not None and base.mask is not None and base.mask.shape == shape:
+        det.mask = np.array(base.mask)
+    return det
+
+
+def detector_mask(choice: DetectorChoice, shape: tuple[int, int]) -> np.ndarray:
+    """The detector's own mask (module gaps) as bool, True = masked; all False if it has none."""
+    mask = choice.detector.mask
+    if mask is None or tuple(mask.shape) != tuple(shape):
+        return np.zeros(shape, dtype=bool)
+    return np.asarray(mask) != 0

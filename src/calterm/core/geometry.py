@@ -1,0 +1,145 @@
+"""The PONI parameter model, its constraints, and the conversions users read (Fit2D, beam centre).
+
+One explicit model: dist, poni1, poni2 (m), rot1, rot2, rot3 (rad), wavelength (m), exactly
+pyFAI's PONI convention, so a PONI file written from it is read back by ``pyFAI.load`` unchanged.
+Pixel coordinates in calterm are x = column, y = row, integers at pixel centres; pyFAI's
+``tth(d1, d2)`` takes (row, column) in the same convention.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from calterm.errors import InputError
+
+PARAMS = ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")
+DEFAULT_FIXED = frozenset({"rot3", "wavelength"})
+
+
+@dataclass(frozen=True)
+class PoniGeometry:
+    """Detector geometry in PONI units: metres and radians."""
+
+    dist: float
+    poni1: float
+    poni2: float
+    rot1: float = 0.0
+    rot2: float = 0.0
+    rot3: float = 0.0
+    wavelength: float = 1e-10
+
+    def as_vector(self, names=PARAMS) -> np.ndarray:
+        return np.array([getattr(self, n) for n in names], dtype=float)
+
+    def with_vector(self, names, values) -> PoniGeometry:
+        return replace(self, **{n: float(v) for n, v in zip(names, values, strict=True)})
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    def to_pyfai(self, detector):
+        """A pyFAI AzimuthalIntegrator for this geometry on ``detector``."""
+        from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+        return AzimuthalIntegrator(
+            dist=self.dist, poni1=self.poni1, poni2=self.poni2, rot1=self.rot1, rot2=self.rot2,
+            rot3=self.rot3, detector=detector, wavelength=self.wavelength,
+        )
+
+    @classmethod
+    def from_pyfai(cls, geo) -> PoniGeometry:
+        return cls(geo.dist, geo.poni1, geo.poni2, geo.rot1, geo.rot2, geo.rot3, geo.wavelength)
+
+    def fit2d(self, detector) -> dict[str, float]:
+        """Fit2D terms: direct distance (mm), beam centre (Fit2D pixels), tilt and its plane (deg)."""
+        f = self.to_pyfai(detector).getFit2D()
+        return {k: float(f[k]) for k in ("directDist", "centerX", "centerY", "tilt", "tiltPlanRotation")}
+
+    def beam_center_px(self, detector) -> tuple[float, float]:
+        """Where the direct beam hits, as (x, y) in calterm pixels (Fit2D centre minus half a pixel)."""
+        f = self.fit2d(detector)
+        return (f["centerX"] - 0.5, f["centerY"] - 0.5)
+
+    def tth(self, detector, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.to_pyfai(detector).tth(np.asarray(rows, float), np.asarray(cols, float))
+
+
+def geometry_from_center(
+    detector, distance_m: float, center_xy: tuple[float, float], wavelength_m: float
+) -> PoniGeometry:
+    """An untilted geometry with the beam at pixel ``center_xy`` (x = column, y = row)."""
+    x, y = center_xy
+    p1, p2 = detector.pixel1, detector.pixel2
+    return PoniGeometry(distance_m, (y + 0.5) * p1, (x + 0.5) * p2, 0.0, 0.0, 0.0, wavelength_m)
+
+
+def geometry_from_fit2d(detector, fit2d: dict[str, float], wavelength_m: float) -> PoniGeometry:
+    from pyFAI.geometry import Geometry
+
+    g = Geometry(detector=detector, wavelength=wavelength_m)
+    g.setFit2D(fit2d["directDist"], fit2d["centerX"], fit2d["centerY"], fit2d.get("tilt", 0.0),
+               fit2d.get("tiltPlanRotation", 0.0))
+    return PoniGeometry.from_pyfai(g)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Which parameters are free, and the bounds of each (None = unbounded)."""
+
+    fixed: frozenset[str] = DEFAULT_FIXED
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.fixed) | set(self.bounds)) - set(PARAMS)
+        if unknown:
+            raise InputError(f"unknown geometry parameter(s): {', '.join(sorted(unknown))} (use {', '.join(PARAMS)})")
+        for name, (lo, hi) in self.bounds.items():
+            if not lo < hi:
+                raise InputError(f"bounds for {name} must have low < high, not ({lo}, {hi})")
+
+    @property
+    def free(self) -> tuple[str, ...]:
+        return tuple(p for p in PARAMS if p not in self.fixed)
+
+    def with_fixed(self, fix=(), free=()) -> Constraints:
+        return replace(self, fixed=frozenset((set(self.fixed) | set(fix)) - set(free)))
+
+    def lower_upper(self, names) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([self.bounds.get(n, (-np.inf, np.inf))[0] for n in names], dtype=float)
+        hi = np.array([self.bounds.get(n, (-np.inf, np.inf))[1] for n in names], dtype=float)
+        return lo, hi
+
+
+def poni_text(geometry: PoniGeometry, detector, comments: list[str] | None = None) -> str:
+    """The PONI file text, written by pyFAI's own writer so ``pyFAI.load`` reads it exactly."""
+    from pyFAI.io.ponifile import PoniFile
+
+    ai = geometry.to_pyfai(detector)
+    buf = io.StringIO()
+    PoniFile(ai).write(buf, comments=comments)
+    return buf.getvalue()
+
+
+def load_poni(path: str) -> tuple[PoniGeometry, object]:
+    """Read a PONI file (any version pyFAI reads): the geometry and pyFAI's detector."""
+    import pyFAI
+
+    try:
+        ai = pyFAI.load(str(path))
+    except Exception as exc:
+        raise InputError(f"{path}: not a PONI file pyFAI can read ({exc})") from exc
+    if ai.wavelength is None:
+        raise InputError(f"{path}: PONI file has no wavelength")
+    return PoniGeometry.from_pyfai(ai), ai.detector
+
+
+def max_tth_error_deg(a: PoniGeometry, b: PoniGeometry, detector, shape, step: int = 8) -> float:
+    """Largest |2θ_a − 2θ_b| over the detector (sampled every ``step`` pixels), in degrees."""
+    rows, cols = np.mgrid[0 : shape[0] : step, 0 : shape[1] : step]
+    ta = a.tth(detector, rows.ravel(), cols.ravel())
+    tb = b.tth(detector, rows.ravel(), cols.ravel())
+    return float(np.max(np.abs(ta - tb)) * 180 / math.pi)
