@@ -1,7 +1,9 @@
 """The scriptable face: ``calterm SUBCOMMAND ...`` -> core calls.
 
 Each subcommand lives in its own module under ``calterm.cli`` exposing ``add_parser(subparsers)``
-and ``run(args) -> int``; add its name to ``SUBCOMMANDS``. Errors reach the user as one line on
+and ``run(args) -> int``; modules are discovered, so adding a subcommand touches no shared file.
+``calterm`` alone, ``calterm IMAGE`` and ``calterm --resume`` open the terminal app (the ``tui``
+subcommand). Errors reach the user as one line on
 stderr with exit 2 (bad usage/input) or 1 (computation failed or doubtful); ``--debug`` shows the
 traceback instead.
 """
@@ -10,13 +12,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 import traceback
 
 from calterm import __version__
 from calterm.errors import CaltermError
 
-SUBCOMMANDS = ["detectors", "calibrants"]
+
+
+def subcommand_modules() -> list[str]:
+    """Modules of this package that define a subcommand (``add_parser`` and ``run``)."""
+    import calterm.cli as package
+
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in ("common",))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,8 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calterm {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in SUBCOMMANDS:
+    for name in subcommand_modules():
         module = importlib.import_module(f"calterm.cli.{name}")
+        if not hasattr(module, "add_parser"):
+            continue
         p = module.add_parser(sub)
         p.set_defaults(_run=module.run)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -42,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    if "tui" in commands and (not argv or argv[0] == "--resume" or (argv[0] not in commands and not argv[0].startswith("-"))):
+        argv = ["tui", *argv]  # `calterm`, `calterm IMAGE`, `calterm --resume` open the app
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
