@@ -20,7 +20,6 @@ from calterm import __version__
 from calterm.errors import CaltermError
 
 
-
 def subcommand_modules() -> list[str]:
     """Modules of this package that define a subcommand (``add_parser`` and ``run``)."""
     import calterm.cli as package
