@@ -1,0 +1,179 @@
+"""Run one statistics pass over a run's units: in this process, over local processes, or on Dask.
+
+Every path computes the same :class:`~calterm.core.darkpartial.DarkPartial` per task and merges
+them with the same exact formula, so the numbers do not depend on where the work ran. Local
+parallelism uses a process pool (the work is numpy-bound: threads would share one core's GIL for
+the reading and decoding); beyond one machine we rely on Dask distributed rather than home-made
+cluster code: tasks are mapped on the cluster and their partials merged pairwise *on the workers*
+as they finish, so only the final statistics travel back. Workers must see the same file paths
+(a shared filesystem), as with any cluster reading beamline data.
+
+Partials travel between processes by the executors' own serialization; nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+import numpy as np
+
+from calterm.core.darkpartial import DarkPartial, FrameKey, accumulate_units
+from calterm.core.framesource import FrameUnit
+from calterm.core.jobs import JobContext
+from calterm.errors import InputError
+
+
+@dataclass(frozen=True)
+class PassSpec:
+    """What one pass computes: optional per-pixel window (sigma clipping), excluded frames, frame means."""
+
+    window: tuple[np.ndarray, np.ndarray] | None = None
+    exclude: frozenset[FrameKey] = frozenset()
+    record_means: bool = False
+
+
+def estimated_frames(units: Sequence[FrameUnit]) -> int:
+    """Frames in the run as far as headers tell (a fabio file counts 1 until read)."""
+    return sum(u.n_frames if u.n_frames is not None else 1 for u in units)
+
+
+def split_tasks(units: Sequence[FrameUnit], n_tasks: int) -> list[list[FrameUnit]]:
+    """Consecutive units grouped into about ``n_tasks`` tasks of similar frame counts."""
+    n_tasks = max(1, min(n_tasks, len(units)))
+    target = estimated_frames(units) / n_tasks
+    tasks: list[list[FrameUnit]] = [[]]
+    size = 0
+    for unit in units:
+        if tasks[-1] and size >= target and len(tasks) < n_tasks:
+            tasks.append([])
+            size = 0
+        tasks[-1].append(unit)
+        size += unit.n_frames if unit.n_frames is not None else 1
+    return tasks
+
+
+def run_pass(units: Sequence[FrameUnit], shape: tuple[int, int], spec: PassSpec, ctx: JobContext,
+             stage: str, workers: int = 1, scheduler=None, task_frames: int = 64) -> DarkPartial:
+    """One pass over ``units``; ``scheduler`` is a Dask address or ``distributed.Client``."""
+    total = estimated_frames(units)
+    if scheduler is not None:
+        return _run_dask(units, shape, spec, ctx, stage, scheduler, task_frames, total)
+    if workers > 1 and len(units) > 1:
+        return _run_processes(units, shape, spec, ctx, stage, workers, task_frames, total)
+    return _run_here(units, shape, spec, ctx, stage, total)
+
+
+def _run_here(units, shape, spec: PassSpec, ctx: JobContext, stage: str, total: int) -> DarkPartial:
+    done = 0
+    last = 0.0
+
+    def on_frame() -> None:
+        nonlocal done, last
+        done += 1
+        now = time.perf_counter()
+        if now - last > 0.1:  # a progress report per frame would cost more than the frame
+            last = now
+            ctx.report(stage, done, max(total, done))
+        else:
+            ctx.check()
+
+    partial = accumulate_units(units, shape, spec.window, spec.exclude, spec.record_means, on_frame)
+    ctx.report(stage, done, done)
+    return partial
+
+
+def _n_tasks(units, workers: int, task_frames: int, total: int) -> int:
+    return max(workers * 2, math.ceil(total / max(task_frames, 1)))
+
+
+def _run_processes(units, shape, spec, ctx, stage, workers, task_frames, total) -> DarkPartial:
+    tasks = split_tasks(units, _n_tasks(units, workers, task_frames, total))
+    # spawn, not fork: the caller may be the TUI with threads running, and fork copies locks held
+    # by other threads; the cost is one interpreter start per worker.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    result: DarkPartial | None = None
+    done = 0
+    try:
+        pending = {pool.submit(accumulate_units, t, shape, spec.window, spec.exclude, spec.record_means):
+                   sum(u.n_frames or 1 for u in t) for t in tasks}
+        ctx.report(stage, 0, total)
+        while pending:
+            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            ctx.check()
+            for fut in finished:
+                done += pending.pop(fut)
+                part = fut.result()
+                result = part if result is None else result.merge(part)
+            if finished:
+                ctx.report(stage, done, max(total, done))
+    finally:
+        pool.shutdown(wait=not ctx.cancel.is_set, cancel_futures=True)
+    return result if result is not None else DarkPartial.empty(shape)
+
+
+def _merge(a: DarkPartial, b: DarkPartial) -> DarkPartial:
+    return a.merge(b)
+
+
+def _connect(scheduler):
+    """A ``distributed.Client`` from an address (or the client itself); bad addresses exit 2."""
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    try:
+        return Client(str(scheduler), timeout="10s"), True
+    except Exception as exc:
+        raise InputError(f"cannot reach Dask scheduler {scheduler}: {type(exc).__name__}: {exc}") from exc
+
+
+def _run_dask(units, shape, spec, ctx, stage, scheduler, task_frames, total) -> DarkPartial:
+    from distributed import as_completed
+
+    client, owned = _connect(scheduler)
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        tasks = split_tasks(units, _n_tasks(units, n_workers, task_frames, total))
+        window = client.scatter(spec.window, broadcast=True) if spec.window is not None else None
+        sizes = {}
+        futures = []
+        for t in tasks:
+            fut = client.submit(accumulate_units, t, shape, window, spec.exclude, spec.record_means, pure=False)
+            sizes[fut.key] = sum(u.n_frames or 1 for u in t)
+            futures.append(fut)
+        ctx.report(stage, 0, total)
+        done = 0
+        spare = None
+        queue = as_completed(futures)
+        for fut in queue:  # pairwise tree merge on the workers as tasks finish
+            if ctx.cancel.is_set:
+                client.cancel(futures)
+                ctx.check()
+            if fut.key in sizes:
+                done += sizes.pop(fut.key)
+                ctx.report(stage, done, max(total, done))
+            if spare is None:
+                spare = fut
+            else:
+                queue.add(client.submit(_merge, spare, fut, pure=False))
+                spare = None
+        return spare.result() if spare is not None else DarkPartial.empty(shape)
+    except InputError:
+        raise
+    except Exception as exc:
+        if type(exc).__name__ == "InputError":  # raised on a worker and re-raised here
+            raise InputError(str(exc)) from None
+        raise
+    finally:
+        if owned:
+            client.close()
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
