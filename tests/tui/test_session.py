@@ -58,7 +58,7 @@ def _session() -> Session:
         peak_method="massif", delta_2th_deg=0.5, i_max=55000.0,
     )
     return Session(request=req, demo=True, screen="points", ring=3, auto_increment=True, use_mask=False,
-                   cursor_xy=(12.5, 40.0), zoom=True, result=_result(),
+                   cursor_xy=(12.5, 40.0), zoom=True, result=_result(), rings_from_result=True,
                    circle_points=(ControlPoint(3.0, 4.0, 1),), circle_result={"center": [1.0, 2.0], "radius": 3.5},
                    outputs={"poni": "/tmp/x.poni"})
 
@@ -79,7 +79,7 @@ def test_roundtrip_is_exact(tmp_path):
     back = load_session(path)
     assert back.request == s.request
     _same_result(s.result, back.result)
-    for name in ("demo", "screen", "ring", "auto_increment", "use_mask", "cursor_xy", "zoom", "circle_points",
+    for name in ("demo", "screen", "ring", "auto_increment", "use_mask", "cursor_xy", "zoom", "circle_points", "rings_from_result",
                  "circle_result", "outputs"):
         assert getattr(back, name) == getattr(s, name), name
     # human-readable, strict JSON (no NaN tokens)

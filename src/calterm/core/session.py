@@ -66,6 +66,7 @@ class Session:
     cursor_xy: tuple[float, float] | None = None
     zoom: bool = False
     result: CalibrationResult | None = None
+    rings_from_result: bool = False  # predicted rings follow the result until a start value changes
     circle_points: tuple[ControlPoint, ...] = ()
     circle_result: dict | None = None  # the circle fit's JSON summary, as the core returns it
     outputs: dict[str, str] = field(default_factory=dict)  # last paths written: poni, history, ...
@@ -182,6 +183,7 @@ def session_to_dict(s: Session) -> dict:
         "cursor_xy": list(s.cursor_xy) if s.cursor_xy is not None else None,
         "zoom": s.zoom,
         "result": result_to_dict(s.result) if s.result is not None else None,
+        "rings_from_result": s.rings_from_result,
         "circle_points": [[p.x, p.y, p.ring] for p in s.circle_points],
         "circle_result": s.circle_result,
         "outputs": dict(s.outputs),
@@ -204,6 +206,7 @@ def session_from_dict(d: dict) -> Session:
         cursor_xy=(_float(cursor[0]), _float(cursor[1])) if cursor else None,
         zoom=bool(d.get("zoom", False)),
         result=result_from_dict(d["result"]) if d.get("result") else None,
+        rings_from_result=bool(d.get("rings_from_result", False)),
         circle_points=tuple(ControlPoint(_float(x), _float(y), ring) for x, y, ring in d.get("circle_points", ())),
         circle_result=d.get("circle_result"),
         outputs={str(k): str(v) for k, v in (d.get("outputs") or {}).items()},

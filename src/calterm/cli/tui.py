@@ -1,0 +1,69 @@
+"""``calterm tui [IMAGE] [--resume]``: open the terminal app.
+
+``calterm`` alone, ``calterm IMAGE`` and ``calterm --resume`` arrive here (see ``calterm.cli``).
+Without an image the app opens on the built-in LaB6 demo with its start values filled in. A new
+session keeps the previous one as ``session.previous.json`` before replacing it. Textual is
+imported only here, after the arguments are checked, and pyFAI only when a screen needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from calterm.cli.common import add_image_options, parse_xy
+from calterm.errors import InputError
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("tui", help="open the terminal app (default command)",
+                       description="Open the terminal app: calibrate from the keyboard at 80x24, over SSH.")
+    p.add_argument("image", nargs="?", help="calibration image (default: the built-in LaB6 demo)")
+    p.add_argument("--resume", action="store_true", help="reopen the last session exactly as it was left")
+    p.add_argument("--session", metavar="FILE", help="session file (default: $CALTERM_HOME/session.json)")
+    p.add_argument("--calibrant", help="calibrant name or d-spacing file (default LaB6)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--wavelength", type=float, metavar="A", help="wavelength in Å")
+    g.add_argument("--energy", type=float, metavar="KEV", help="photon energy in keV")
+    p.add_argument("--distance", type=float, metavar="MM", help="start distance in mm")
+    p.add_argument("--center", metavar="X,Y", help="start beam centre in pixels (x = column, y = row)")
+    p.add_argument("--theme", help="theme name (default: the last chosen, else calterm-dark)")
+    add_image_options(p)
+    return p
+
+
+def build_session(args):
+    """The session to open: resumed, on the given image, or the demo (request filled in later)."""
+    from calterm.core.calibrants import wavelength_m
+    from calterm.core.calibration import CalibrationRequest
+    from calterm.core.session import Session, keep_previous, load_session
+
+    path = Path(args.session).expanduser() if args.session else None
+    if args.resume:
+        return load_session(path), path, False
+    if args.image:
+        if not Path(args.image.split("::")[0]).expanduser().is_file():
+            raise InputError(f"{args.image}: no such file")
+        wl = (wavelength_m(args.wavelength, None) if args.wavelength is not None
+              else wavelength_m(None, args.energy) if args.energy is not None else 1e-10)
+        request = CalibrationRequest(
+            image_path=str(Path(args.image).expanduser()), calibrant=args.calibrant or "LaB6", wavelength_m=wl,
+            frame=args.frame, rotate=args.rotate, flip=args.flip, detector=args.detector,
+            pixel_size_um=args.pixel_size, mask_path=args.mask, distance_mm=args.distance,
+            center_xy=parse_xy(args.center) if args.center else None,
+        )
+        session, demo = Session(request=request), False
+    else:
+        request = CalibrationRequest(image_path="", calibrant="LaB6", wavelength_m=0.3344e-10)
+        session, demo = Session(request=request, demo=True), True
+    keep_previous(path)
+    return session, path, demo
+
+
+def run(args) -> int:
+    session, path, demo = build_session(args)
+    from calterm.tui.app import CaltermApp
+
+    app = CaltermApp(session, session_file=path, prepare_demo=demo, theme=args.theme)
+    app.run()
+    return int(app.return_code or 0)

@@ -1,0 +1,200 @@
+"""CaltermApp: the thin shell that holds the session, switches screens, runs jobs and autosaves.
+
+Screens own their behaviour; the app only offers what several of them share: the session and
+its autosave, the job runner, the calibrate action (bound to ``c`` everywhere), themes and the
+command palette. Every change goes through :meth:`CaltermApp.changed`, which saves the session
+atomically before anything else happens, so a killed terminal loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.signal import Signal
+
+from calterm.core.session import Session, load_prefs, save_prefs, save_session
+from calterm.tui.commands import COMMANDS
+from calterm.tui.jobs import JobRunner
+from calterm.tui.preview_data import ImageCache
+from calterm.tui.screens.circle import CircleScreen
+from calterm.tui.screens.help import HelpScreen
+from calterm.tui.screens.jobs import JobsScreen
+from calterm.tui.screens.parameters import ParametersScreen
+from calterm.tui.screens.points import PointsScreen
+from calterm.tui.screens.prompt import PromptScreen
+from calterm.tui.screens.refinement import RefinementScreen
+from calterm.tui.screens.results import ResultsScreen
+from calterm.tui.themes import DEFAULT_THEME, load_themes
+
+SCREEN_CLASSES = {"parameters": ParametersScreen, "points": PointsScreen, "refinement": RefinementScreen,
+                  "jobs": JobsScreen, "results": ResultsScreen, "circle": CircleScreen}
+
+
+class CaltermApp(App):
+    TITLE = "calterm"
+    MODES = SCREEN_CLASSES  # type: ignore[assignment]
+    BINDINGS = [
+        *(Binding(str(i), f"switch('{mode}')", mode, show=False) for i, mode in enumerate(SCREEN_CLASSES, 1)),
+        Binding("c", "calibrate", "Calibrate"),
+        Binding("f5", "calibrate", "Calibrate", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Keys"),
+        Binding("escape", "escape", "Cancel", show=False),
+        Binding("ctrl+o", "open_image", "Open", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, session: Session, session_file: Path | None = None, prepare_demo: bool = False,
+                 theme: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.session_file = session_file
+        self.jobs = JobRunner(self)
+        self.session_changed: Signal[str] = Signal(self, "session-changed")
+        self.images = ImageCache()  # the image being calibrated, read once for every screen
+        self._prepare_demo = prepare_demo
+        self._requested_theme = theme
+        self._after_ready: list = []
+        self._save_timer = None
+        self._save_error_shown = False
+
+    # --- start-up -----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        for theme in load_themes():
+            self.register_theme(theme)
+        wanted = self._requested_theme or load_prefs().get("theme") or DEFAULT_THEME
+        if wanted in self.available_themes:
+            self.theme = wanted
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
+        if self._prepare_demo:
+            self.jobs.start("Prepare demo", _demo_request, on_done=self._demo_ready)
+        else:
+            self.changed("all")
+
+    def _demo_ready(self, request) -> None:
+        self.session.request = request
+        self.changed("all")
+        pending, self._after_ready = self._after_ready, []
+        for action in pending:
+            action()
+
+    def _remember_theme(self, theme) -> None:
+        prefs = load_prefs()
+        prefs["theme"] = theme.name
+        with contextlib.suppress(OSError):
+            save_prefs(prefs)
+
+    # --- the session: every change saves it ---------------------------------------------------
+    def changed(self, what: str = "request", *, debounce: bool = False) -> None:
+        """Save the session (now, or within 0.3 s for a stream of cursor moves) and tell the screens."""
+        if debounce:
+            if self._save_timer is not None:
+                self._save_timer.stop()
+            self._save_timer = self.set_timer(0.3, self.save)
+        else:
+            self.save()
+        if what:
+            self.session_changed.publish(what)
+
+    def save(self) -> None:
+        try:
+            save_session(self.session, self.session_file)
+        except OSError as exc:
+            if not self._save_error_shown:  # say it once, not on every key press
+                self._save_error_shown = True
+                self.notify(f"cannot save the session: {exc}", severity="error", timeout=10)
+
+    def update_request(self, what: str = "request", geometry: bool = False, **changes) -> None:
+        """Replace fields of the request; a changed start value makes predicted rings follow it."""
+        self.session.request = replace(self.session.request, **changes)
+        if geometry:
+            self.session.rings_from_result = False
+        self.changed(what)
+
+    # --- actions shared by every screen -------------------------------------------------------
+    def action_switch(self, mode: str) -> None:
+        if mode in SCREEN_CLASSES and self.current_mode != mode:
+            self.switch_mode(mode)
+            self.session.screen = mode
+            self.changed("", debounce=True)
+
+    def action_calibrate(self) -> None:
+        if not self.session.request.image_path:
+            self._after_ready.append(self.action_calibrate)
+            self.notify("preparing the demo image; the calibration starts as soon as it is ready")
+            return
+        request = self.session.effective_request()
+        self.jobs.start("Calibrate", partial(_calibrate, request), on_done=self._calibrated)
+
+    def _calibrated(self, result) -> None:
+        self.session.result = result
+        self.session.rings_from_result = True
+        self.changed("result")
+        self.action_switch("results")
+
+    def action_escape(self) -> None:
+        if self.jobs.cancel():
+            self.notify("cancelling…")
+        elif self.focused is not None and self.focused.__class__.__name__ == "Input":
+            self.screen.set_focus(None)
+
+    def action_cancel_job(self) -> None:
+        if not self.jobs.cancel():
+            self.notify("no job is running")
+
+    def action_help(self) -> None:
+        mode = self.current_mode
+        screen = self.screen
+        keys = [(c.key, c.title) for c in COMMANDS if c.key and c.mode in (None, mode)]
+        about = getattr(screen, "HELP", "")
+        self.push_screen(HelpScreen(f"Keys: {mode}", about, keys))
+
+    def action_open_image(self) -> None:
+        def opened(path: str | None) -> None:
+            if path:
+                if not Path(path).expanduser().is_file():
+                    self.notify(f"{path}: no such file", severity="error")
+                    return
+                self.session.result = None
+                self.session.demo = False
+                self.update_request("all", geometry=True, image_path=str(Path(path).expanduser()), points=())
+
+        self.push_screen(PromptScreen("Open image", self.session.request.image_path), opened)
+
+    def action_new_demo(self) -> None:
+        self.session = Session(request=replace(self.session.request, image_path=""), demo=True)
+        self.jobs.start("Prepare demo", _demo_request, on_done=self._demo_ready)
+
+    # --- command palette: every command of the table ------------------------------------------
+    def get_system_commands(self, screen):
+        for c in COMMANDS:
+            yield SystemCommand(c.title, f"{c.help}  [{c.key}]" if c.key else c.help, partial(self._run_command, c))
+        yield from super().get_system_commands(screen)
+
+    async def _run_command(self, command) -> None:
+        if command.mode is not None and self.current_mode != command.mode:
+            self.session.screen = command.mode
+            await self.switch_mode(command.mode)
+        await self.run_action(command.action)
+
+
+def _demo_request(ctx):
+    from calterm.core.demo import demo_request
+
+    ctx.report("render the LaB6 demo image (first start only)")
+    return demo_request()
+
+
+def _calibrate(request, ctx):
+    try:
+        from calterm.core.calibrate import calibrate
+    except ImportError as exc:
+        from calterm.errors import ComputationError
+
+        raise ComputationError(f"the calibration engine is not available ({exc})") from exc
+    return calibrate(request, ctx)

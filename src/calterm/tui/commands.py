@@ -1,0 +1,68 @@
+"""Every action of the app in one table: the command palette and the help screen read it, so an
+action cannot exist without being findable (posting's lesson). The screens bind the same keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    title: str
+    help: str
+    key: str
+    mode: str | None  # the screen the action belongs to (None: anywhere)
+    action: str  # a Textual action string; "screen." runs on the screen of ``mode``
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("Calibrate", "run the calibration with the current settings and show the results", "c", None,
+            "app.calibrate"),
+    Command("Go to calibration parameters", "image, detector, calibrant, wavelength, start values", "1", None,
+            "app.switch('parameters')"),
+    Command("Go to ring points", "image preview, cursor, control points", "2", None, "app.switch('points')"),
+    Command("Go to refinement options", "fixed/free parameters, bounds, peak search", "3", None,
+            "app.switch('refinement')"),
+    Command("Go to jobs", "progress of the running job and past jobs", "4", None, "app.switch('jobs')"),
+    Command("Go to results", "geometry, residuals, history, plots", "5", None, "app.switch('results')"),
+    Command("Go to single ring", "circle fit through points of one ring", "6", None, "app.switch('circle')"),
+    Command("Cancel the running job", "stop the job at its next step", "esc", None, "app.cancel_job"),
+    Command("Show keys", "every key of this screen and of the app", "? / f1", None, "app.help"),
+    Command("Open image", "calibrate another image (keeps the other settings)", "ctrl+o", None, "app.open_image"),
+    Command("New demo session", "start over on the built-in LaB6 demo", "", None, "app.new_demo"),
+    Command("Choose detector", "searchable list of pyFAI's detectors", "d", "parameters",
+            "screen.choose_detector"),
+    Command("Choose calibrant", "searchable list of calibrants (pyFAI and your files)", "l", "parameters",
+            "screen.choose_calibrant"),
+    Command("Add point at cursor", "single-peak search around the cursor, then add", "enter", "points",
+            "screen.add_point"),
+    Command("Add point exactly at cursor", "no peak search", "shift+enter / =", "points",
+            "screen.add_point_exact"),
+    Command("Search ring from cursor", "find the whole ring through the cursor (automatic peak search)", "a",
+            "points", "screen.grow_ring"),
+    Command("Toggle zoom", "magnify around the cursor; arrows then move one pixel", "z", "points",
+            "screen.toggle_zoom"),
+    Command("Next ring number", "the ring given to the next point", "+", "points", "screen.ring(1)"),
+    Command("Previous ring number", "the ring given to the next point", "-", "points", "screen.ring(-1)"),
+    Command("Toggle ring auto-increment", "next ring after each point", "i", "points",
+            "screen.toggle_increment"),
+    Command("Delete selected point", "remove the highlighted point", "delete", "points", "screen.delete_point"),
+    Command("Clear all points", "remove every control point", "X", "points", "screen.clear_points"),
+    Command("Save PONI", "write the calibration (versioned, never overwriting silently)", "s", "results",
+            "screen.save_poni"),
+    Command("Export history CSV", "write the optimization history as CSV", "e", "results",
+            "screen.export_history"),
+    Command("Delete point and refit", "drop the highlighted point and refit the geometry", "d", "results",
+            "screen.delete_and_refit"),
+    Command("Sort point residuals", "cycle the sort column of the point table", "o", "results",
+            "screen.sort_points"),
+    Command("Fit circle", "robust circle fit through the ring's points", "f", "circle", "screen.fit"),
+    Command("Add circle point at cursor", "add the cursor position to the ring's points", "enter", "circle",
+            "screen.add_point"),
+    Command("Clear circle points", "remove every point of the single ring", "X", "circle",
+            "screen.clear_points"),
+    Command("Export circle history CSV", "write the circle fit's history as CSV", "e", "circle",
+            "screen.export_history"),
+    Command("Quit", "leave calterm (the session is saved; calterm --resume reopens it)", "ctrl+q", None,
+            "app.quit"),
+)

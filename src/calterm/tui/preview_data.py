@@ -1,0 +1,110 @@
+"""What the image previews draw, prepared in a worker: the log image and the predicted rings.
+
+Both need the core (image reading, pyFAI's detector and geometry), so they are computed off the
+event loop and handed to the widgets as plain arrays. Predicted rings are a 2θ map sampled every
+``step`` pixels; the widget turns it into contours at whatever zoom it shows, with no pyFAI call
+while drawing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calterm.core.calibration import CalibrationRequest
+from calterm.core.geometry import PoniGeometry
+
+
+@dataclass(frozen=True)
+class PreviewImage:
+    """The image as displayed: log(1 + I) as float32, invalid pixels at 0."""
+
+    key: tuple
+    log_data: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.log_data.shape  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class RingModel:
+    """2θ (rad) every ``step`` pixels, and the calibrant's ring angles (rad, ascending)."""
+
+    tth_grid: np.ndarray
+    step: int
+    ring_tth: np.ndarray
+
+    def tth_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """2θ at pixel positions (nearest sample; NaN outside the detector)."""
+        rows = np.rint(np.asarray(y) / self.step).astype(int)
+        cols = np.rint(np.asarray(x) / self.step).astype(int)
+        inside = (rows >= 0) & (rows < self.tth_grid.shape[0]) & (cols >= 0) & (cols < self.tth_grid.shape[1])
+        out = np.full(rows.shape, np.nan)
+        out[inside] = self.tth_grid[rows[inside], cols[inside]]
+        return out
+
+
+def image_key(r: CalibrationRequest) -> tuple:
+    return (r.image_path, r.frame, r.rotate, r.flip)
+
+
+def start_geometry(r: CalibrationRequest, detector, shape: tuple[int, int]) -> PoniGeometry:
+    """The untilted geometry the start values describe (centre defaults to the image centre)."""
+    from calterm.core.geometry import geometry_from_center
+
+    center = r.center_xy if r.center_xy is not None else ((shape[1] - 1) / 2, (shape[0] - 1) / 2)
+    distance_mm = r.distance_mm if r.distance_mm else 100.0
+    return geometry_from_center(detector, distance_mm * 1e-3, center, r.wavelength_m)
+
+
+def ring_model(r: CalibrationRequest, shape: tuple[int, int], geometry: PoniGeometry | None = None,
+               step: int = 4) -> RingModel:
+    """Predicted rings for ``geometry`` (default: the start values) on the request's detector."""
+    from dataclasses import replace
+
+    from calterm.core.calibrants import load_calibrant
+    from calterm.core.detectors import resolve_detector
+
+    detector = resolve_detector(shape, r.detector, r.pixel_size_um).detector
+    geo = geometry if geometry is not None else start_geometry(r, detector, shape)
+    geo = replace(geo, wavelength=r.wavelength_m) if geometry is None else geo
+    rows, cols = np.mgrid[0 : shape[0] : step, 0 : shape[1] : step]
+    tth = geo.tth(detector, rows.ravel(), cols.ravel()).reshape(rows.shape)
+    ring_tth = np.sort(load_calibrant(r.calibrant).two_theta_rad(geo.wavelength))
+    return RingModel(tth.astype(np.float32), step, ring_tth)
+
+
+class ImageCache:
+    """The last image read, as data for the core and as the log preview; shared by the screens.
+
+    Screens ask for it from worker threads, so reads are serialised by a lock; one entry is enough
+    (a session works on one image at a time).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._value = None
+
+    def get(self, r: CalibrationRequest):
+        """(core Image, PreviewImage) for the request's image, frame and orientation."""
+        from calterm.core.images import load_image
+
+        key = image_key(r)
+        with self._lock:
+            if key != self._key:
+                image = load_image(r.image_path, r.frame, r.rotate, r.flip)
+                self._value = (image, PreviewImage(key, np.log1p(image.data).astype(np.float32)))
+                self._key = key
+            return self._value
+
+
+def ring_geometry(session) -> PoniGeometry | None:
+    """The geometry predicted rings follow: the result's until a start value changes."""
+    if session.rings_from_result and session.result is not None:
+        return session.result.geometry
+    return None

@@ -1,0 +1,89 @@
+"""What every screen shares: the session line on top, the job line and the keys at the bottom,
+and a refresh whenever the session changes (the app publishes what changed)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from calterm.tui.preview_data import image_key, ring_geometry, ring_model
+from calterm.tui.widgets.image_preview import ImagePreview
+from calterm.tui.widgets.job_bar import JobBar
+from calterm.tui.widgets.session_bar import SessionBar
+
+if TYPE_CHECKING:
+    from calterm.core.session import Session
+
+
+class CaltermScreen(Screen):
+    MODE = ""
+    HELP = ""  # one paragraph shown by the help screen above the key list
+
+    @property
+    def capp(self):
+        """The CaltermApp (not imported here: screens must not import the app that imports them)."""
+        return self.app
+
+    @property
+    def session(self) -> Session:
+        return self.capp.session
+
+    def compose(self) -> ComposeResult:
+        yield SessionBar(self.MODE)
+        yield from self.compose_body()
+        yield JobBar()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.capp.session_changed.subscribe(self, self._on_session_changed)
+        self.query_one(SessionBar).update_from(self.session)
+        self.on_session_changed("all")
+
+    def on_screen_resume(self) -> None:
+        self.query_one(SessionBar).update_from(self.session)
+        self.on_session_changed("resume")
+
+    def _on_session_changed(self, what: str) -> None:
+        self.query_one(SessionBar).update_from(self.session)
+        self.on_session_changed(what)
+
+    def on_session_changed(self, what: str) -> None:
+        """Redraw from the session; ``what`` is request, points, result, all or resume."""
+
+    # --- image previews: read and predicted rings computed off the event loop -----------------
+    _preview_key: tuple | None = None
+
+    def update_previews(self, rings: bool = True) -> None:
+        """Load the image and predicted rings into every ImagePreview of the screen, if changed."""
+        r = self.session.request
+        if not r.image_path:
+            return
+        geo = ring_geometry(self.session) if rings else None
+        key = (image_key(r), r.detector, r.pixel_size_um, r.calibrant, r.wavelength_m, r.distance_mm,
+               r.center_xy, None if geo is None else geo.as_dict(), rings)
+        if key != self._preview_key:
+            self._preview_key = key
+            self._load_previews(r, geo, rings)
+
+    @work(thread=True, exclusive=True, group="preview")
+    def _load_previews(self, r, geo, rings: bool) -> None:
+        try:
+            _, preview = self.capp.images.get(r)
+            self.app.call_from_thread(self._show_previews, preview, None, None)
+            if rings:
+                model = ring_model(r, preview.shape, geo)
+                self.app.call_from_thread(self._show_previews, None, model, None)
+        except Exception as exc:  # shown in the preview itself: the user can fix the field and go on
+            self._preview_key = None
+            self.app.call_from_thread(self._show_previews, None, None, f"cannot show the image: {exc}")
+
+    def _show_previews(self, image, model, message) -> None:
+        for preview in self.query(ImagePreview):
+            preview.show(image=image, rings=model, message=message)

@@ -1,0 +1,61 @@
+"""Screen 4, jobs: the running job in full (stage, counts, bar, elapsed time) and the jobs before it,
+with how each ended. Every long computation of the app runs as one of these jobs, in a worker,
+one at a time; esc cancels the running one at its next step."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, ProgressBar, Static
+
+from calterm.tui.screens.base import CaltermScreen
+
+
+class JobsScreen(CaltermScreen):
+    MODE = "jobs"
+    AUTO_FOCUS = "#history"
+    HELP = "The running job and the jobs before it. esc cancels the running job."
+    DEFAULT_CSS = """
+    JobsScreen #current { height: 5; border: round $panel; padding: 0 1; }
+    JobsScreen #stage { height: 2; }
+    JobsScreen ProgressBar { height: 1; }
+    JobsScreen DataTable { height: 1fr; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="current"):
+            yield Static("no job has run yet", id="stage")
+            yield ProgressBar(total=None, show_eta=False, id="bar")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#history", DataTable).add_columns("job", "outcome", "seconds", "message")
+        self._shown = None
+        self.set_interval(0.2, self.tick)
+        super().on_mount()
+
+    def tick(self) -> None:
+        jobs = self.capp.jobs
+        record = jobs.current
+        bar = self.query_one("#bar", ProgressBar)
+        if record is not None:
+            p = record.progress
+            stage = p.stage if p else "starting"
+            counts = f" {p.done}/{p.total}" if p and p.total else ""
+            state = "running" if record.running else record.status
+            cancel = "  (esc cancels)" if record.running else ""
+            self.query_one("#stage", Static).update(
+                f"[b]{record.name}[/b] {state}: {stage}{counts}   {record.elapsed_s:.1f} s{cancel}")
+            if p and p.total:
+                bar.update(total=p.total, progress=p.done)
+            elif record.running:
+                bar.update(total=None)
+            else:
+                bar.update(total=1, progress=1)
+        key = (len(jobs.finished), id(jobs.finished[0]) if jobs.finished else None)
+        if key != self._shown:
+            self._shown = key
+            table = self.query_one("#history", DataTable)
+            table.clear()
+            for rec in jobs.finished:
+                table.add_row(rec.name, rec.status, f"{rec.elapsed_s:.2f}", rec.message[:60])

@@ -1,0 +1,1 @@
+"""Widgets of the terminal app, one per file, each with its own DEFAULT_CSS."""

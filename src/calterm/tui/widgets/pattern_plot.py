@@ -1,0 +1,46 @@
+"""The integrated 1D pattern with the calibrant's ring positions as ticks: every peak should sit
+on a tick when the geometry is right (Dioptas' "pattern" check)."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual_plotext import PlotextPlot
+
+
+class PatternPlot(PlotextPlot):
+    DEFAULT_CSS = """
+    PatternPlot { height: 1fr; min-height: 6; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tth_deg: np.ndarray | None = None
+        self.intensity: np.ndarray | None = None
+        self.ticks_deg: list[float] = []
+        self.message = "no pattern yet"
+
+    def show(self, tth_deg=None, intensity=None, ticks_deg=None, message: str | None = None) -> None:
+        if tth_deg is not None:
+            self.tth_deg, self.intensity = np.asarray(tth_deg), np.asarray(intensity)
+        if ticks_deg is not None:
+            self.ticks_deg = list(ticks_deg)
+        if message is not None:
+            self.message = message
+        self.refresh()
+
+    def render(self):
+        plt = self.plt
+        plt.clear_figure()
+        if self.tth_deg is None or self.tth_deg.size == 0:
+            plt.title(self.message)
+            return super().render()
+        y = np.log10(np.clip(self.intensity, 1e-3, None) + 1.0)
+        plt.plot(self.tth_deg.tolist(), y.tolist(), marker="braille", color="cyan")
+        lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+        for t in self.ticks_deg:
+            if self.tth_deg[0] <= t <= self.tth_deg[-1]:
+                plt.vline(t, color="magenta")
+        plt.ylim(lo, hi)
+        plt.xlabel("2θ (deg)")
+        plt.title("pattern, log10 I; ticks: calibrant rings")
+        return super().render()
