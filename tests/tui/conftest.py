@@ -24,3 +24,47 @@ def isolated_home(tmp_path, monkeypatch, demo_cache):
     monkeypatch.setenv("CALTERM_CALIBRANTS", str(home / "calibrants"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def open_app(argv: list[str] | None = None):
+    """The app as `calterm tui ARGV` would build it (session built from the same arguments)."""
+    from calterm.cli import build_parser
+    from calterm.cli.tui import build_session
+    from calterm.tui.app import CaltermApp
+
+    args = build_parser().parse_args(["tui", *(argv or [])])
+    session, path, demo = build_session(args)
+    return CaltermApp(session, session_file=path, prepare_demo=demo, theme=args.theme)
+
+
+async def settle(app, pilot, timeout: float = 120.0) -> None:
+    """Wait until every worker (jobs, previews) is done and the screen has caught up."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        if not app.jobs.busy and not any(w.is_running for w in app.workers):
+            return
+        if time.monotonic() > end:
+            raise TimeoutError("workers still running")
+
+
+def screen_text(app) -> str:
+    """Everything the current screen shows, as plain text (an SVG export stripped of markup)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    text = re.sub(r"<[^>]+>", "", svg)
+    return html.unescape(text).replace("\xa0", " ")
+
+
+@pytest.fixture
+def tui():
+    """The helpers above, as a fixture (test modules do not import conftest)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(open_app=open_app, settle=settle, screen_text=screen_text)
