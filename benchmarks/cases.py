@@ -40,10 +40,7 @@ class BenchCase:
     click_rings: tuple[int, ...] = (1, 2, 3, 4)  # 1-based rings a person clicks
     clicks_per_ring: int = 3
     click_jitter_px: int = 2  # how far from the ring a click lands (uniform, per axis)
-
-    @property
-    def binning(self) -> int:
-        return self.synthetic.binning
+    binning: int = 1  # pixels are this many times larger than the full-size case's
 
     @property
     def truth(self) -> PoniGeometry:
@@ -62,7 +59,8 @@ class BenchCase:
         return self.synthetic.detector or "generic"
 
     def detector(self):
-        return make_detector(self.synthetic)
+        """The pyFAI detector the image is rendered on (shared: do not modify it)."""
+        return _detector(self.synthetic)
 
     def true_center_xy(self) -> tuple[float, float]:
         return self.truth.beam_center_px(self.detector())
@@ -85,9 +83,30 @@ class BenchCase:
         fit2d = {"directDist": self.typed_distance_mm(), "centerX": x + 0.5, "centerY": y + 0.5}
         return geometry_from_fit2d(det, fit2d, self.wavelength_m)
 
+    def detector_spec(self):
+        """What to hand pyFAI's ``detector_factory``: the registry name, or the detector itself."""
+        return self.synthetic.detector or self.detector()
+
     def binned(self, binning: int) -> BenchCase:
-        """The same case on a detector binned ``binning`` x ``binning`` (for fast tests)."""
-        return replace(self, name=f"{self.name}-bin{binning}", synthetic=replace(self.synthetic, binning=binning))
+        """The same geometry on pixels ``binning`` times larger (for fast tests).
+
+        pyFAI bins a registered detector only when its shape divides evenly (a Pilatus1M's
+        1043 rows do not); otherwise the binned case is a generic flat panel of the binned size,
+        without module gaps.
+        """
+        det = make_detector(self.synthetic)
+        shape = tuple(int(s) for s in det.shape)
+        if all(s % binning == 0 for s in shape):
+            synthetic = replace(self.synthetic, binning=self.synthetic.binning * binning)
+        else:
+            synthetic = replace(self.synthetic, detector=None, shape=(shape[0] // binning, shape[1] // binning),
+                                pixel_size_um=det.pixel1 * 1e6 * binning, binning=1)
+        return replace(self, name=f"{self.name}-bin{binning}", synthetic=synthetic, binning=self.binning * binning)
+
+
+@cache
+def _detector(synthetic_case: SyntheticCase):
+    return make_detector(synthetic_case)
 
 
 def _poni(detector: str, x: float, y: float, dist_mm: float, tilt_deg: float, plane_deg: float,
@@ -172,8 +191,8 @@ def simulated_clicks(case: BenchCase, mask: np.ndarray | None = None) -> list[tu
     """
     det = case.detector()
     ai = case.truth.to_pyfai(det)
-    tth = ai.twoThetaArray(det.shape)
-    chi = ai.chiArray(det.shape)
+    tth = ai.center_array(det.shape, unit="2th_rad", scale=False)
+    chi = ai.center_array(det.shape, unit="chi_rad", scale=False)
     pixel_rad = det.pixel1 / case.truth.dist
     bad = np.zeros(det.shape, bool) if det.mask is None else np.asarray(det.mask) != 0
     if mask is not None:

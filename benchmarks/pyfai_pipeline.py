@@ -42,7 +42,7 @@ class StartValues:
     """What the user gives pyFAI: the file, the detector, calibrant, wavelength and typed values."""
 
     image_path: str
-    detector: str
+    detector: object  # a pyFAI registry name, or a pyFAI Detector
     calibrant: str
     wavelength_m: float
     distance_mm: float
@@ -81,7 +81,9 @@ def _load(start: StartValues):
 
     with fabio.open(start.image_path) as img:
         image = np.asarray(img.data)
-    detector = pyFAI.detectors.detector_factory(start.detector)
+    detector = start.detector
+    if isinstance(detector, str):
+        detector = pyFAI.detectors.detector_factory(detector)
     calibrant = pyFAI.calibrant.get_calibrant(start.calibrant)
     calibrant.wavelength = start.wavelength_m
     return image, detector, calibrant
