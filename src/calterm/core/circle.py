@@ -14,9 +14,10 @@ Pipeline, for typed or clicked points (each step one or more rows of the history
 5. ``local1..N``: Levenberg-Marquardt from the DE optimum, the algebraic fit and jittered copies of
    the DE optimum; the lowest robust cost wins (multi-start).
 6. ``mad`` / ``refit``: a point is rejected when ``|res - median(res)| > max(K * 1.4826 * MAD,
-   MIN_THRESHOLD_PX)`` (K = ``mad_threshold``, default 3.5: Iglewicz and Hoaglin's cut on the
-   modified z-score; the 1 px floor keeps sub-pixel scatter of good points from being called
-   outliers). Plain least squares on the rest, repeated until the set of rejected points is stable.
+   floor)`` (K = ``mad_threshold``, default 3.5: Iglewicz and Hoaglin's cut on the modified
+   z-score; the floor, 1 px or a tenth of the ring's FWHM if larger, keeps the sub-pixel scatter of
+   good points from being called outliers). Plain least squares on the rest, repeated until the
+   set of rejected points is stable.
 7. ``image``: with the image, the circle is refined against the image itself — ring peaks
    measured all along the circle (one per 8 px of arc), MAD-cleaned, refitted — because hundreds of
    peaks pin the centre far better than a dozen clicks. It is kept only when it agrees with the
@@ -44,6 +45,7 @@ from calterm.core.circle_robust import (
     Recorder,
     fit_points,
     refine_on_image,
+    rejection_floor_px,
 )
 from calterm.core.history import History
 from calterm.core.jobs import JobContext
@@ -69,9 +71,10 @@ class CircleResult:
     rejected: tuple[int, ...]  # 0-based indices into ``points``
     rms: float  # RMS residual of the points kept
     threshold_px: float
-    arc_deg: float
+    arc_deg: float  # arc spanned by the points kept (by the ring peaks in automatic mode)
     ring_samples: int  # image peaks used by the final refinement (0 = fit to the points only)
     ring_rms: float
+    ring_arc_deg: float  # arc spanned by the ring peaks kept (0 without them)
     method: str
     fixed_center: bool = False
     notes: tuple[str, ...] = ()
@@ -88,7 +91,8 @@ class CircleResult:
             "rejected": list(self.rejected), "residuals": self.residuals.tolist(), "rms": self.rms,
             "threshold_px": self.threshold_px, "refined": self.refined.tolist(),
             "fitted_points": self.fitted_points.tolist(), "arc_deg": self.arc_deg,
-            "ring_samples": self.ring_samples, "ring_rms": self.ring_rms, "method": self.method,
+            "ring_samples": self.ring_samples, "ring_rms": self.ring_rms, "ring_arc_deg": self.ring_arc_deg,
+            "method": self.method,
             "fixed_center": self.fixed_center, "notes": list(self.notes), "iterations": len(self.history),
         }
 
@@ -133,7 +137,7 @@ def fit_circle(points, image: np.ndarray | None = None, options: CircleOptions |
         width = ring_width(image, rough[:2], rough[2])
         peaks = refine_radially(image, rough[:2], pts, options.search_px, width)
         fitted, refined = peaks.points, peaks.ok
-    circle, keep, threshold = fit_points(fitted, fixed_center, options, rec)
+    circle, keep, threshold = fit_points(fitted, fixed_center, options, rec, rejection_floor_px(width))
     se = lsq.standard_errors(fitted[keep], circle, fixed_center is not None)
     notes: list[str] = []
     ring_pts, method = np.zeros((0, 2)), "points"
@@ -203,7 +207,8 @@ def _finish(circle, se, pts, fitted, refined, keep, threshold, ring_pts, method,
         center=(float(circle[0]), float(circle[1])), radius=float(circle[2]), center_se=(se[0], se[1]),
         radius_se=se[2], points=pts, fitted_points=fitted, refined=refined, residuals=res,
         rejected=tuple(int(i) for i in np.flatnonzero(~keep)), rms=rms, threshold_px=float(threshold),
-        arc_deg=arc, ring_samples=len(ring_pts), ring_rms=ring_rms, method=method,
+        arc_deg=arc, ring_samples=len(ring_pts), ring_rms=ring_rms,
+        ring_arc_deg=lsq.arc_coverage_deg(ring_pts, circle[:2]) if len(ring_pts) else 0.0, method=method,
         fixed_center=fixed_center is not None, notes=tuple(notes), history=rec.history,
     )
     validate(result, shape, options)

@@ -47,16 +47,17 @@ def _binned(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Binned log image (NaN-free) and its validity mask, and the binning factor."""
     b = max(1, int(np.ceil(max(image.shape) / TARGET_SIZE)))
     rows, cols = (image.shape[0] // b) * b, (image.shape[1] // b) * b
-    valid = np.isfinite(image[:rows, :cols])
-    data = np.where(valid, image[:rows, :cols], 0.0)
+    part = image[:rows, :cols]
+    # zero is what detectors write outside their sensitive area (a mar plate's corners, gaps, a
+    # masked beam stop): no ring can be seen there, so the search ignores it
+    valid = np.isfinite(part) & (part != 0)
+    data = np.where(valid, part, 0.0)
     count = valid.reshape(rows // b, b, cols // b, b).sum(axis=(1, 3))
     total = data.reshape(rows // b, b, cols // b, b).sum(axis=(1, 3))
-    small = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    ok = np.isfinite(small)
-    floor = np.percentile(small[ok], 1) if ok.any() else 0.0
-    logged = np.log1p(np.maximum(np.where(ok, small, floor) - floor, 0.0))
-    # a region of constant low value (outside a round plate, behind a mask) is no place for a ring
-    valid_small = ok & (small > floor)
+    valid_small = count * 2 >= b * b
+    small = np.where(valid_small, total / np.maximum(count, 1), np.nan)
+    floor = np.percentile(small[valid_small], 1) if valid_small.any() else 0.0
+    logged = np.log1p(np.maximum(np.where(valid_small, small, floor) - floor, 0.0))
     return logged, valid_small, b
 
 

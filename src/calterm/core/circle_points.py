@@ -190,12 +190,19 @@ def refine_radially(
     image: np.ndarray, center, points: np.ndarray, search_px: float, width_px: float = DEFAULT_WIDTH_PX,
     arc_halfwidth_px: float = 3.0, min_snr: float = MIN_SNR,
 ) -> RadialPeaks:
-    """Move each point to the ring peak on the line from ``center`` through it, within ±``search_px``."""
+    """Move each point to the ring peak on the line from ``center`` through it, within ±``search_px``.
+
+    A point with no peak within the window (its profile only rises towards an edge) stays put.
+    """
     d = points - np.asarray(center, dtype=float)
     radii = np.hypot(d[:, 0], d[:, 1])
     angles = np.arctan2(d[:, 1], d[:, 0])
-    profiles, offsets = polar_profiles(image, center, angles, radii, search_px, arc_halfwidth_px)
+    # sample beyond the window so a broad ring's peak and background are measured, but accept
+    # only peaks within ±search_px of the point
+    margin = max(2.0, 0.75 * width_px)
+    profiles, offsets = polar_profiles(image, center, angles, radii, search_px + margin, arc_halfwidth_px)
     offset, ok, snr = profile_peaks(profiles, offsets, width_px, min_snr)
+    ok &= np.abs(offset) <= search_px
     r = np.where(ok, radii + offset, radii)
     out = np.column_stack([center[0] + r * np.cos(angles), center[1] + r * np.sin(angles)])
     out[~ok] = points[~ok]

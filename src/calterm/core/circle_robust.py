@@ -112,15 +112,22 @@ def _multi_start(pts, algebraic, de_best, fixed_center, options: CircleOptions, 
     return best.circle
 
 
-def _reject_and_refit(pts, circle, fixed_center, options: CircleOptions, rec: Recorder, stage: str = "refit"):
+def rejection_floor_px(width_px: float) -> float:
+    """Smallest rejection threshold: 1 px, or a tenth of the ring's FWHM for broad rings, whose peaks
+    scatter more (and real rings are slightly elliptical); always well inside the search window."""
+    return max(MIN_THRESHOLD_PX, 0.1 * width_px)
+
+
+def _reject_and_refit(pts, circle, fixed_center, options: CircleOptions, rec: Recorder, stage: str = "refit",
+                      floor_px: float = MIN_THRESHOLD_PX):
     """MAD rejection then plain least squares on the rest, until the kept set is stable."""
     keep = np.ones(len(pts), dtype=bool)
-    threshold = MIN_THRESHOLD_PX
+    threshold = floor_px
     for _ in range(5):
         res = lsq.residuals(pts, circle)
         med = np.median(res)
         mad = np.median(np.abs(res - med))
-        threshold = max(options.mad_threshold * 1.4826 * mad, MIN_THRESHOLD_PX)
+        threshold = max(options.mad_threshold * 1.4826 * mad, floor_px)
         new_keep = np.abs(res - med) <= threshold
         if new_keep.sum() < 3:
             raise ComputationError("fewer than 3 points agree on a circle: add points on the ring")
@@ -133,7 +140,8 @@ def _reject_and_refit(pts, circle, fixed_center, options: CircleOptions, rec: Re
     return circle, keep, threshold
 
 
-def fit_points(pts: np.ndarray, fixed_center, options: CircleOptions, rec: Recorder):
+def fit_points(pts: np.ndarray, fixed_center, options: CircleOptions, rec: Recorder,
+               floor_px: float = MIN_THRESHOLD_PX):
     """Steps 3-6 on already refined points: (circle, keep mask, threshold)."""
     if fixed_center is not None:
         d = np.hypot(pts[:, 0] - fixed_center[0], pts[:, 1] - fixed_center[1])
@@ -146,7 +154,7 @@ def fit_points(pts: np.ndarray, fixed_center, options: CircleOptions, rec: Recor
     rec.report("multi-start", 2, 4)
     best = _multi_start(pts, algebraic, de_best, fixed_center, options, rec)
     rec.report("outliers", 3, 4)
-    return _reject_and_refit(pts, best, fixed_center, options, rec)
+    return _reject_and_refit(pts, best, fixed_center, options, rec, floor_px=floor_px)
 
 
 def refine_on_image(image, circle, fixed_center, options: CircleOptions, rec: Recorder,
@@ -165,7 +173,8 @@ def refine_on_image(image, circle, fixed_center, options: CircleOptions, rec: Re
             return None, f"only {len(pts)} ring peaks found along the circle (need {MIN_RING_SAMPLES})"
         start = lsq.geometric_fit(pts, circle, scale=1.0, fixed_center=fixed_center,
                                   on_iteration=rec.callback("image")).circle
-        new, keep, _ = _reject_and_refit(pts, start, fixed_center, options, rec, stage="image")
+        new, keep, _ = _reject_and_refit(pts, start, fixed_center, options, rec, stage="image",
+                                         floor_px=rejection_floor_px(width_px))
         moved = float(np.max(np.abs(np.subtract(new, circle))))
         circle, kept = new, pts[keep]
         if moved < 1e-3:
