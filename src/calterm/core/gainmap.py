@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from calterm.core.beamstop import find_shadow
-from calterm.core.damaged import find_damaged, masked_median, masked_median_filter
+from calterm.core.damaged import MAD_TO_SIGMA, find_damaged, masked_median, masked_median_filter
 from calterm.core.gain_files import Position
 from calterm.core.jobs import JobContext
 from calterm.core.radial_profile import (
@@ -250,7 +249,7 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
         if it > 0 and change < options.tolerance:
             break
     ctx.report("uncertainty", 0, 1)
-    uncertainty = _uncertainty(stack, coverage)
+    uncertainty = _uncertainty(stack, gain, coverage)
     missing = float(np.mean(coverage[~_gaps_of(prepared)] == 0))
     if missing > 0.05:
         raise ComputationError(f"{missing:.0%} of the detector was not measured at any position "
@@ -305,12 +304,14 @@ def _combine(stack: np.ndarray, prepared: list[_Prepared], threshold: float) -> 
     return gain / norm, coverage
 
 
-def _uncertainty(stack: np.ndarray, coverage: np.ndarray) -> np.ndarray:
-    """Standard error of the median over positions: spread / sqrt(n) x sqrt(π/2); NaN below 2."""
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels seen by one position: NaN, said below
-        spread = np.nanstd(stack, axis=0, ddof=1) if stack.shape[0] > 1 else np.full(stack.shape[1:], np.nan)
-        unc = MEDIAN_EFFICIENCY * spread / np.sqrt(coverage)
+def _uncertainty(stack: np.ndarray, gain: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+    """Standard error of the median over positions: robust spread (1.4826 x MAD about the map) /
+    sqrt(n) x sqrt(π/2); NaN where fewer than 2 positions measured the pixel. MAD rather than the
+    standard deviation because the median already ignores a partial shadow; the spread must too.
+    """
+    with np.errstate(invalid="ignore"):
+        mad, _ = masked_median(np.abs(stack - gain[None]), axis=0)
+        unc = MEDIAN_EFFICIENCY * MAD_TO_SIGMA * mad / np.sqrt(np.maximum(coverage, 1))
     unc[coverage < 2] = np.nan
     return unc
 
