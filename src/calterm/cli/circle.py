@@ -1,0 +1,171 @@
+"""`calterm circle IMAGE`: single-ring calibration (MuscleX style) from points on a ring, or automatic.
+
+Points are pixels of the image as read (after --rotate/--flip): x = column, y = row, integers at
+pixel centres. With a d-spacing (or a calibrant ring) the ring also gives the scale, and with
+wavelength and pixel size the sample-detector distance (exact Bragg geometry). With --distance
+instead of a d-spacing (calibration by parameters) it gives the ring's d-spacing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+from calterm.cli.common import add_image_options, parse_xy, print_json
+from calterm.errors import InputError
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "circle", help="single-ring calibration: robust circle fit from points on a ring, or found automatically",
+        description="Fit one ring robustly (radial peak refinement, differential evolution, multi-start, MAD "
+                    "outlier rejection, refinement against the image). Without --point the ring is found "
+                    "automatically.")
+    p.add_argument("image", help="detector image (any format fabio or tifffile reads)")
+    p.add_argument("--point", action="append", default=[], metavar="X,Y", type=_xy,
+                   help="a point on the ring in pixels (x = column, y = row); give 5 or more")
+    p.add_argument("--search-size", type=float, default=10.0, metavar="PX",
+                   help="half-width of the radial search for each point's ring peak (default 10; 0 = use the "
+                        "points as given). A point farther than this from the ring is rejected.")
+    p.add_argument("--fixed-center", type=_xy, metavar="X,Y", help="known beam centre: fit the radius only")
+    cal = p.add_mutually_exclusive_group()
+    cal.add_argument("--d-spacing", type=float, metavar="NM", help="d-spacing of the ring in nm")
+    cal.add_argument("--calibrant", metavar="NAME", help="calibrant (pyFAI name or .D file), e.g. AgBh")
+    p.add_argument("--order", type=int, default=1, metavar="N",
+                   help="ring N of the calibrant, 1 = largest d (for AgBh: the N-th order; default 1)")
+    p.add_argument("--wavelength", type=float, metavar="ANGSTROM", help="wavelength in Å (gives the distance)")
+    cal.add_argument("--distance", type=float, metavar="MM",
+                   help="sample-detector distance in mm: calibration by parameters (gives the ring's d-spacing)")
+    add_image_options(p)
+    p.add_argument("--popsize", type=int, default=15, metavar="N",
+                   help="differential evolution population multiplier (default 15)")
+    p.add_argument("--generations", type=int, default=100, metavar="N",
+                   help="differential evolution generations at most (default 100)")
+    p.add_argument("--starts", type=int, default=4, metavar="N", help="local refinements from different starts (default 4)")
+    p.add_argument("--mad-threshold", type=float, default=3.5, metavar="K",
+                   help="reject a point when |residual - median| > K x 1.4826 x MAD (and > 1 px); default 3.5")
+    p.add_argument("--points-only", action="store_true",
+                   help="do not refine the final fit against ring peaks all along the circle")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the global search (default 0)")
+    p.add_argument("--history", metavar="CSV", help="write the optimization history (one row per iteration)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    return p
+
+
+def _xy(text: str) -> tuple[float, float]:
+    try:
+        return parse_xy(text)
+    except InputError as exc:  # argparse turns this into one usage line, exit 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _load(args):
+    """The image as float with NaN at invalid/masked pixels, and the detector choice (or None)."""
+    from calterm.core.images import load_image, load_mask, orient
+
+    img = load_image(args.image, frame=args.frame, rotate=args.rotate, flip=args.flip)
+    invalid = img.invalid.copy()
+    if args.mask:
+        invalid |= load_mask(args.mask, img.shape, args.rotate, args.flip)
+    choice = None
+    if args.detector or args.pixel_size is not None or args.wavelength is not None:
+        from calterm.core.detectors import detector_mask, resolve_detector
+
+        raw_shape = img.shape[::-1] if args.rotate in (90, 270) else img.shape
+        choice = resolve_detector(raw_shape, args.detector, args.pixel_size)
+        invalid |= orient(detector_mask(choice, raw_shape), args.rotate, args.flip)
+    work = np.where(invalid, np.nan, img.data)
+    if not np.isfinite(work).any():
+        raise InputError(f"{args.image}: no valid pixels left after masking")
+    return work, choice
+
+
+def _calibration(args, result, choice) -> dict | None:
+    from calterm.core import circle_calib
+
+    pixel = None
+    if choice is not None:
+        p1, p2 = choice.pixel_size_um
+        pixel = math.sqrt(p1 * p2)
+    if args.d_spacing is not None or args.calibrant:
+        d = circle_calib.ring_d_spacing_nm(args.d_spacing, args.calibrant, args.order)
+        cal = circle_calib.calibrate_ring(result.radius, d, args.wavelength, pixel, result.radius_se)
+        return cal.as_dict()
+    if args.distance is not None:
+        if args.wavelength is None or pixel is None:
+            raise InputError("calibration by parameters needs --wavelength, --distance and a pixel size")
+        return circle_calib.calibrate_by_parameters(result.radius, args.wavelength, args.distance, pixel).as_dict()
+    return None
+
+
+def run(args) -> int:
+    from calterm.core.circle import CircleOptions, fit_circle, fit_ring
+
+    if args.order < 1:
+        raise InputError("--order must be 1 or more")
+    if args.wavelength is not None and not (math.isfinite(args.wavelength) and 0.01 < args.wavelength < 20):
+        raise InputError(f"wavelength {args.wavelength} Å is not plausible (0.01-20 Å)")
+    if args.distance is not None and not (math.isfinite(args.distance) and args.distance > 0):
+        raise InputError("--distance must be a positive number of mm")
+    if args.point and len(args.point) < 5:
+        raise InputError(f"a ring fit needs at least 5 points, got {len(args.point)}")
+    options = CircleOptions(search_px=args.search_size, popsize=args.popsize, generations=args.generations,
+                            starts=args.starts, mad_threshold=args.mad_threshold, use_image=not args.points_only,
+                            seed=args.seed)
+    image, choice = _load(args)
+    if args.point:
+        result = fit_circle(np.array(args.point, dtype=float), image, options, fixed_center=args.fixed_center)
+    else:
+        result = fit_ring(image, options, fixed_center=args.fixed_center)
+    calibration = _calibration(args, result, choice)
+    if args.history:
+        result.history.write_csv(args.history)
+    doc = result.as_dict()
+    doc.update(image=args.image, shape=list(image.shape), points=[list(p) for p in args.point])
+    if choice is not None:
+        doc["detector"] = {"name": choice.name, "how": choice.how, "pixel_size_um": list(choice.pixel_size_um)}
+    if calibration is not None:
+        doc["calibration"] = calibration
+    if args.history:
+        doc["history_csv"] = args.history
+    if args.json:
+        print_json(doc)
+    else:
+        print(_text(doc))
+    return 0
+
+
+def _text(doc: dict) -> str:
+    cx, cy = doc["center"]
+    sx, sy = doc["center_se"]
+    lines = [
+        f"centre   x = {cx:.3f} ± {sx:.3f} px, y = {cy:.3f} ± {sy:.3f} px" + ("  (fixed)" if doc["fixed_center"] else ""),
+        f"radius   {doc['radius']:.3f} ± {doc['radius_se']:.3f} px",
+    ]
+    pts = doc["points"]
+    if pts:
+        rej = doc["rejected"]
+        lines.append(f"points   {len(pts)} given, {len(rej)} rejected"
+                     + (f": {', '.join(map(str, rej))}" if rej else "")
+                     + f" (|residual - median| > {doc['threshold_px']:.2f} px); rms of the rest {doc['rms']:.3f} px")
+        lines.append("    #        x        y  refined x  refined y   residual")
+        for i, ((x, y), (fx, fy), res) in enumerate(zip(pts, doc["fitted_points"], doc["residuals"], strict=True)):
+            flag = "rejected" if i in rej else ("" if doc["refined"][i] else "no peak in window")
+            lines.append(f"  {i:3d} {x:8.2f} {y:8.2f}  {fx:9.3f}  {fy:9.3f}  {res:+9.3f}  {flag}")
+    if doc["ring_samples"]:
+        lines.append(f"ring     {doc['ring_samples']} peaks along the circle over {doc['ring_arc_deg']:.0f}°, "
+                     f"rms {doc['ring_rms']:.3f} px")
+    lines.append(f"method   {doc['method']}; {doc['iterations']} history rows"
+                 + (f" -> {doc['history_csv']}" if doc.get("history_csv") else ""))
+    lines.extend(f"note     {n}" for n in doc["notes"])
+    cal = doc.get("calibration")
+    if cal:
+        lines.append(f"d        {cal['d_spacing_nm']:.5g} nm; scale {cal['scale_inv_nm_per_px']:.6g} nm⁻¹/px "
+                     f"(1/d per px), q {cal['q_per_px_inv_nm']:.6g} nm⁻¹/px")
+        if "distance_mm" in cal:
+            se = f" ± {cal['distance_se_mm']:.3f}" if "distance_se_mm" in cal else ""
+            lines.append(f"distance {cal['distance_mm']:.3f}{se} mm (λ {cal['wavelength_A']} Å, pixel "
+                         f"{cal['pixel_size_um']:.4g} µm, 2θ {cal['two_theta_deg']:.4f}°, {cal['source']})")
+    return "\n".join(lines)
