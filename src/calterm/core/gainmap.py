@@ -207,6 +207,11 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
         p.shadow = find_shadow(p.tth, p.index, p.corrected, p.use, edges, options.beamstop_threshold)
 
     _each(shadow_of, prepared)
+    # Beam stops move with the detector; a pixel dark at every position is the pixel (dead or
+    # damaged), not a shadow: keep it, so that it gets a gain and is reported as damaged.
+    dark_everywhere = np.logical_and.reduce([p.shadow for p in prepared])
+    for p in prepared:
+        p.shadow &= ~dark_everywhere
     beam_centres = _check_overlap(positions, prepared, detector)
     for p in prepared:
         p.use &= ~p.shadow
