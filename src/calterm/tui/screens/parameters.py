@@ -122,7 +122,7 @@ class ParametersScreen(CaltermScreen):
             other = self.query_one("#f-energy" if key == "wavelength" else "#f-wavelength", Input)
             wl_a = changes["wavelength_m"] * 1e10
             with other.prevent(Input.Changed):
-                other.value = f"{HC_KEV_A / wl_a:.6g}"
+                other.value = f"{HC_KEV_A / wl_a:.6g}" if key == "wavelength" else f"{wl_a:.6g}"
             other.remove_class("-invalid-value")
         if key == "image":
             self.session.result = None
