@@ -194,7 +194,20 @@ def _describe(exc: BaseException) -> str:
 
 
 def iter_frames(unit: FrameUnit) -> Iterator[FrameRead]:
-    """Yield every frame of ``unit``; a failure yields an error instead of data, never raises."""
+    """Yield every frame of ``unit``; a failure yields an error instead of data, never raises.
+
+    A file that opens but holds no frame (tifffile only warns about a broken first-page offset) is
+    reported as unreadable rather than silently contributing nothing.
+    """
+    n = 0
+    for read in _iter_frames(unit):
+        n += 1
+        yield read
+    if n == 0:
+        yield FrameRead(unit.path, None, None, "no frame found in the file")
+
+
+def _iter_frames(unit: FrameUnit) -> Iterator[FrameRead]:
     file, _, dataset = unit.path.partition("::")
     suffix = Path(file).suffix.lower()
     try:
