@@ -6,7 +6,8 @@ For every case (see ``cases.py``) the image is rendered once by pyFAI at a known
 written to a TIFF (not timed); then, in one process and in the same run:
 
 * calterm: ``calterm.core.calibrate.calibrate`` from the typed start values, then the PONI file
-  written (wall time from image load to PONI written);
+  written (wall time from image load to PONI written); and the same through ``calterm calibrate``
+  in a fresh process (``calterm CLI``: interpreter start-up and imports included);
 * pyFAI, click path: Massif-snapped clicks on rings 1-4 with correct labels, ``extract_cp`` over
   every reachable ring, ``refine3`` until no improvement (see ``pyfai_pipeline.py``);
 * pyFAI, automatic path: the same extraction and refinement from the typed start values alone.
@@ -144,6 +145,43 @@ def _write_calterm_poni(result, path: Path) -> None:
     write_versioned(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "bench_calibrate")
 
 
+def cli_available() -> bool:
+    return (Path(__file__).resolve().parents[1] / "src" / "calterm" / "cli" / "calibrate.py").is_file()
+
+
+def run_cli(case: BenchCase, image: Path, workdir: Path) -> Run:
+    """``calterm calibrate`` as a user types it: interpreter start-up and imports included."""
+    import json
+    import subprocess
+
+    poni = workdir / f"{case.name}.cli.poni"
+    x, y = case.typed_center_xy()
+    cmd = [sys.executable, "-m", "calterm", "calibrate", str(image), "--calibrant", case.calibrant,
+           "--wavelength", repr(case.wavelength_m * 1e10), "--distance", repr(case.typed_distance_mm()),
+           "--center", f"{x},{y}", "--poni", str(poni), "--json"]
+    if case.synthetic.detector:
+        cmd += ["--detector", case.synthetic.detector]
+    else:
+        cmd += ["--pixel-size", repr(case.synthetic.pixel_size_um)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    try:
+        doc = json.loads(proc.stdout)
+        geometry = PoniGeometry(**{k: doc["geometry"][k] for k in
+                                   ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")})
+    except (ValueError, KeyError, TypeError):
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return Run("calterm CLI", None, elapsed, error=f"exit {proc.returncode}: {last}")
+    verdict = doc.get("verdict", {})
+    status = verdict.get("status", f"exit {proc.returncode}")
+    reasons = "; ".join(verdict.get("reasons", []))
+    return Run("calterm CLI", geometry, elapsed,
+               verdict=status + (f" ({reasons})" if reasons and status != "good" else ""),
+               n_points=int(doc.get("n_points", 0)), n_rings=len(doc.get("rings", [])),
+               rms_rad=math.radians(doc.get("rms_2th_deg", math.nan)))
+
+
 def run_pyfai(path: str, case: BenchCase, image: Path, workdir: Path) -> Run:
     start = pyfai_pipeline.StartValues(
         str(image), case.detector_spec(), case.calibrant, case.wavelength_m, case.typed_distance_mm(),
@@ -193,6 +231,8 @@ def bench_case(case: BenchCase, programs: list[str], repeat: int, cache: Path, w
                 continue  # it fails anyway; one timing is enough
             if program == "calterm":
                 run = run_calterm(case, image, workdir) if calterm_available() else Run("calterm", None, math.nan)
+            elif program == "calterm CLI":
+                run = run_cli(case, image, workdir) if cli_available() else Run("calterm CLI", None, math.nan)
             else:
                 run = run_pyfai(program.split()[1], case, image, workdir)
             if program in runs:
@@ -214,13 +254,17 @@ def fmt(x: float, spec: str) -> str:
 def markdown(results: dict[str, list[Run]], command: str, repeat: int, load: tuple[float, float]) -> str:
     import pyFAI
 
+    omp = os.environ.get("OMP_NUM_THREADS")
+
     lines = [
         f"Command: `{command}`",
         "",
         f"Machine: {os.cpu_count()} cores ({platform.machine()}), shared with other jobs; load average "
         f"{load[0]:.1f} at the start and {load[1]:.1f} at the end. pyFAI {pyFAI.version}, Python "
         f"{platform.python_version()}. Times are wall-clock seconds from image load to PONI written"
-        + (f", median of {repeat} runs interleaved" if repeat > 1 else "") + ".",
+        + (f", median of {repeat} runs interleaved" if repeat > 1 else "")
+        + (f"; OMP_NUM_THREADS={omp}" if omp else "") + ". The `calterm CLI` row is the same calibration run as "
+        "`calterm calibrate ... --poni OUT --json` in a fresh process, interpreter start-up and imports included.",
         "",
         "Start values typed by the user: distance ±5 %, beam centre 10-20 px off, no tilt. pyFAI's click path "
         "also gets a person's clicks on rings 1-4 with the right ring numbers (3 per ring, snapped by Massif "
@@ -236,18 +280,22 @@ def markdown(results: dict[str, list[Run]], command: str, repeat: int, load: tup
             lines.append(
                 f"| {name} | {run.program} | {run.status} | {fmt(run.max_tth_deg, '.2e')} | "
                 f"{fmt(run.centre_px, '.3f')} | {fmt(run.dist_pct, '+.3f')} | "
-                f"{run.n_rings} / {run.n_points} | {fmt(run.rms_rad * 1e3, '.3f')} | {fmt(run.time_s, '.2f')} |"
+                f"{f'{run.n_rings} / {run.n_points}' if run.geometry is not None else '–'} | "
+                f"{fmt(run.rms_rad * 1e3, '.3f')} | {fmt(run.time_s, '.2f')} |"
             )
     lines += ["", "Ratios in the same run (pyFAI's click path ÷ calterm; > 1 means calterm is better):", "",
-              "| case | time ratio | accuracy ratio (max \\|Δ2θ\\|) | centre-error ratio |", "|---|---|---|---|"]
+              "| case | time ratio (core call) | time ratio (CLI, with start-up) | accuracy ratio (max \\|Δ2θ\\|) "
+              "| centre-error ratio |", "|---|---|---|---|---|"]
     for name, runs in results.items():
         by = {r.program: r for r in runs}
-        ct, pc = by.get("calterm"), by.get("pyFAI clicks")
+        ct, cli, pc = by.get("calterm"), by.get("calterm CLI"), by.get("pyFAI clicks")
         if not ct or not pc or ct.geometry is None or pc.geometry is None:
-            lines.append(f"| {name} | not available | not available | not available |")
+            lines.append(f"| {name} | not available | not available | not available | not available |")
             continue
+        cli_ratio = fmt(pc.time_s / cli.time_s, ".1f") if cli and cli.geometry is not None else "not available"
         lines.append(
-            f"| {name} | {fmt(pc.time_s / ct.time_s, '.1f')} | {fmt(pc.max_tth_deg / ct.max_tth_deg, '.2f')} | "
+            f"| {name} | {fmt(pc.time_s / ct.time_s, '.1f')} | {cli_ratio} | "
+            f"{fmt(pc.max_tth_deg / max(ct.max_tth_deg, 1e-12), '.2f')} | "
             f"{fmt(pc.centre_px / max(ct.centre_px, 1e-6), '.2f')} |"
         )
     lines += ["", "Cases:", ""]
@@ -283,12 +331,16 @@ def write_report(path: Path, body: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default=",".join(all_cases()), help="comma-separated case names")
-    parser.add_argument("--programs", default="calterm,pyFAI clicks,pyFAI automatic",
-                        help="comma-separated subset of: calterm, pyFAI clicks, pyFAI automatic")
+    parser.add_argument("--programs", default="calterm,calterm CLI,pyFAI clicks,pyFAI automatic",
+                        help="comma-separated subset of: calterm, calterm CLI, pyFAI clicks, pyFAI automatic")
+    parser.add_argument("--omp-threads", type=int, default=None,
+                        help="set OMP_NUM_THREADS for both programs (pyFAI's OpenMP loops stall on a busy machine)")
     parser.add_argument("--repeat", type=int, default=1, help="time each program N times (median)")
     parser.add_argument("--out", type=Path, help="markdown report (replaces our section if present)")
     parser.add_argument("--cache", type=Path, default=None, help="where rendered images are kept")
     args = parser.parse_args(argv)
+    if args.omp_threads:  # before pyFAI's compiled modules load the OpenMP runtime
+        os.environ["OMP_NUM_THREADS"] = str(args.omp_threads)
     logging.getLogger("pyFAI").setLevel(logging.ERROR)
     names = [n.strip() for n in args.cases.split(",") if n.strip()]
     unknown = [n for n in names if n not in all_cases()]
