@@ -12,6 +12,7 @@ from calterm.core.radial_profile import (
     combine_profiles,
     fit_bins,
     fit_extrapolation,
+    interpolation_weights,
     suggest_range,
 )
 from calterm.errors import InputError
@@ -133,3 +134,17 @@ def test_damaged_rule_is_local_and_two_sided():
     assert damaged[low_in_high] and damaged[high_in_low] and damaged[low]
     assert score[low_in_high] < -4 and score[high_in_low] > 4
     assert damaged.sum() <= 3 + 2  # a Gaussian field of 14 000 pixels gives ~1 at 4σ
+
+
+@pytest.mark.parametrize("fitted_top", [False, True])
+def test_precomputed_interpolation_equals_the_profile(fitted_top):
+    c = np.linspace(0.05, 9.95, 100)
+    values = np.sin(c) + 2
+    values[:5] = np.nan  # beam stop
+    values[40:43] = np.nan  # empty bins
+    values[95:] = np.nan
+    fitted = np.zeros(100, bool)
+    fitted[97:] = fitted_top
+    expected = ExpectedProfile(c, values, np.array([0.1, 0.2]), fitted)
+    tth = np.random.default_rng(6).uniform(-1, 11, 20_000)
+    np.testing.assert_allclose(expected.at(interpolation_weights(tth, c)), expected(tth), equal_nan=True)

@@ -40,7 +40,7 @@ def add_parser(sub):
                    help="pixels below F x the expected level are beam-stop shadow (default 0.5)")
     m.add_argument("--iterations", type=int, default=5, metavar="N",
                    help="at most N profile re-estimations from gain-corrected images (0 = single pass; default 5)")
-    m.add_argument("--tolerance", type=float, default=5e-4, help="RMS change of the map that stops iterating")
+    m.add_argument("--tolerance", type=float, default=1e-3, help="RMS change of the map that stops iterating")
     m.add_argument("--filter-size", type=int, default=3, metavar="K",
                    help="median-filter window, odd: point-spread width (3 Pilatus, about 9 a-Si; default 3)")
     m.add_argument("--damaged-sigma", type=float, default=4.0, metavar="S",

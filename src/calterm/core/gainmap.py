@@ -34,6 +34,7 @@ from calterm.core.damaged import MAD_TO_SIGMA, find_damaged, masked_median, mask
 from calterm.core.gain_files import Position
 from calterm.core.jobs import JobContext
 from calterm.core.radial_profile import (
+    BinInterpolation,
     CombinedProfile,
     ExpectedProfile,
     bin_edges,
@@ -42,6 +43,7 @@ from calterm.core.radial_profile import (
     combine_profiles,
     fit_bins,
     fit_extrapolation,
+    interpolation_weights,
     suggest_range,
 )
 from calterm.errors import ComputationError, InputError
@@ -64,7 +66,7 @@ class GainOptions:
     damaged_window: int = 5  # neighbourhood of the damaged-pixel test
     beamstop_threshold: float = 0.5  # [--beamstop-threshold] fraction of the expected level
     iterations: int = 5  # [--iterations] most profile re-estimations after the first pass
-    tolerance: float = 5e-4  # [--tolerance] RMS relative change of the map that ends the iteration
+    tolerance: float = 1e-3  # [--tolerance] RMS relative change of the map that ends the iteration
     mask: np.ndarray | None = field(default=None, compare=False)  # [--mask] True = excluded
 
 
@@ -140,6 +142,7 @@ class _Prepared:
     use: np.ndarray
     shadow: np.ndarray
     partial: int = 0
+    weights: BinInterpolation | None = None
 
 
 def _prepare(positions: list[Position], detector, options: GainOptions, ctx: JobContext) -> list[_Prepared]:
@@ -154,16 +157,17 @@ def _prepare(positions: list[Position], detector, options: GainOptions, ctx: Job
         if options.mask.shape != shape:
             raise InputError(f"mask shape {options.mask.shape} does not match the frames {shape}")
         gaps = gaps | options.mask
-    prepared = []
-    for k, pos in enumerate(positions):
-        ctx.report("geometry", k, len(positions))
+    ctx.report("geometry", 0, len(positions))
+
+    def prepare(pos: Position) -> _Prepared:
         ai = pos.geometry.to_pyfai(detector)
         tth = ai.center_array(shape, unit="2th_deg")
         correction = ai.polarization(shape, factor=options.polarization) * ai.solidAngleArray(shape)
         corrected = pos.image / correction
         use = ~pos.invalid & ~gaps & np.isfinite(corrected)
-        prepared.append(_Prepared(tth, np.empty(0, int), corrected, use, np.zeros(shape, bool)))
-    return prepared
+        return _Prepared(tth, np.empty(0, int), corrected, use, np.zeros(shape, bool))
+
+    return _each(prepare, positions)
 
 
 def _check_overlap(positions: list[Position], prepared: list[_Prepared], detector) -> list[tuple[float, float]]:
@@ -202,8 +206,11 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
     nbins = len(edges) - 1
     ctx.report("beam stops", 0, 1)
 
+    centres = 0.5 * (edges[:-1] + edges[1:])
+
     def shadow_of(p: _Prepared) -> None:
         p.index = bin_index(p.tth, edges)
+        p.weights = interpolation_weights(p.tth, centres)
         p.shadow = find_shadow(p.tth, p.index, p.corrected, p.use, edges, options.beamstop_threshold)
 
     _each(shadow_of, prepared)
@@ -215,7 +222,6 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
     beam_centres = _check_overlap(positions, prepared, detector)
     for p in prepared:
         p.use &= ~p.shadow
-    centres = 0.5 * (edges[:-1] + edges[1:])
 
     gain = np.ones(shape)
     stack = np.empty((len(prepared), *shape))
@@ -242,7 +248,7 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
         def gain_of(k: int, expected=expected, profile=profile) -> None:
             p = prepared[k]
             with np.errstate(invalid="ignore", divide="ignore"):
-                stack[k] = np.where(p.use, p.corrected / (profile.scales[k] * expected(p.tth)), np.nan)
+                stack[k] = np.where(p.use, p.corrected / (profile.scales[k] * expected.at(p.weights)), np.nan)
 
         _each(gain_of, range(len(prepared)))
         stack[~(stack > 0)] = np.nan

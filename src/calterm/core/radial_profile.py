@@ -153,6 +153,24 @@ def fit_extrapolation(profile: CombinedProfile, tth_range: tuple[float, float], 
     return np.polyfit(c[sel], v[sel], degree, w=weights)
 
 
+@dataclass(frozen=True)
+class BinInterpolation:
+    """Linear-interpolation weights of each pixel between bin centres, computed once per position."""
+
+    left: np.ndarray
+    weight: np.ndarray
+    below: np.ndarray
+    above: np.ndarray
+    tth_above: np.ndarray
+
+
+def interpolation_weights(tth_deg: np.ndarray, centres: np.ndarray) -> BinInterpolation:
+    left = np.clip(np.searchsorted(centres, tth_deg, side="right") - 1, 0, len(centres) - 2)
+    weight = (tth_deg - centres[left]) / (centres[left + 1] - centres[left])
+    below, above = tth_deg < centres[0], tth_deg > centres[-1]
+    return BinInterpolation(left, weight, below, above, tth_deg[above])
+
+
 EXTRAPOLATE_MODES = ("sparse", "range")
 
 
@@ -195,6 +213,22 @@ class ExpectedProfile:
         out = np.interp(tth_deg, c, used[ok], left=np.nan, right=np.nan)
         if self.fitted[-1]:  # beyond the last bin centre the curve continues
             out = np.where(tth_deg > c[-1], np.polyval(self.coefficients, tth_deg), out)
+        return out
+
+    def at(self, where: BinInterpolation) -> np.ndarray:
+        """Same values as calling the profile, from precomputed weights (a gather, no search)."""
+        used = self.used
+        ok = np.isfinite(used)
+        c = self.centres_deg
+        first, last = np.nonzero(ok)[0][[0, -1]]
+        filled = np.full(used.shape, np.nan)
+        filled[first : last + 1] = np.interp(c[first : last + 1], c[ok], used[ok])
+        out = filled[where.left] * (1 - where.weight) + filled[where.left + 1] * where.weight
+        out[where.below] = np.nan
+        if self.fitted[-1] and where.above.any():
+            out[where.above] = np.polyval(self.coefficients, where.tth_above)
+        else:
+            out[where.above] = np.nan
         return out
 
     def curve(self) -> tuple[np.ndarray, np.ndarray]:
