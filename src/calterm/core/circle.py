@@ -7,8 +7,8 @@ Pipeline, for typed or clicked points (each step one or more rows of the history
 2. Each point moves to the sub-pixel ring peak on its radial line within ±``search_px``
    (:mod:`calterm.core.circle_points`). A point with no peak inside the window stays where it was.
 3. ``algebraic``: Taubin's fit of the refined points.
-4. ``de``: differential evolution (``scipy.optimize.differential_evolution``, vectorised, seeded)
-   over centre and radius, minimising the mean Cauchy loss (scale ``LOSS_SCALE_PX``) of the
+4. ``de``: differential evolution (scipy's algorithm, population-vectorised in
+   :mod:`calterm.core.circle_de`, seeded) over centre and radius, minimising the mean Cauchy loss (scale ``LOSS_SCALE_PX``) of the
    orthogonal distances, so misplaced points pull the search only logarithmically. One row per
    generation (the best member).
 5. ``local1..N``: Levenberg-Marquardt from the DE optimum, the algebraic fit and jittered copies of

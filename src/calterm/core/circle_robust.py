@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from calterm.core import circle_lsq as lsq
+from calterm.core.circle_de import differential_evolution
 from calterm.core.circle_points import DEFAULT_WIDTH_PX, sample_ring
 from calterm.core.history import History
 from calterm.core.jobs import JobContext
@@ -65,8 +66,6 @@ class Recorder:
 
 def _de_search(pts, start, fixed_center, options: CircleOptions, rec: Recorder):
     """Global search by differential evolution around the algebraic start; one history row per generation."""
-    from scipy.optimize import differential_evolution
-
     cx0, cy0, r0 = start
     span = 0.5 * r0 + 2 * options.search_px + 5.0
     scale = LOSS_SCALE_PX
@@ -79,22 +78,18 @@ def _de_search(pts, start, fixed_center, options: CircleOptions, rec: Recorder):
     def unpack(p):
         return (fixed_center[0], fixed_center[1], p[0]) if fixed_center is not None else (p[0], p[1], p[2])
 
-    def cost(p):  # vectorised: p is (k, S) for S members, or (k,)
-        p = np.asarray(p, dtype=float)
-        cx, cy, r = unpack(p[:, None] if p.ndim == 1 else p)
+    def cost(p):  # (k, S): S members at once
+        cx, cy, r = unpack(p)
         res = np.hypot(pts[:, 0, None] - cx, pts[:, 1, None] - cy) - r
         return np.mean(scale * scale * np.log1p((res / scale) ** 2), axis=0)
 
-    def on_generation(xk, convergence=None):
-        c = unpack(xk)
-        res = lsq.residuals(pts, c)
-        rec.row("de", c, float(cost(xk)[0]), int(np.sum(np.abs(res) <= scale)))
+    def on_generation(x, energy):
+        c = unpack(x)
+        rec.row("de", c, energy, int(np.sum(np.abs(lsq.residuals(pts, c)) <= scale)))
 
-    found = differential_evolution(cost, bounds, popsize=options.popsize, maxiter=options.generations, tol=1e-7,
-                                   seed=options.seed, polish=False, vectorized=True, updating="deferred",
-                                   init="sobol" if fixed_center is None else "latinhypercube",
-                                   callback=on_generation)
-    return tuple(float(v) for v in unpack(found.x))
+    best, _, _ = differential_evolution(cost, bounds, popsize=options.popsize, generations=options.generations,
+                                        seed=options.seed, on_generation=on_generation)
+    return tuple(float(v) for v in unpack(best))
 
 
 def _multi_start(pts, algebraic, de_best, fixed_center, options: CircleOptions, rec: Recorder):
@@ -158,27 +153,34 @@ def fit_points(pts: np.ndarray, fixed_center, options: CircleOptions, rec: Recor
 
 
 def refine_on_image(image, circle, fixed_center, options: CircleOptions, rec: Recorder,
-                    width_px: float = DEFAULT_WIDTH_PX, search_px: float | None = None, passes: int = 3):
+                    width_px: float = DEFAULT_WIDTH_PX, search_px: float | None = None, passes: int = 6):
     """Step 7: (circle, ring peaks kept) from peaks all along the circle, or (None, reason).
 
     The radial window is at least 1.5 ring widths, so the peak and some background on both
-    sides are in it however wide the ring.
+    sides are in it however wide the ring. Sectors start at 8 px of arc; while the peaks scatter
+    by more than a tenth of the ring width (a weak ring: noise, not the ring, decides where each
+    peak lands) they double, up to 64 px, so each peak averages more of the ring.
     """
     search = max(options.search_px if search_px is None else search_px, 1.5 * width_px, 3.0)
+    sector = 8.0
     kept = np.zeros((0, 2))
     for _ in range(passes):
-        ring = sample_ring(image, circle[:2], circle[2], search, width_px)
+        ring = sample_ring(image, circle[:2], circle[2], search, width_px, sector_px=sector)
         pts = ring.points[ring.ok]
         if len(pts) < MIN_RING_SAMPLES:
+            if kept.size:  # longer sectors left too few: keep the last good pass
+                break
             return None, f"only {len(pts)} ring peaks found along the circle (need {MIN_RING_SAMPLES})"
-        start = lsq.geometric_fit(pts, circle, scale=1.0, fixed_center=fixed_center,
+        start = lsq.geometric_fit(pts, circle, scale=max(1.0, 0.1 * width_px), fixed_center=fixed_center,
                                   on_iteration=rec.callback("image")).circle
         new, keep, _ = _reject_and_refit(pts, start, fixed_center, options, rec, stage="image",
                                          floor_px=rejection_floor_px(width_px))
         moved = float(np.max(np.abs(np.subtract(new, circle))))
         circle, kept = new, pts[keep]
-        if moved < 1e-3:
+        scatter = 1.4826 * float(np.median(np.abs(lsq.residuals(kept, circle))))
+        if scatter > 0.1 * width_px and sector < 64:
+            sector *= 2
+            continue
+        if moved < 0.01:  # the peaks are measured relative to the circle: a smaller move changes nothing
             break
     return circle, kept
-
-
