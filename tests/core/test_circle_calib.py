@@ -1,4 +1,4 @@
-"""Ring -> calibration (exact Bragg geometry) and the least-squares building blocks."""
+"""Ring -> calibration (exact Bragg geometry) and the building blocks: least squares, DE, cancellation."""
 
 from __future__ import annotations
 
@@ -81,3 +81,32 @@ def test_circles_through_triples():
     out = lsq.circle_from_three(p)
     assert np.allclose(out[0], (1, 0, 1))
     assert np.isnan(out[1]).all()
+
+
+def test_differential_evolution_finds_the_global_minimum_reproducibly():
+    from calterm.core.circle_de import differential_evolution
+
+    def rastrigin(p):  # (k, S): many local minima, global minimum 0 at (1, -2)
+        q = p - np.array([[1.0], [-2.0]])
+        return np.sum(q * q - 10 * np.cos(2 * np.pi * q) + 10, axis=0)
+
+    rows = []
+    x, fx, gens = differential_evolution(rastrigin, [(-5, 5), (-5, 5)], popsize=20, generations=300, seed=3,
+                                         on_generation=lambda b, e: rows.append(e))
+    assert np.allclose(x, (1, -2), atol=1e-3) and fx < 1e-4
+    assert len(rows) == gens and all(b <= a for a, b in zip(rows, rows[1:], strict=False))
+    again, _, _ = differential_evolution(rastrigin, [(-5, 5), (-5, 5)], popsize=20, generations=300, seed=3)
+    assert np.array_equal(x, again)
+
+
+def test_a_cancelled_fit_stops():
+    from calterm.core.circle import fit_circle
+    from calterm.core.jobs import JobContext
+    from calterm.errors import Cancelled
+
+    ctx = JobContext()
+    ctx.cancel.cancel()
+    ang = np.radians(np.arange(0, 360, 40))
+    pts = np.column_stack([50 + 30 * np.cos(ang), 50 + 30 * np.sin(ang)])
+    with pytest.raises(Cancelled):
+        fit_circle(pts, None, ctx=ctx)
