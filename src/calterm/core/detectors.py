@@ -108,3 +108,25 @@ def detector_mask(choice: DetectorChoice, shape: tuple[int, int]) -> np.ndarray:
     if mask is None or tuple(mask.shape) != tuple(shape):
         return np.zeros(shape, dtype=bool)
     return np.asarray(mask) != 0
+
+
+def oriented(choice: DetectorChoice, rotate: int = 0, flip: str | None = None) -> DetectorChoice:
+    """The detector as seen in the rotated/flipped image: pixel sizes swapped for 90/270 and the
+    module mask transformed like the image, so a PONI refers to the image the user calibrated."""
+    if not rotate % 360 and not flip:
+        return choice
+    import pyFAI.detectors
+
+    from calterm.core.images import orient
+
+    det = choice.detector
+    shape = tuple(det.max_shape) if det.max_shape is not None else tuple(det.shape)
+    p1, p2 = det.pixel1, det.pixel2
+    if rotate % 180:
+        p1, p2 = p2, p1
+        shape = shape[::-1]
+    new = pyFAI.detectors.Detector(pixel1=p1, pixel2=p2, max_shape=shape)
+    if det.mask is not None:
+        new.mask = orient(np.asarray(det.mask), rotate, flip).astype(np.int8)
+    return DetectorChoice(new, f"{choice.name} (rotated {rotate}°{', flipped ' + flip if flip else ''})",
+                          choice.how, choice.alternatives)

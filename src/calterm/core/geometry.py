@@ -65,7 +65,8 @@ class PoniGeometry:
         return (f["centerX"] - 0.5, f["centerY"] - 0.5)
 
     def tth(self, detector, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return self.to_pyfai(detector).tth(np.asarray(rows, float), np.asarray(cols, float))
+        # pyFAI's numpy path: steady timing on busy cores (see refine._residuals)
+        return self.to_pyfai(detector).tth(np.asarray(rows, float), np.asarray(cols, float), path="tan")
 
 
 def geometry_from_center(

@@ -1,0 +1,214 @@
+"""Geometry calibration from a calibrant image: the pipeline behind ``calterm calibrate`` and the TUI.
+
+1. Centre from ring symmetry (:mod:`centre`), no labels needed.
+2. Distance and ring labels from the calibrant's comb (:mod:`comb`), or from labelled seed points.
+3. First fit on the first resolved rings, then inside-out growth (:mod:`autorefine`).
+4. Several comb candidates are tried when the first is not clearly right; the best fit is kept.
+5. A verdict compares the residual with the peak-position noise (:mod:`verdict`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from calterm.core import autorefine
+from calterm.core.calibrants import Calibrant, load_calibrant
+from calterm.core.calibration import CalibrationRequest, CalibrationResult
+from calterm.core.centre import find_centre
+from calterm.core.comb import match_comb, radial_profile
+from calterm.core.detectors import DetectorChoice, detector_mask, oriented, resolve_detector
+from calterm.core.geometry import geometry_from_center, poni_text
+from calterm.core.history import History
+from calterm.core.images import Image, load_image, load_mask
+from calterm.core.jobs import JobContext
+from calterm.core.points import grow_ring, refine_peak
+from calterm.core.refine import HISTORY_COLUMNS, ControlPoints
+from calterm.core.verdict import judge, ring_residuals
+from calterm.core.versions import write_versioned
+from calterm.errors import ComputationError, InputError
+
+DISTANCE_MARGIN = 0.3  # comb scan: typed distance ± 30 %
+DEFAULT_DISTANCE_RANGE_M = (0.03, 3.0)
+INNER_RINGS = 5  # rings that decide the beam centre
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An image ready to calibrate: data, usable pixels, detector and ring angles."""
+
+    image: Image
+    valid: np.ndarray
+    detector: DetectorChoice
+    calibrant: Calibrant
+    tth_rad: np.ndarray  # every ring below 90° at this wavelength
+    d_A: np.ndarray
+
+
+def prepare(request: CalibrationRequest) -> Prepared:
+    """Load image, detector, mask and calibrant; check they make sense together."""
+    if not (request.wavelength_m and np.isfinite(request.wavelength_m) and 1e-12 < request.wavelength_m < 2e-9):
+        raise InputError(f"wavelength {request.wavelength_m} m is not plausible")
+    calibrant = load_calibrant(request.calibrant)
+    image = load_image(request.image_path, request.frame, request.rotate, request.flip)
+    raw_shape = image.shape if request.rotate % 180 == 0 else image.shape[::-1]
+    choice = resolve_detector(raw_shape, request.detector, request.pixel_size_um)
+    choice = oriented(choice, request.rotate, request.flip)
+    valid = ~image.invalid & ~detector_mask(choice, image.shape)
+    if request.mask_path:
+        valid &= ~load_mask(request.mask_path, image.shape, request.rotate, request.flip)
+    if request.i_max is not None:
+        valid &= image.data < request.i_max
+    if valid.mean() < 0.05:
+        raise InputError(f"{request.image_path}: fewer than 5 % of the pixels are usable after masking")
+    d = np.asarray(calibrant.d_spacings_A)
+    tth = calibrant.two_theta_rad(request.wavelength_m)
+    d = d[: tth.size]
+    keep = tth < np.radians(89.0)
+    return Prepared(image, valid, choice, calibrant, tth[keep], d[keep])
+
+
+def calibrate(request: CalibrationRequest, ctx: JobContext | None = None) -> CalibrationResult:
+    """Calibrate the geometry; the result carries its own verdict (check ``result.verdict``)."""
+    ctx = ctx or JobContext()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ctx.report("loading")
+    prep = prepare(request)
+    data, valid, det = prep.image.data, prep.valid, prep.detector.detector
+    timings["load"] = time.perf_counter() - t0
+    if prep.tth_rad.size < 2:
+        raise ComputationError(f"{prep.calibrant.name} has fewer than two rings at this wavelength")
+
+    t = time.perf_counter()
+    seeds = [(refine_peak(data, valid, p.x, p.y, request.search_size_px), p.ring) for p in request.points]
+    centre = _centre(prep, request, ctx)
+    timings["centre"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    starts = _start_geometries(prep, request, centre, seeds, ctx)
+    timings["comb"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    opts = autorefine.RefineOptions(request.constraints, request.rings, delta_2th_deg=request.delta_2th_deg,
+                                    i_min_factor=request.i_min_factor, i_max=request.i_max)
+    best = None
+    for k, (geometry, seed_points) in enumerate(starts):
+        history = History(HISTORY_COLUMNS)
+        state = autorefine.first_fit(data, valid, det, geometry, prep.d_A, prep.tth_rad, opts, history, ctx, seed_points)
+        if state is None:
+            continue
+        state = autorefine.grow(data, valid, det, state, prep.d_A, prep.tth_rad, opts, history, ctx)
+        rings = ring_residuals(state.points, state.residual_rad, state.geometry.wavelength)
+        verdict = judge(state.points, state.residual_rad, rings, state.geometry.beam_center_px(det), prep.tth_rad,
+                        state.n_rejected)
+        candidate = (_rank(verdict, state), k, state, rings, verdict, history)
+        if best is None or candidate[0] < best[0]:
+            best = candidate
+        if verdict.ok:
+            break  # the first (best-scoring) comb candidate already fits: no need to try others
+    timings["refine"] = time.perf_counter() - t
+    if best is None:
+        raise ComputationError("no rings of the calibrant were found in the image (wrong calibrant, wavelength or distance?)")
+    _, _, state, rings, verdict, history = best
+    timings["total"] = time.perf_counter() - t0
+    return CalibrationResult(
+        geometry=state.geometry, sigma=state.sigma, detector_name=prep.detector.name, shape=prep.image.shape,
+        rows=state.points.rows, cols=state.points.cols, ring=state.points.ring, residual_rad=state.residual_rad,
+        rings=rings, verdict=verdict, history=history, fit2d=state.geometry.fit2d(det), timings_s=timings,
+        calibrant=prep.calibrant.name, detector=det,
+    )
+
+
+def _inner_radius_px(prep: Prepared, distance_m: float) -> float:
+    """Radius (px) holding the first few rings at 1.3x ``distance_m``: the part of the image where
+    a tilt barely moves the rings' centres."""
+    det = prep.detector.detector
+    pixel = float(np.sqrt(det.pixel1 * det.pixel2))
+    ring = prep.tth_rad[min(INNER_RINGS, prep.tth_rad.size) - 1]
+    return 1.3 * distance_m * np.tan(ring) / pixel + 20.0
+
+
+def _centre(prep: Prepared, request: CalibrationRequest, ctx: JobContext) -> tuple[float, float]:
+    """Beam centre from ring symmetry: inner rings only once a distance is known (typed or combed)."""
+    data, valid = prep.image.data, prep.valid
+    if request.distance_mm is not None:
+        if not (np.isfinite(request.distance_mm) and request.distance_mm > 0):
+            raise InputError(f"distance must be positive, not {request.distance_mm} mm")
+        return find_centre(data, valid, request.center_xy,
+                           max_radius_px=_inner_radius_px(prep, request.distance_mm * 1e-3), ctx=ctx)
+    rough = find_centre(data, valid, request.center_xy, ctx=ctx)
+    det = prep.detector.detector
+    pixel = float(np.sqrt(det.pixel1 * det.pixel2))
+    best = match_comb(radial_profile(data, valid, rough), prep.tth_rad, pixel, DEFAULT_DISTANCE_RANGE_M, 1)[0]
+    return find_centre(data, valid, rough, search_px=30.0, max_radius_px=_inner_radius_px(prep, best.distance_m),
+                       ctx=ctx)
+
+
+def _rank(verdict, state) -> tuple:
+    order = {"good": 0, "doubtful": 1, "failed": 2}[verdict.status]
+    return (order, verdict.rms_rad)
+
+
+def _start_geometries(prep: Prepared, request: CalibrationRequest, centre, seeds, ctx) -> list:
+    """Start geometries (correctly labelled, untilted) to try, best first, with grown seed rings."""
+    det = prep.detector.detector
+    pixel = float(np.sqrt(det.pixel1 * det.pixel2))
+    labelled = [(xy, ring) for xy, ring in seeds if ring is not None]
+    for _, ring in labelled:
+        if not 1 <= ring <= prep.tth_rad.size:
+            raise InputError(f"ring {ring} does not exist: {prep.calibrant.name} has {prep.tth_rad.size} rings here")
+    if labelled:
+        # Labelled seeds pin the distance: r = D·tan(2θ_ring) about the symmetric centre.
+        ds = [np.hypot(xy[0] - centre[0], xy[1] - centre[1]) * pixel / np.tan(prep.tth_rad[ring - 1])
+              for xy, ring in labelled]
+        distance = float(np.median(ds))
+        grown = [grow_ring(prep.image.data, prep.valid, centre, xy, ring, prep.d_A[ring - 1], request.search_size_px)
+                 for xy, ring in labelled] if request.grow_points else []
+        seed_points = ControlPoints.concat(grown) if grown else _as_points(labelled, prep)
+        return [(geometry_from_center(det, distance, centre, request.wavelength_m), seed_points)]
+    ctx.report("distance and ring labels")
+    profile = radial_profile(prep.image.data, prep.valid, centre)
+    if request.distance_mm is not None:
+        d0 = request.distance_mm * 1e-3
+        span = (d0 * (1 - DISTANCE_MARGIN), d0 * (1 + DISTANCE_MARGIN))
+    else:
+        span = DEFAULT_DISTANCE_RANGE_M
+    matches = match_comb(profile, prep.tth_rad, pixel, span)
+    return [(geometry_from_center(det, m.distance_m, centre, request.wavelength_m), None) for m in matches]
+
+
+def _as_points(labelled, prep: Prepared) -> ControlPoints:
+    return ControlPoints(
+        rows=np.array([xy[1] for xy, _ in labelled]), cols=np.array([xy[0] for xy, _ in labelled]),
+        ring=np.array([r for _, r in labelled]), d_A=np.array([prep.d_A[r - 1] for _, r in labelled]),
+    )
+
+
+def write_poni(result: CalibrationResult, path: str | Path, command: str = "") -> Path:
+    """Write the PONI file (versioned: an earlier file at ``path`` is kept as a numbered version)."""
+    comments = [f"calterm calibration: {result.calibrant}, verdict {result.verdict.status}",
+                f"RMS 2theta {result.rms_2th_deg:.6f} deg over {result.rows.size} points"]
+    text = poni_text(result.geometry, result.detector, comments)
+    return write_versioned(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), command,
+                           {"calibrant": result.calibrant, "detector": result.detector_name})
+
+
+def refit(result: CalibrationResult, request: CalibrationRequest, keep: np.ndarray) -> CalibrationResult:
+    """Refit the same points without those where ``keep`` is False (delete a point, refit)."""
+    from calterm.core.refine import refine_geometry
+
+    prep = prepare(request)
+    pts = ControlPoints(result.rows, result.cols, result.ring,
+                        np.array([prep.d_A[r - 1] for r in result.ring])).subset(keep)
+    history = History(HISTORY_COLUMNS)
+    history.extend(result.history)
+    res = refine_geometry(result.geometry, pts, result.detector, request.constraints, history, "refit")
+    rings = ring_residuals(pts, res.residual_rad, res.geometry.wavelength)
+    verdict = judge(pts, res.residual_rad, rings, res.geometry.beam_center_px(result.detector), prep.tth_rad)
+    return replace(result, geometry=res.geometry, sigma=res.sigma, rows=pts.rows, cols=pts.cols, ring=pts.ring,
+                   residual_rad=res.residual_rad, rings=rings, verdict=verdict, history=history,
+                   fit2d=res.geometry.fit2d(result.detector))

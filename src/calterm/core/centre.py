@@ -1,0 +1,151 @@
+"""Beam centre from ring symmetry, with no ring labels.
+
+Rings are (nearly) concentric, so the radial profile about the true centre is sharpest. We score a
+trial centre by the high-frequency energy of its radial profile (profile minus a smoothed copy)
+and search coarse-to-fine on binned images: a grid on 8x8 bins, a finer grid on 4x4 bins, then
+Nelder-Mead on 2x2 bins. Only valid pixels count, so arcs from an off-detector centre work too.
+pyFAI has no label-free centre finder for powder rings; this is why this module exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage, optimize
+
+from calterm.core.jobs import JobContext
+
+
+@dataclass(frozen=True)
+class Binned:
+    """A binned image: mean of valid pixels per bin, with the fraction of valid pixels."""
+
+    data: np.ndarray
+    weight: np.ndarray  # number of valid full-resolution pixels in each bin
+    factor: int
+
+    def coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """Full-resolution (row, col) of each bin's centre, pixel centres at integers."""
+        f = self.factor
+        rows = np.arange(self.data.shape[0]) * f + (f - 1) / 2
+        cols = np.arange(self.data.shape[1]) * f + (f - 1) / 2
+        return rows, cols
+
+
+def bin_image(data: np.ndarray, valid: np.ndarray, factor: int) -> Binned:
+    rows, cols = (s // factor * factor for s in data.shape)
+    d = np.where(valid, data, 0.0)[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor)
+    w = valid[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor)
+    total = d.sum(axis=(1, 3))
+    count = w.sum(axis=(1, 3)).astype(float)
+    mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    return Binned(mean, count, factor)
+
+
+class ProfileScorer:
+    """Sharpness of the radial profile about a trial centre, on one binned image."""
+
+    def __init__(self, binned: Binned, min_fraction: float = 0.75,
+                 limit: tuple[float, float, float] | None = None) -> None:
+        keep = binned.weight >= min_fraction * binned.factor**2
+        r, c = binned.coords()
+        rr, cc = np.meshgrid(r, c, indexing="ij")
+        if limit is not None:  # (x, y, radius): only bins this close to (x, y)
+            keep &= np.hypot(cc - limit[0], rr - limit[1]) <= limit[2]
+        self.rows = rr[keep]
+        self.cols = cc[keep]
+        self.values = binned.data[keep]
+        self.factor = binned.factor
+        self.bin_width = float(binned.factor)  # radial bins as wide as one binned pixel
+
+    def profile(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
+        r = np.hypot(self.cols - x, self.rows - y) / self.bin_width
+        idx = r.astype(np.int64)
+        count = np.bincount(idx)
+        total = np.bincount(idx, weights=self.values)
+        return total, count
+
+    def score(self, x: float, y: float) -> float:
+        total, count = self.profile(x, y)
+        good = count > 0
+        prof = np.zeros_like(total)
+        prof[good] = total[good] / count[good]
+        # fill empty bins by interpolation so smoothing sees no artificial dips
+        if not good.all():
+            idx = np.arange(prof.size)
+            prof = np.interp(idx, idx[good], prof[good])
+        smooth = ndimage.uniform_filter1d(prof, 9, mode="nearest")
+        hf = prof - smooth
+        return float(np.sum(count * hf**2) / max(np.sum(count), 1))
+
+
+def _grid_search(scorer: ProfileScorer, x0: float, y0: float, half: float, step: float,
+                 ctx: JobContext, stage: str) -> tuple[float, float, float]:
+    offsets = np.arange(-half, half + step / 2, step)
+    best = (-np.inf, x0, y0)
+    for i, dy in enumerate(offsets):
+        ctx.report(stage, i, len(offsets))
+        for dx in offsets:
+            s = scorer.score(x0 + dx, y0 + dy)
+            if s > best[0]:
+                best = (s, x0 + dx, y0 + dy)
+    return best[1], best[2], best[0]
+
+
+def clip_for_search(data: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Clip hot pixels (99.9th percentile of valid pixels) so they cannot dominate the profile."""
+    top = np.percentile(data[valid], 99.9) if valid.any() else 0.0
+    return np.minimum(data, top)
+
+
+def find_centre(
+    data: np.ndarray,
+    valid: np.ndarray,
+    start_xy: tuple[float, float] | None = None,
+    search_px: float | None = None,
+    max_radius_px: float | None = None,
+    ctx: JobContext | None = None,
+) -> tuple[float, float]:
+    """The centre (x = column, y = row) that makes the radial profile sharpest.
+
+    ``search_px`` is how far from ``start_xy`` to look (default 60 px from a typed start; the whole
+    image plus a margin when no start is given). ``max_radius_px`` limits the score to pixels near
+    the start: on a tilted detector outer rings are ellipses whose centres drift away from the beam
+    (tens of pixels at 40° 2θ and 3° tilt), so only the inner rings say where the beam is.
+    """
+    ctx = ctx or JobContext()
+    clipped = clip_for_search(data, valid)
+    ny, nx = data.shape
+    b2 = bin_image(clipped, valid, 2)
+    b4 = rebin(b2, 2)  # cascade: bins of bins, one pass over the full image
+    b8 = rebin(b4, 2)
+    if start_xy is None:
+        # No typed centre: a global grid over the image and a margin, on 16x16 bins.
+        half = max(nx, ny) * 0.9
+        x, y, _ = _grid_search(ProfileScorer(rebin(b8, 2)), nx / 2, ny / 2, half, 16.0, ctx, "centre: global search")
+        search_px = 48.0
+    else:
+        x, y = start_xy
+    half = 60.0 if search_px is None else float(search_px)
+    limit = None if max_radius_px is None else (x, y, max_radius_px + half)
+    x, y, _ = _grid_search(ProfileScorer(b8, limit=limit), x, y, half, 4.0, ctx, "centre: coarse grid")
+    x, y, _ = _grid_search(ProfileScorer(b4, limit=limit), x, y, 10.0, 2.0, ctx, "centre: fine grid")
+    fine = ProfileScorer(b2 if limit is not None else b4, limit=limit)
+    ctx.report("centre: local optimum")
+    res = optimize.minimize(lambda p: -fine.score(p[0], p[1]), [x, y], method="Nelder-Mead",
+                            options={"xatol": 0.1, "fatol": 1e-12, "initial_simplex": [[x, y], [x + 3, y], [x, y + 3]]})
+    return float(res.x[0]), float(res.x[1])
+
+
+def rebin(b: Binned, factor: int) -> Binned:
+    """Bin a binned image further, weighting each bin by its valid-pixel count."""
+    total = _sum_bins(b.data * b.weight, factor)
+    weight = _sum_bins(b.weight, factor)
+    mean = np.divide(total, weight, out=np.zeros_like(total), where=weight > 0)
+    return Binned(mean, weight, b.factor * factor)
+
+
+def _sum_bins(a: np.ndarray, factor: int) -> np.ndarray:
+    rows, cols = (s // factor * factor for s in a.shape)
+    return a[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor).sum(axis=(1, 3))

@@ -1,0 +1,94 @@
+"""Is the fit to be trusted? Compare the residual with the peak-position noise floor and check that
+every ring's label is consistent. A wrong geometry must never be presented as a success.
+
+The noise floor is measured from the points themselves: along a ring, neighbouring peaks see the
+same geometry error, so half the variance of successive residual differences is the peak-position
+noise alone; any excess of the RMS over it is misfit (wrong labels, calibrant, wavelength, model).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from calterm.core.calibration import RingResidual, Verdict
+from calterm.core.refine import ControlPoints
+
+# Absolute limits, in radians of 2θ. Measured on synthetic and real images: correct fits end at
+# 0.01-0.2 mrad, mislabelled ones at 1-2 mrad.
+GOOD_RMS_RAD = 5e-5  # below this a fit is good whatever the noise estimate says
+FAILED_RMS_RAD = 1e-3
+MAX_NOISE_RATIO = 3.0
+
+
+def ring_residuals(points: ControlPoints, residual_rad: np.ndarray, wavelength_m: float) -> tuple[RingResidual, ...]:
+    out = []
+    for ring in np.unique(points.ring):
+        sel = points.ring == ring
+        d = float(points.d_A[sel][0])
+        tth = 2 * np.degrees(np.arcsin(wavelength_m * 1e10 / (2 * d)))
+        r = np.degrees(residual_rad[sel])
+        out.append(RingResidual(int(ring), d, tth, int(sel.sum()), float(r.mean()), float(r.std())))
+    return tuple(out)
+
+
+def noise_floor(points: ControlPoints, residual_rad: np.ndarray, centre_xy: tuple[float, float]) -> float:
+    """Peak-position noise (rad) from successive differences of residuals along each ring."""
+    diffs = []
+    angle = np.arctan2(points.rows - centre_xy[1], points.cols - centre_xy[0])
+    for ring in np.unique(points.ring):
+        sel = np.nonzero(points.ring == ring)[0]
+        if sel.size < 5:
+            continue
+        order = sel[np.argsort(angle[sel])]
+        diffs.append(np.diff(residual_rad[order]))
+    if not diffs:
+        return float("nan")
+    d = np.concatenate(diffs)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+
+
+def judge(
+    points: ControlPoints,
+    residual_rad: np.ndarray,
+    rings: tuple[RingResidual, ...],
+    centre_xy: tuple[float, float],
+    tth_all_rad: np.ndarray,
+    n_rejected: int = 0,
+) -> Verdict:
+    """good / doubtful / failed, with the reasons in words."""
+    rms = float(np.sqrt(np.mean(residual_rad**2))) if residual_rad.size else float("inf")
+    floor = noise_floor(points, residual_rad, centre_xy)
+    reasons: list[str] = []
+    status = "good"
+    if len(rings) < 2 or residual_rad.size < 10:
+        status = "failed"
+        reasons.append(f"only {residual_rad.size} points on {len(rings)} ring(s): not enough to trust a geometry")
+    if rms > FAILED_RMS_RAD:
+        status = "failed"
+        reasons.append(f"RMS {rms * 1e3:.2f} mrad is far above a correct fit (wrong calibrant, wavelength or labels?)")
+    elif rms > GOOD_RMS_RAD and np.isfinite(floor) and rms > MAX_NOISE_RATIO * floor:
+        status = _worse(status, "doubtful")
+        reasons.append(f"RMS {rms * 1e3:.3f} mrad is {rms / floor:.1f}x the peak-position noise {floor * 1e3:.3f} mrad")
+    for ring in rings:
+        gap = _gap_rad(np.radians(ring.tth_deg), tth_all_rad)
+        if abs(np.radians(ring.mean_deg)) > 0.25 * gap:
+            status = _worse(status, "doubtful")
+            reasons.append(f"ring {ring.ring} sits {ring.mean_deg:+.4f}° off its label: a neighbour's label fits nearly as well")
+    total = residual_rad.size + n_rejected
+    if total and n_rejected > 0.3 * total:
+        status = _worse(status, "doubtful")
+        reasons.append(f"{n_rejected} of {total} peaks were rejected as outliers")
+    if status == "good":
+        reasons.append(f"RMS {rms * 1e3:.3f} mrad, peak-position noise {floor * 1e3:.3f} mrad")
+    return Verdict(status, tuple(reasons), rms, floor)
+
+
+def _gap_rad(tth: float, tth_all: np.ndarray) -> float:
+    others = np.abs(tth_all - tth)
+    others = others[others > 1e-9]
+    return float(others.min()) if others.size else np.inf
+
+
+def _worse(a: str, b: str) -> str:
+    order = ["good", "doubtful", "failed"]
+    return order[max(order.index(a), order.index(b))]
