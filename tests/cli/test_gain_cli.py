@@ -130,3 +130,17 @@ def test_bad_input_exit_codes(experiment, tmp_path, capsys):
                                  "--position", pairs[2][0], "--calibration", pairs[2][1], *out])
     assert code == 2 and "no frames match" in err
     assert not list(tmp_path.glob("x_*.tif"))  # nothing written on failure
+
+
+def test_mask_file_excludes_pixels(experiment, tmp_path, capsys):
+    _, pairs, truth = experiment
+    mask = np.zeros(truth.gain.shape, np.uint8)
+    mask[100:110, 50:60] = 1
+    tifffile.imwrite(tmp_path / "mask.tif", mask)
+    code, out, err = _run(capsys, ["gain", *_args(pairs), "--mask", str(tmp_path / "mask.tif"),
+                                   "-o", str(tmp_path / "m"), "--date", DATE, "--json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    gain = tifffile.imread(doc["outputs"]["unfiltered"])
+    assert np.isnan(gain[100:110, 50:60]).all() and np.isfinite(gain[~truth.gaps & (mask == 0)]).all()
+    assert doc["pixels_without_estimate"] == int((truth.gaps | (mask != 0)).sum())
