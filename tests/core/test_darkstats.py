@@ -28,7 +28,7 @@ def dark_run(n=N, shape=SHAPE, seed=1):
 
 
 def write_run(tmp_path, frames):
-    """The run as single TIFFs, a multi-frame EDF, a compressed HDF5 stack and an NPY stack."""
+    """The run as single TIFFs, a multi-frame EDF, a compressed HDF5 stack, an NPY stack, a multi-page TIFF."""
     import fabio.edfimage
     import h5py
     import tifffile
@@ -46,8 +46,10 @@ def write_run(tmp_path, frames):
     with h5py.File(tmp_path / "stack.h5", "w") as h5:
         h5.create_dataset("entry/data/data", data=frames[20:40], chunks=(1, *frames.shape[1:]), compression="gzip")
     paths.append(str(tmp_path / "stack.h5"))
-    np.save(tmp_path / "stack.npy", frames[40:])
+    np.save(tmp_path / "stack.npy", frames[40:44])
     paths.append(str(tmp_path / "stack.npy"))
+    tifffile.imwrite(tmp_path / "pages.tif", frames[44:], photometric="minisblack")  # multi-page TIFF
+    paths.append(str(tmp_path / "pages.tif"))
     return paths
 
 
@@ -232,3 +234,14 @@ def test_eiger_master_file_is_read_through_its_links(tmp_path):
     units = plan_units([str(tmp_path / "run_master.h5")], max_frames=4)
     assert [u.n_frames for u in units] == [4, 2, 4]
     assert_matches(compute_dark([str(tmp_path / "run_master.h5")]), frames.astype(np.float64))
+
+
+def test_float32_work_buffer_is_exact_enough_for_extreme_16_bit_values(tmp_path):
+    rng = np.random.default_rng(9)
+    frames = rng.integers(0, 65536, (40, 8, 9), dtype=np.uint16)  # deviations up to 65535
+    frames[:, 0, 0] = np.where(np.arange(40) % 2, 65535, 0)
+    np.save(tmp_path / "wide.npy", frames)
+    np.save(tmp_path / "mixed.npy", frames[:5].astype(np.int32) - 70000)  # a wider type joins the run
+    assert_matches(compute_dark([str(tmp_path / "wide.npy")]), frames.astype(np.float64))
+    both = np.concatenate([frames, frames[:5].astype(np.int32) - 70000]).astype(np.float64)
+    assert_matches(compute_dark([str(tmp_path / "wide.npy"), str(tmp_path / "mixed.npy")]), both)

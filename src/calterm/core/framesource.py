@@ -111,7 +111,11 @@ def plan_units(paths: Iterable[str], max_frames: int | None = None) -> list[Fram
 
 
 def _file_units(path: str) -> list[FrameUnit]:
-    """Whole-file units with their frame count where a header read gives it (HDF5, NPY, TIFF)."""
+    """Whole-file units with their frame count where a header read gives it (HDF5, NPY).
+
+    TIFF and fabio files stay whole: their frame count costs a read (a TIFF page may even hold a
+    stack), and runs of such files are split among workers file by file.
+    """
     file, _, dataset = path.partition("::")
     suffix = Path(file).suffix.lower()
     try:
@@ -120,11 +124,6 @@ def _file_units(path: str) -> list[FrameUnit]:
         if suffix == ".npy":
             arr = np.load(file, mmap_mode="r", allow_pickle=False)
             return [FrameUnit(path, 0, arr.shape[0] if arr.ndim == 3 else 1)]
-        if suffix in TIFF_SUFFIXES:
-            import tifffile
-
-            with tifffile.TiffFile(file) as tif:
-                return [FrameUnit(path, 0, len(tif.pages))]
     except Exception:  # unreadable header: the reader reports it as a skipped file
         return [FrameUnit(path)]
     return [FrameUnit(path)]
@@ -218,10 +217,7 @@ def _iter_frames(unit: FrameUnit) -> Iterator[FrameRead]:
             stack = arr if arr.ndim == 3 else arr[None]
             yield from _iter_indexed(unit, len(stack), lambda i: np.array(stack[i]))
         elif suffix in TIFF_SUFFIXES:
-            import tifffile
-
-            with tifffile.TiffFile(file) as tif:
-                yield from _iter_indexed(unit, len(tif.pages), lambda i: tif.pages[i].asarray())
+            yield from _iter_tiff(unit, file)
         else:
             yield from _iter_fabio(unit, file)
     except Exception as exc:  # the file itself cannot be opened
@@ -235,6 +231,28 @@ def _iter_indexed(unit: FrameUnit, n: int, read) -> Iterator[FrameRead]:
             yield FrameRead(unit.path, i, _checked(read(i)))
         except Exception as exc:
             yield FrameRead(unit.path, i, None, _describe(exc))
+
+
+def _iter_tiff(unit: FrameUnit, file: str) -> Iterator[FrameRead]:
+    """Pages in order; a page holding a stack (tifffile writes 3D arrays so) yields each of its frames."""
+    import tifffile
+
+    index = 0
+    with tifffile.TiffFile(file) as tif:
+        for page in tif.pages:
+            try:
+                arr = page.asarray()
+                frames = arr if arr.ndim == 3 and page.samplesperpixel == 1 else arr[None]
+            except Exception as exc:
+                yield FrameRead(unit.path, index, None, _describe(exc))
+                index += 1
+                continue
+            for frame in frames:
+                try:
+                    yield FrameRead(unit.path, index, _checked(frame))
+                except Exception as exc:
+                    yield FrameRead(unit.path, index, None, _describe(exc))
+                index += 1
 
 
 def _iter_hdf5(unit: FrameUnit, file: str, dataset: str | None) -> Iterator[FrameRead]:

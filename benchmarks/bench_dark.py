@@ -1,0 +1,141 @@
+"""Throughput and peak memory of `calterm dark` against a plain single-process numpy loop.
+
+    python benchmarks/bench_dark.py [--frames 300] [--shape 1024,1024] [--dir /tmp/calterm-bench-dark]
+
+Writes a synthetic dark run (uint16 single-frame TIFFs, pedestal + noise per pixel) once, then runs,
+each in a fresh process on the same files (read once beforehand, so all runs read from the page
+cache):
+- the reference: read each frame, accumulate float64 sum, sum of squares and max (numpy);
+- `calterm dark --list FILE --average --std --max` with 1 worker and with 2 workers;
+- `calterm dark` on half and on twice the run (4x apart) to compare peak memory (max RSS).
+Prints a Markdown table for docs/benchmarks.md and a JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REFERENCE = r"""
+import json, resource, sys, time
+import numpy as np, tifffile
+files = open(sys.argv[1]).read().split()
+t = time.perf_counter()
+s = ss = mx = None
+for f in files:
+    x = tifffile.imread(f).astype(np.float64)
+    if s is None:
+        s, ss, mx = np.zeros_like(x), np.zeros_like(x), np.full_like(x, -np.inf)
+    s += x
+    ss += x * x
+    np.maximum(mx, x, out=mx)
+mean = s / len(files)
+std = np.sqrt(np.maximum(ss / len(files) - mean * mean, 0))
+elapsed = time.perf_counter() - t
+print(json.dumps({"time_s": elapsed, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+CALTERM = r"""
+import io, json, resource, sys, time, contextlib
+t = time.perf_counter()
+from calterm.cli import main
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    rc = main(sys.argv[1:])
+wall = time.perf_counter() - t
+report = json.loads(buf.getvalue())
+print(json.dumps({"rc": rc, "time_s": report["time_s"], "wall_s": wall, "frames": report["frames_used"],
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "children_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def make_run(directory: Path, n: int, shape: tuple[int, int]) -> list[Path]:
+    import tifffile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    pedestal = rng.uniform(200, 1200, shape).astype(np.float32)
+    noise = rng.uniform(1, 6, shape).astype(np.float32)
+    files = [directory / f"dark_{i:05d}.tif" for i in range(n)]
+    for f in files:
+        if not f.is_file() or tifffile.TiffFile(f).pages[0].shape != shape:
+            frame = pedestal + noise * rng.standard_normal(shape, dtype=np.float32)
+            tifffile.imwrite(f, np.clip(np.rint(frame), 0, 65535).astype(np.uint16))
+    return files
+
+
+def run_json(code: str, *args) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark step failed: {out.stderr.strip()[-500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_list(path: Path, files: list[Path]) -> Path:
+    path.write_text("\n".join(str(f) for f in files) + "\n")
+    return path
+
+
+def calterm_dark(listfile: Path, out: Path, workers: int) -> dict:
+    return run_json(CALTERM, "dark", "--list", listfile, "--average", out / "avg.npy", "--std", out / "std.npy",
+                    "--max", out / "max.npy", "--workers", workers, "--json")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=300, help="frames for the throughput runs (default 300)")
+    ap.add_argument("--shape", default="1024,1024", help="frame shape ROWS,COLS (default 1024,1024)")
+    ap.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "calterm-bench-dark"))
+    ap.add_argument("--repeat", type=int, default=2, help="best of N for timings (default 2)")
+    args = ap.parse_args()
+    shape = tuple(int(v) for v in args.shape.split(","))
+    n = args.frames
+    small, large = n // 2, 2 * n  # memory at two run lengths 4x apart
+    t = time.perf_counter()
+    files = make_run(Path(args.dir), large, shape)
+    print(f"run of {large} frames {shape} ready in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="calterm-bench-"))
+    lists = {k: write_list(work / f"list_{k}.txt", files[:k]) for k in (small, n, large)}
+    for f in files:  # page cache: every run then reads from memory
+        f.read_bytes()
+    ref = min((run_json(REFERENCE, lists[n]) for _ in range(args.repeat)), key=lambda r: r["time_s"])
+    one = min((calterm_dark(lists[n], work, 1) for _ in range(args.repeat)), key=lambda r: r["time_s"])
+    two = min((calterm_dark(lists[n], work, 2) for _ in range(args.repeat)), key=lambda r: r["time_s"])
+    mem_small = calterm_dark(lists[small], work, 1)
+    mem_large = calterm_dark(lists[large], work, 1)
+    mem2_small = calterm_dark(lists[small], work, 2)
+    mem2_large = calterm_dark(lists[large], work, 2)
+    mb = np.prod(shape) * 2 / 1e6
+    rows = [
+        ("numpy loop (1 process)", ref["time_s"], ref["time_s"]),
+        ("calterm dark, 1 worker", one["time_s"], one["wall_s"]),
+        ("calterm dark, 2 workers", two["time_s"], two["wall_s"]),
+    ]
+    print(f"\n{n} frames of {shape[0]}x{shape[1]} uint16 ({mb:.1f} MB each), single-frame TIFF, page cache warm\n")
+    print("| run | compute s | wall s (incl. start-up, writing) | frames/s | vs numpy loop |")
+    print("|---|---|---|---|---|")
+    for name, compute, wall in rows:
+        print(f"| {name} | {compute:.2f} | {wall:.2f} | {n / compute:.0f} | {compute / ref['time_s']:.2f}x |")
+    print(f"\n| peak RSS (MB) | {small} frames | {large} frames | ratio |")
+    print("|---|---|---|---|")
+    print(f"| calterm dark, 1 worker | {mem_small['maxrss_mb']:.0f} | {mem_large['maxrss_mb']:.0f} | "
+          f"{mem_large['maxrss_mb'] / mem_small['maxrss_mb']:.2f} |")
+    print(f"| calterm dark, 2 workers (main / largest worker) | {mem2_small['maxrss_mb']:.0f} / "
+          f"{mem2_small['children_maxrss_mb']:.0f} | {mem2_large['maxrss_mb']:.0f} / "
+          f"{mem2_large['children_maxrss_mb']:.0f} | {mem2_large['maxrss_mb'] / mem2_small['maxrss_mb']:.2f} |")
+    print(f"| numpy loop ({n} frames) | {ref['maxrss_mb']:.0f} | | |")
+    print(json.dumps({"frames": n, "shape": shape, "reference": ref, "one_worker": one, "two_workers": two,
+                      "memory": {"small": mem_small, "large": mem_large, "small_2w": mem2_small,
+                                 "large_2w": mem2_large}}))
+
+
+if __name__ == "__main__":
+    main()
