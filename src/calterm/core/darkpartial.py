@@ -30,7 +30,7 @@ FrameKey = tuple[str, int | None]
 class DarkPartial:
     """Statistics of some frames; ``merge`` combines two of them exactly (Chan's formula)."""
 
-    count: np.ndarray  # int64 per pixel: frames that contributed a finite value
+    count: np.ndarray  # int64 per pixel (or one int64 for all): frames that contributed a finite value
     mean: np.ndarray
     m2: np.ndarray
     max: np.ndarray
@@ -41,8 +41,10 @@ class DarkPartial:
 
     @classmethod
     def empty(cls, shape: tuple[int, int]) -> DarkPartial:
-        return cls(np.zeros(shape, np.int64), np.zeros(shape), np.zeros(shape),
-                   np.full(shape, -np.inf), np.full(shape, np.inf))
+        return cls(np.int64(0), np.zeros(shape), np.zeros(shape), np.full(shape, -np.inf), np.full(shape, np.inf))
+
+    def pixel_counts(self) -> np.ndarray:
+        return np.broadcast_to(self.count, self.mean.shape)
 
     def merge(self, other: DarkPartial) -> DarkPartial:
         """Chan et al. (1979): mean and M2 of the union from those of two disjoint parts."""
@@ -154,9 +156,8 @@ class Accumulator:
         np.fmin(self.min, xs, out=self.min)
 
     def partial(self) -> DarkPartial:
-        count = np.full(self.shape, self.n_full, np.int64)
-        if self.count is not None:
-            count += self.count
+        # one count for all pixels unless some were left out: 8 bytes less per pixel to send and merge
+        count = np.int64(self.n_full) if self.count is None else self.count + self.n_full
         shift = self.shift.astype(np.float64) if self.shift is not None else np.zeros(self.shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             safe = np.maximum(count, 1)
@@ -183,13 +184,13 @@ def accumulate_units(units: Iterable[FrameUnit], shape: tuple[int, int],
 def std_from(partial: DarkPartial, ddof: int = 0) -> np.ndarray:
     """Per-pixel standard deviation: population (ddof 0, as cxi.mpi_average) or sample (ddof 1)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        n = partial.count - ddof
+        n = partial.pixel_counts() - ddof
         return np.where(n > 0, np.sqrt(partial.m2 / np.maximum(n, 1)), np.nan)
 
 
 def finished(partial: DarkPartial) -> dict[str, np.ndarray]:
     """Average, max and min images; NaN where no frame gave a value."""
-    none = partial.count == 0
+    none = partial.pixel_counts() == 0
     return {
         "average": np.where(none, np.nan, partial.mean),
         "max": np.where(none, np.nan, partial.max),

@@ -157,12 +157,12 @@ def compute_dark(paths: Sequence[str], options: DarkOptions | None = None,
             exclude = frozenset((p, f) for p, f, _ in gated)
             current = one_pass(PassSpec(window=window, exclude=exclude), f"sigma clipping {i + 1}")
             passes += 1
-        clipped = np.where(current.count > 0, current.mean, np.nan)
-        total = main.count.sum()
-        fraction = float(1.0 - current.count.sum() / total) if total else None
+        clipped = np.where(current.pixel_counts() > 0, current.mean, np.nan)
+        total = main.pixel_counts().sum()
+        fraction = float(1.0 - current.pixel_counts().sum() / total) if total else None
     images = finished(main)
     return DarkResult(images["average"], std_from(main, options.ddof), images["max"], images["min"],
-                      main.count, main.frames_used, main.skipped, gated, clipped, fraction,
+                      np.array(main.pixel_counts()), main.frames_used, main.skipped, gated, clipped, fraction,
                       time.perf_counter() - start, passes, options)
 
 
