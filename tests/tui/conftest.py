@@ -41,10 +41,17 @@ async def settle(app, pilot, timeout: float = 120.0) -> None:
     """Wait until every worker (jobs, previews) is done and the screen has caught up."""
     import time
 
+    from textual.worker import WorkerCancelled
+
     end = time.monotonic() + timeout
     while True:
         await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker superseded by a newer one: wait again
+            if time.monotonic() > end:
+                raise TimeoutError("workers keep being cancelled") from None
+            continue
         await pilot.pause(0.05)
         if not app.jobs.busy and not any(w.is_running for w in app.workers):
             return

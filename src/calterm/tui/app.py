@@ -21,18 +21,28 @@ from calterm.core.session import Session, load_prefs, save_prefs, save_session
 from calterm.tui.commands import COMMANDS
 from calterm.tui.jobs import JobRunner
 from calterm.tui.preview_data import ImageCache
-from calterm.tui.screens.circle import CircleScreen
 from calterm.tui.screens.help import HelpScreen
-from calterm.tui.screens.jobs import JobsScreen
-from calterm.tui.screens.parameters import ParametersScreen
-from calterm.tui.screens.points import PointsScreen
 from calterm.tui.screens.prompt import PromptScreen
-from calterm.tui.screens.refinement import RefinementScreen
-from calterm.tui.screens.results import ResultsScreen
 from calterm.tui.themes import DEFAULT_THEME, load_themes
 
-SCREEN_CLASSES = {"parameters": ParametersScreen, "points": PointsScreen, "refinement": RefinementScreen,
-                  "jobs": JobsScreen, "results": ResultsScreen, "circle": CircleScreen}
+# mode -> (module, class); a screen's module (and its plotting widgets) is imported when the screen
+# is first shown, so start-up pays only for the first screen
+SCREENS = {"parameters": ("parameters", "ParametersScreen"), "points": ("points", "PointsScreen"),
+           "refinement": ("refinement", "RefinementScreen"), "jobs": ("jobs", "JobsScreen"),
+           "results": ("results", "ResultsScreen"), "circle": ("circle", "CircleScreen")}
+
+
+def _screen_factory(mode: str):
+    def make():
+        import importlib
+
+        module, name = SCREENS[mode]
+        return getattr(importlib.import_module(f"calterm.tui.screens.{module}"), name)()
+
+    return make
+
+
+SCREEN_CLASSES = {mode: _screen_factory(mode) for mode in SCREENS}
 
 
 class CaltermApp(App):

@@ -11,7 +11,6 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from calterm.tui.preview_data import image_key, ring_geometry, ring_model
-from calterm.tui.widgets.image_preview import ImagePreview
 from calterm.tui.widgets.job_bar import JobBar
 from calterm.tui.widgets.session_bar import SessionBar
 
@@ -85,5 +84,5 @@ class CaltermScreen(Screen):
             self.app.call_from_thread(self._show_previews, None, None, f"cannot show the image: {exc}")
 
     def _show_previews(self, image, model, message) -> None:
-        for preview in self.query(ImagePreview):
+        for preview in self.query("ImagePreview"):  # by name: the first screen never imports plotext
             preview.show(image=image, rings=model, message=message)

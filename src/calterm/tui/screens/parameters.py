@@ -20,7 +20,6 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
 from calterm.tui.screens.base import CaltermScreen
-from calterm.tui.widgets.calibrant_rings import CalibrantRings
 
 HC_KEV_A = 12.398419843320026  # the constant calterm.core.calibrants uses
 
@@ -58,6 +57,7 @@ class ParametersScreen(CaltermScreen):
     ParametersScreen Grid { grid-size: 2; grid-columns: 16 1fr; grid-rows: 1; height: auto; grid-gutter: 0 1; }
     ParametersScreen Label { height: 1; color: $text-muted; }
     ParametersScreen Input.-invalid-value { color: $error; text-style: bold; }
+    ParametersScreen Input:focus { background: $panel; color: $accent; text-style: bold; }
     ParametersScreen #side { width: 1fr; padding: 0 1; }
     ParametersScreen #info { height: auto; }
     """
@@ -65,7 +65,7 @@ class ParametersScreen(CaltermScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
-            with VerticalScroll(id="form"), Grid():
+            with VerticalScroll(id="form", can_focus=False), Grid():
                 for key, label, placeholder in FIELDS:
                     yield Label(label)
                     yield Input(placeholder=placeholder, id=f"f-{key}", compact=True)
@@ -77,14 +77,15 @@ class ParametersScreen(CaltermScreen):
                              compact=True, allow_blank=False, value="")
             with Vertical(id="side"):
                 yield Static("", id="info")
-                yield CalibrantRings(id="rings")
+                # the rings plot (plotext) is mounted after the first paint, see _described
 
     # --- session -> fields --------------------------------------------------------------------
     def on_session_changed(self, what: str) -> None:
         if what in ("all", "resume"):
             self._fill()
         if what in ("all", "resume", "request"):
-            self.describe()
+            # after the first paint: describing imports pyFAI, which must not delay the first screen
+            self.set_timer(0.2, self.describe)
 
     def _fill(self) -> None:
         r = self.session.request
@@ -215,8 +216,14 @@ class ParametersScreen(CaltermScreen):
         self.app.call_from_thread(self._described, "\n".join(lines), rings, title)
 
     def _described(self, info: str, rings: list[float], title: str) -> None:
+        from calterm.tui.widgets.calibrant_rings import CalibrantRings
+
         self.query_one("#info", Static).update(info)
-        self.query_one(CalibrantRings).show(rings, title)
+        plots = self.query(CalibrantRings)
+        if not plots:
+            self.query_one("#side").mount(CalibrantRings(id="rings"))
+            plots = self.query(CalibrantRings)
+        plots.first().show(rings, title)
 
     # --- searchable lists ---------------------------------------------------------------------
     def action_choose_detector(self) -> None:

@@ -52,11 +52,12 @@ class RefinementScreen(CaltermScreen):
     RefinementScreen Label { height: 1; color: $text-muted; }
     RefinementScreen Checkbox { height: 1; border: none; padding: 0; }
     RefinementScreen Input.-invalid-value { color: $error; text-style: bold; }
+    RefinementScreen Input:focus { background: $panel; color: $accent; text-style: bold; }
     RefinementScreen .head { color: $accent; text-style: bold; }
     """
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll():
+        with VerticalScroll(can_focus=False):
             with Grid(id="params"):
                 for head in ("parameter", "fixed", "lower bound", "upper bound"):
                     yield Static(head, classes="head")

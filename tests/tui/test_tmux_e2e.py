@@ -1,0 +1,63 @@
+"""End to end in a real terminal (tmux, 80x24, 16 colours, no mouse): open the demo, calibrate with
+`c`, read the refined distance off the results screen, quit with ctrl+q (exit 0); and a session
+killed with SIGKILL mid-edit comes back with `calterm --resume`."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+import pytest
+
+from calterm.core.synthetic import demo_case
+
+from .tmux_driver import Tmux
+
+pytestmark = pytest.mark.skipif(not Tmux.available(), reason="tmux is not installed (.ci/run installs it)")
+
+
+@pytest.fixture
+def term(isolated_home):
+    env = {k: os.environ[k] for k in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+                                      "CALTERM_HOME", "CALTERM_CACHE", "CALTERM_CALIBRANTS")}
+    env.update(TERM="xterm", COLORTERM="", PYTHONPATH=os.pathsep.join(p for p in os.sys.path if p))
+    t = Tmux(env)
+    yield t
+    t.close()
+
+
+def test_demo_calibrate_in_a_real_terminal(term):
+    pytest.importorskip("calterm.core.calibrate")
+    w = term.start()
+    term.wait_for(w, "Distance mm", timeout=60)
+    term.wait_for(w, "Prepare demo done", timeout=120)
+    term.send(w, "c")
+    screen = term.wait_for(w, "RMS", timeout=240)
+    m = re.search(r"distance ([0-9.]+)(?: ± [0-9.]+)? mm", screen)
+    assert m, screen
+    assert abs(float(m.group(1)) - demo_case().geometry.dist * 1e3) < 0.1
+    assert all(len(line) <= 80 for line in screen.splitlines())
+    term.send(w, "C-q")
+    assert term.wait_exit(w) == 0
+
+
+def test_killed_terminal_loses_nothing(term):
+    w = term.start()
+    term.wait_for(w, "Prepare demo done", timeout=120)
+    term.send(w, *["Tab"] * 8)  # image, frame, detector, calibrant, wavelength, energy, pixel, distance
+    term.send(w, "C-u", *"183.25")
+    term.wait_for(w, "183.25")
+    term.send(w, "Escape", "2")
+    term.wait_for(w, "auto-increment")
+    term.send(w, "+", "+")
+    term.wait_for(w, "ring 3")
+    os.kill(int(term.pane(w, "#{pane_pid}")), signal.SIGKILL)
+    assert term.wait_exit(w) != 0
+    w2 = term.start("--resume")
+    screen = term.wait_for(w2, "ring 3", timeout=60)  # back on the points screen, ring 3
+    term.send(w2, "1")
+    term.wait_for(w2, "183.25")
+    term.send(w2, "C-q")
+    assert term.wait_exit(w2) == 0
+    assert "calterm" in screen
