@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,8 @@ for f in files:
 mean = s / len(files)
 std = np.sqrt(np.maximum(ss / len(files) - mean * mean, 0))
 elapsed = time.perf_counter() - t
-print(json.dumps({"time_s": elapsed, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"time_s": elapsed, "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_mb": ru.ru_maxrss / 1024}))
 """
 
 CALTERM = r"""
@@ -51,7 +53,9 @@ with contextlib.redirect_stdout(buf):
     rc = main(sys.argv[1:])
 wall = time.perf_counter() - t
 report = json.loads(buf.getvalue())
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"rc": rc, "time_s": report["time_s"], "wall_s": wall, "frames": report["frames_used"],
+                  "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "children_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
@@ -115,15 +119,17 @@ def main() -> None:
     mem2_large = calterm_dark(lists[large], work, 2)
     mb = np.prod(shape) * 2 / 1e6
     rows = [
-        ("numpy loop (1 process)", ref["time_s"], ref["time_s"]),
-        ("calterm dark, 1 worker", one["time_s"], one["wall_s"]),
-        ("calterm dark, 2 workers", two["time_s"], two["wall_s"]),
+        ("numpy loop (1 process)", ref["time_s"], ref["time_s"], ref["cpu_s"]),
+        ("calterm dark, 1 worker", one["time_s"], one["wall_s"], one["cpu_s"]),
+        ("calterm dark, 2 workers", two["time_s"], two["wall_s"], two["cpu_s"]),
     ]
-    print(f"\n{n} frames of {shape[0]}x{shape[1]} uint16 ({mb:.1f} MB each), single-frame TIFF, page cache warm\n")
-    print("| run | compute s | wall s (incl. start-up, writing) | frames/s | vs numpy loop |")
-    print("|---|---|---|---|---|")
-    for name, compute, wall in rows:
-        print(f"| {name} | {compute:.2f} | {wall:.2f} | {n / compute:.0f} | {compute / ref['time_s']:.2f}x |")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\n{n} frames of {shape[0]}x{shape[1]} uint16 ({mb:.1f} MB each), single-frame TIFF, page cache warm; "
+          f"{os.cpu_count()} cores, load average {load} before the runs\n")
+    print("| run | compute s | frames/s | time vs numpy loop | wall s (incl. start-up, writing) | CPU s (all processes) |")
+    print("|---|---|---|---|---|---|")
+    for name, compute, wall, cpu in rows:
+        print(f"| {name} | {compute:.2f} | {n / compute:.0f} | {compute / ref['time_s']:.2f}x | {wall:.2f} | {cpu:.2f} |")
     print(f"\n| peak RSS (MB) | {small} frames | {large} frames | ratio |")
     print("|---|---|---|---|")
     print(f"| calterm dark, 1 worker | {mem_small['maxrss_mb']:.0f} | {mem_large['maxrss_mb']:.0f} | "

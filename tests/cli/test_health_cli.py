@@ -161,3 +161,16 @@ def test_align_json_contract_offsets_and_corrected_image(capsys, tmp_path):
     assert rc == 0, err
     by_name = {p["name"]: p["shift"] for p in json.loads(out)["panels"]}
     assert np.abs(np.subtract(by_name["B"], shifts["bottom-right"])).max() < 0.25
+
+
+def test_dark_on_a_dask_scheduler_address(capsys, tmp_path, dark_files):
+    from distributed import LocalCluster
+
+    src, ref = dark_files
+    with LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as cluster:
+        rc, out, err = call(capsys, "dark", src / "dark_*.tif", src / "tail.npy", "--average", tmp_path / "a.npy",
+                            "--std", tmp_path / "s.npy", "--scheduler", cluster.scheduler_address, "--json")
+    assert rc == 0, err
+    assert json.loads(out)["scheduler"] == cluster.scheduler_address
+    np.testing.assert_allclose(read_array(tmp_path / "a.npy")[0], ref.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(read_array(tmp_path / "s.npy")[0], ref.std(0), rtol=1e-6)
