@@ -192,7 +192,7 @@ def write_poni(result: CalibrationResult, path: str | Path, command: str = "") -
     """Write the PONI file (versioned: an earlier file at ``path`` is kept as a numbered version)."""
     comments = [f"calterm calibration: {result.calibrant}, verdict {result.verdict.status}",
                 f"RMS 2theta {result.rms_2th_deg:.6f} deg over {result.rows.size} points"]
-    text = poni_text(result.geometry, result.detector, comments)
+    text = poni_text(result.geometry, result.detector, result.calibrant, comments=comments)
     return write_versioned(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), command,
                            {"calibrant": result.calibrant, "detector": result.detector_name})
 

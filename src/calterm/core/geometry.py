@@ -115,14 +115,21 @@ class Constraints:
         return lo, hi
 
 
-def poni_text(geometry: PoniGeometry, detector, comments: list[str] | None = None) -> str:
-    """The PONI file text, written by pyFAI's own writer so ``pyFAI.load`` reads it exactly."""
+def poni_text(geometry: PoniGeometry, detector, calibrant: str | None = None, image: str | None = None,
+              comments: list[str] | None = None) -> str:
+    """The PONI file text, written by pyFAI's own writer so ``pyFAI.load`` reads it exactly;
+    our comments follow as ``#`` lines."""
     from pyFAI.io.ponifile import PoniFile
 
     ai = geometry.to_pyfai(detector)
     buf = io.StringIO()
-    PoniFile(ai).write(buf, comments=comments)
-    return buf.getvalue()
+    poni = PoniFile(ai)
+    poni.extra.update({k: v for k, v in (("Calibrant", calibrant), ("Image", image)) if v})
+    poni.write(buf)
+    text = buf.getvalue()
+    if comments:
+        text += "".join(f"# {line}\n" for line in comments)
+    return text
 
 
 def load_poni(path: str) -> tuple[PoniGeometry, object]:

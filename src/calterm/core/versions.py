@@ -37,11 +37,27 @@ def atomic_write(path: str | os.PathLike, writer: Writer) -> Path:
         writer(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Fail early (before a long computation) when an output cannot be written."""
+    directory = Path(path).parent if str(Path(path).parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"{path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"{path}: directory {directory} is not writable")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
