@@ -1,6 +1,7 @@
 """Throughput and peak memory of `calterm dark` against a plain single-process numpy loop.
 
     python benchmarks/bench_dark.py [--frames 300] [--shape 1024,1024] [--dir /tmp/calterm-bench-dark]
+    python benchmarks/bench_dark.py --align     # quadrant alignment accuracy (synthetic and real CeO2)
 
 Writes a synthetic dark run (uint16 single-frame TIFFs, pedestal + noise per pixel) once, then runs,
 each in a fresh process on the same files (read once beforehand, so all runs read from the page
@@ -93,13 +94,81 @@ def calterm_dark(listfile: Path, out: Path, workers: int) -> dict:
                     "--max", out / "max.npy", "--workers", workers, "--json")
 
 
+SHIFTS = {"top-left": (6.3, 1.2), "top-right": (-13.6, -2.8), "bottom-right": (-7.0, 11.4), "bottom-left": (-4.25, 10.8)}
+
+
+def align_accuracy() -> None:
+    """Known quadrant displacements recovered by `calterm.core.panels` (px), with the time taken."""
+    from dataclasses import replace
+
+    from scipy import ndimage
+
+    from calterm.core.geometry import PoniGeometry
+    from calterm.core.images import load_image
+    from calterm.core.layout import Panel, quadrants
+    from calterm.core.panels import align_panels
+    from calterm.core.synthetic import SyntheticCase, render
+
+    print("| image | quadrant | true shift (px) | found | error (px) | cc before -> after |")
+    print("|---|---|---|---|---|---|")
+    n, pix = 512, 100e-6
+    center = (n / 2 - 0.5 + 3.2, n / 2 - 0.5 - 4.7)
+    geo = PoniGeometry(0.08, (center[1] + 0.5) * pix, (center[0] + 0.5) * pix, wavelength=0.5e-10)
+    case = SyntheticCase(None, "CeO2", geo, shape=(n, n), peak_intensity=1000, resolution_deg=0.1, seed=1)
+    image = np.zeros((n, n))
+    for q in quadrants((n, n)):
+        dx, dy = SHIFTS[q.name]
+        moved = replace(geo, poni1=geo.poni1 + dy * pix, poni2=geo.poni2 + dx * pix)
+        image[q.slices] = render(replace(case, geometry=moved))[0][q.slices]
+    t = time.perf_counter()
+    result = align_panels(image, quadrants((n, n)), center)
+    elapsed = time.perf_counter() - t
+    for p in result.panels:
+        err = np.hypot(*np.subtract(p.shift, SHIFTS[p.name]))
+        print(f"| synthetic CeO2 {n}x{n} (pyFAI) | {p.name} | {SHIFTS[p.name]} | ({p.shift[0]:.2f}, {p.shift[1]:.2f}) "
+              f"| {err:.3f} | {p.cc_before:.3f} -> {p.cc:.3f} |")
+    print(f"\nsynthetic: 4 quadrants aligned in {elapsed:.1f} s (search +-20 px)\n")
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "CeO2_PI_CCD_Mo.SPE"
+    if not real.is_file():
+        print(f"(real CeO2 image not found at {real})")
+        return
+    img = load_image(real).data
+    h, w = img.shape
+    whole = align_panels(img, [Panel("all", 0, 0, w, h)], (w / 2 - 0.5, h / 2 - 0.5), search_px=20)
+    c = (w / 2 - 0.5 + whole.panels[0].shift[0], h / 2 - 0.5 + whole.panels[0].shift[1])
+    shifted = np.zeros_like(img)
+    for q in quadrants(img.shape):
+        dx, dy = SHIFTS[q.name]
+        shifted[q.slices] = ndimage.shift(img, (dy, dx), order=3, mode="constant", cval=np.nan)[q.slices]
+    t = time.perf_counter()
+    result = align_panels(np.nan_to_num(shifted), quadrants(img.shape), c, valid=np.isfinite(shifted))
+    elapsed = time.perf_counter() - t
+    print("| image | quadrant | true shift (px) | found - found on same content undisplaced | error (px) | cc before -> after |")
+    print("|---|---|---|---|---|---|")
+    for p in result.panels:
+        dx, dy = SHIFTS[p.name]
+        q = next(q for q in quadrants(img.shape) if q.name == p.name)
+        source = Panel(q.name, max(0, q.x0 - round(dx)), max(0, q.y0 - round(dy)),
+                       min(w, q.x1 - round(dx)), min(h, q.y1 - round(dy)))
+        base = align_panels(img, [source], c, search_px=8).panels[0].shift
+        rel = np.subtract(p.shift, base)
+        err = np.hypot(*np.subtract(rel, SHIFTS[p.name]))
+        print(f"| real CeO2_PI_CCD_Mo.SPE 1042x1042 | {p.name} | {SHIFTS[p.name]} | ({rel[0]:.2f}, {rel[1]:.2f}) "
+              f"| {err:.3f} | {p.cc_before:.3f} -> {p.cc:.3f} |")
+    print(f"\nreal: 4 quadrants aligned in {elapsed:.1f} s (search +-20 px)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300, help="frames for the throughput runs (default 300)")
     ap.add_argument("--shape", default="1024,1024", help="frame shape ROWS,COLS (default 1024,1024)")
     ap.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "calterm-bench-dark"))
     ap.add_argument("--repeat", type=int, default=2, help="best of N for timings (default 2)")
+    ap.add_argument("--align", action="store_true", help="measure quadrant alignment accuracy instead")
     args = ap.parse_args()
+    if args.align:
+        align_accuracy()
+        return
     shape = tuple(int(v) for v in args.shape.split(","))
     n = args.frames
     small, large = n // 2, 2 * n  # memory at two run lengths 4x apart
