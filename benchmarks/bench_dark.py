@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,7 @@ def main() -> None:
           f"{mem2_small['children_maxrss_mb']:.0f} | {mem2_large['maxrss_mb']:.0f} / "
           f"{mem2_large['children_maxrss_mb']:.0f} | {mem2_large['maxrss_mb'] / mem2_small['maxrss_mb']:.2f} |")
     print(f"| numpy loop ({n} frames) | {ref['maxrss_mb']:.0f} | | |")
+    shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"frames": n, "shape": shape, "reference": ref, "one_worker": one, "two_workers": two,
                       "memory": {"small": mem_small, "large": mem_large, "small_2w": mem2_small,
                                  "large_2w": mem2_large}}))

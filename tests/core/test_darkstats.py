@@ -96,9 +96,13 @@ def test_partials_merge_exactly_in_any_split_and_order():
         np.testing.assert_array_equal(merged.count, N)
 
 
-def test_processes_give_the_same_numbers(run):
+@pytest.mark.parametrize("fork", [True, False])
+def test_processes_give_the_same_numbers(run, monkeypatch, fork):
+    import calterm.core.darkparallel as darkparallel
+
+    monkeypatch.setattr(darkparallel, "_fork_is_safe", lambda: fork)  # spawn is what the TUI gets
     paths, ref = run
-    result = compute_dark(paths, DarkOptions(workers=2, unit_frames=8, task_frames=6))
+    result = compute_dark(paths, DarkOptions(workers=3, unit_frames=8))
     assert_matches(result, ref)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -119,9 +120,9 @@ def _run_processes(units, shape, spec, ctx, stage, workers, task_frames, total) 
     tasks = split_tasks(units, workers)
     if len(tasks) == 1:
         return _run_here(units, shape, spec, ctx, stage, total)
-    # spawn, not fork: the caller may be the TUI with threads running, and fork copies locks held
-    # by other threads; the cost is one interpreter start per worker.
-    mp = multiprocessing.get_context("spawn")
+    # fork only when this process runs no other thread (the CLI): fork copies locks other threads
+    # may hold, so the TUI (with its worker threads) pays an interpreter start per worker instead.
+    mp = multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
     counter = mp.Value("q", 0)
     pool = ProcessPoolExecutor(max_workers=len(tasks) - 1, mp_context=mp, initializer=_init_worker,
                                initargs=(counter,))
@@ -155,6 +156,10 @@ def _run_processes(units, shape, spec, ctx, stage, workers, task_frames, total) 
         pool.shutdown(wait=not ctx.cancel.is_set, cancel_futures=True)
     # merge order changes rounding only: partials of the same frames agree to ~1e-15
     return result
+
+
+def _fork_is_safe() -> bool:
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _merge(a: DarkPartial, b: DarkPartial) -> DarkPartial:
