@@ -117,8 +117,11 @@ def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.nd
         targets.append(t)
         t *= 2
     targets += [limit] * opts.passes
+    final = 0
     for i, target in enumerate(targets):
-        ctx.report(f"refine: rings 1-{target}", i, len(targets))
+        final += target == limit
+        stage = f"rings 1-{target}" + (f", pass {final}" if target == limit else "")
+        ctx.report(f"refine: {stage}", i, len(targets))
         table = ring_table(state.geometry, detector, data.shape, tth_rad)
         # Beyond the last ring that gave peaks, try only a few more: outer rings too weak or too
         # crowded to resolve would cost time for nothing.
@@ -130,7 +133,7 @@ def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.nd
         if len(np.unique(pts.ring)) < 2:
             break
         previous = state.geometry
-        res, kept, dropped = _fit(state.geometry, pts, detector, opts.constraints, history, f"rings 1-{target}")
+        res, kept, dropped = _fit(state.geometry, pts, detector, opts.constraints, history, stage)
         state = FitState(res.geometry, res.sigma, kept, res.residual_rad, dropped)
         if target == limit and _converged(previous, state.geometry):
             break

@@ -170,6 +170,11 @@ def _start_geometries(prep: Prepared, request: CalibrationRequest, centre, seeds
                  for xy, ring in labelled] if request.grow_points else []
         seed_points = ControlPoints.concat(grown) if grown else _as_points(labelled, prep)
         return [(geometry_from_center(det, distance, centre, request.wavelength_m), seed_points)]
+    if "dist" in request.constraints.fixed:
+        # A fixed distance is the user's: it also fixes the ring labels, no comb needed.
+        if request.distance_mm is None:
+            raise InputError("the distance is fixed: give its value (--distance MM)")
+        return [(geometry_from_center(det, request.distance_mm * 1e-3, centre, request.wavelength_m), None)]
     ctx.report("distance and ring labels")
     profile = radial_profile(prep.image.data, prep.valid, centre)
     if request.distance_mm is not None:

@@ -67,11 +67,11 @@ def resolve_detector(
             det = pyFAI.detectors.detector_factory(name)
         except Exception as exc:
             raise InputError(f"unknown detector {name!r} (see `calterm detectors`)") from exc
-        if det.max_shape is not None and tuple(det.max_shape) != shape:
+        if det.max_shape is not None and tuple(det.shape) != shape:
             binning = _binning(tuple(det.max_shape), shape)
             if binning is None:
-                raise InputError(f"detector {name} has shape {tuple(det.max_shape)}, image has {shape}")
-            det.set_binning(binning)
+                raise InputError(f"detector {name} has shape {tuple(det.shape)}, image has {shape}")
+            det = binned(det, binning)
         if pixel_size_um is not None:
             det = _generic(shape, p1, p2, base=det)
         return DetectorChoice(det, type(det).__name__, "named")
@@ -87,9 +87,36 @@ def resolve_detector(
 
 
 def _binning(full: tuple[int, int], shape: tuple[int, int]) -> tuple[int, int] | None:
-    if full[0] % shape[0] == 0 and full[1] % shape[1] == 0:
-        return (full[0] // shape[0], full[1] // shape[1])
+    """The binning that turns a detector of shape ``full`` into ``shape`` (a partial last bin dropped,
+    as detectors and ``numpy`` reshaping do)."""
+    b = (full[0] // shape[0], full[1] // shape[1])
+    if b[0] >= 1 and b[1] >= 1 and full[0] // b[0] == shape[0] and full[1] // b[1] == shape[1]:
+        return b
     return None
+
+
+def binned(det, binning: tuple[int, int]):
+    """A binned copy of ``det`` with its module mask binned too (a bin is masked if any pixel is).
+
+    pyFAI's own ``set_binning`` refuses to bin the mask when the shape is not a multiple of the
+    binning (Pilatus1M: 1043x981), so the binned detector is built here from the pixel size and the
+    cropped, block-reduced mask.
+    """
+    import pyFAI.detectors
+
+    b1, b2 = binning
+    full = tuple(det.max_shape)
+    shape = (full[0] // b1, full[1] // b2)
+    current = tuple(getattr(det, "binning", (1, 1)) or (1, 1))  # some detectors ship binned (PerkinElmer)
+    p1, p2 = det.pixel1 / current[0], det.pixel2 / current[1]
+    new = pyFAI.detectors.Detector(pixel1=p1 * b1, pixel2=p2 * b2, max_shape=shape)
+    full_mask = None
+    if tuple(current) == (1, 1) and det.mask is not None:
+        full_mask = np.asarray(det.mask)
+    if full_mask is not None:
+        m = full_mask[: shape[0] * b1, : shape[1] * b2] != 0
+        new.mask = m.reshape(shape[0], b1, shape[1], b2).any(axis=(1, 3)).astype(np.int8)
+    return new
 
 
 def _generic(shape: tuple[int, int], p1_um: float, p2_um: float, base=None):

@@ -17,7 +17,7 @@ from calterm.errors import ComputationError, InputError
 
 
 def refine_peak(data: np.ndarray, valid: np.ndarray, x: float, y: float, search_size: int = 10) -> tuple[float, float]:
-    """The brightest spot within ``search_size`` px of (x, y), refined to sub-pixel."""
+    """The peak nearest to (x, y) uphill, within ``search_size`` px, refined to sub-pixel."""
     ny, nx = data.shape
     if not (-0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5):
         raise InputError(f"point ({x:g}, {y:g}) lies outside the {nx}x{ny} image")
@@ -30,10 +30,30 @@ def refine_peak(data: np.ndarray, valid: np.ndarray, x: float, y: float, search_
     fill = np.nanmin(window)
     smooth = ndimage.gaussian_filter(np.where(np.isnan(window), fill, window), 1.0)
     smooth[np.isnan(window)] = -np.inf
-    i, j = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    i, j = _climb(smooth, int(round(y)) - r0, int(round(x)) - c0)
     di = _vertex(smooth, i, j, axis=0)
     dj = _vertex(smooth, i, j, axis=1)
     return float(c0 + j + dj), float(r0 + i + di)
+
+
+def _climb(a: np.ndarray, i: int, j: int) -> tuple[int, int]:
+    """Steepest ascent from (i, j) to the nearest local maximum.
+
+    The brightest pixel of the window could lie on a neighbouring ring; climbing uphill from the
+    click can move along its ring but never across the valley to the next one.
+    """
+    i = int(np.clip(i, 0, a.shape[0] - 1))
+    j = int(np.clip(j, 0, a.shape[1] - 1))
+    if not np.isfinite(a[i, j]):  # clicked on a masked pixel: start from the best valid one nearby
+        i, j = np.unravel_index(int(np.argmax(a)), a.shape)
+    while True:
+        i0, i1, j0, j1 = max(i - 1, 0), min(i + 2, a.shape[0]), max(j - 1, 0), min(j + 2, a.shape[1])
+        block = a[i0:i1, j0:j1]
+        di, dj = np.unravel_index(int(np.argmax(block)), block.shape)
+        ni, nj = i0 + di, j0 + dj
+        if (ni, nj) == (i, j) or block[di, dj] <= a[i, j]:
+            return i, j
+        i, j = ni, nj
 
 
 def _vertex(a: np.ndarray, i: int, j: int, axis: int) -> float:

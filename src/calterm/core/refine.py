@@ -123,26 +123,38 @@ def refine_geometry(
             J[:, j] = (fun(xp) - f0) / h
         return J
 
-    iteration = [0]
+    f_scale = f_scale_rad * float(np.median(weight))
 
     def recorded(x: np.ndarray) -> np.ndarray:
         r = fun(x)
         if history is not None:
             raw = r / weight
             geo = start.with_vector(PARAMS, vector_of(x))
-            history.add(iteration=len(history), stage=stage, **geo.as_dict(), cost=float(0.5 * np.sum(r**2)),
+            history.add(iteration=len(history), stage=stage, **geo.as_dict(), cost=robust_cost(r, loss, f_scale),
                         rms_2th_rad=float(np.sqrt(np.mean(raw**2))), n_points=len(points))
-        iteration[0] += 1
         return r
 
-    sol = least_squares(recorded, x0, jac=jac, bounds=(lo, hi), x_scale=scale, loss=loss,
-                        f_scale=f_scale_rad * float(np.median(weight)), method="trf", xtol=1e-12, ftol=1e-12,
-                        gtol=1e-12, max_nfev=200)
+    sol = least_squares(recorded, x0, jac=jac, bounds=(lo, hi), x_scale=scale, loss=loss, f_scale=f_scale,
+                        method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=200)
     vector = vector_of(sol.x)
     geometry = start.with_vector(PARAMS, vector)
     residual = _residuals(pyfai_geo, vector, points)
     sigma = _uncertainties(sol.jac, sol.fun, free)
     return RefineResult(geometry, sigma, residual, float(sol.cost))
+
+
+def robust_cost(r: np.ndarray, loss: str, f_scale: float) -> float:
+    """The cost ``least_squares`` minimises (so the history's lowest cost is the solution)."""
+    z = (r / f_scale) ** 2
+    if loss == "linear":
+        rho = z
+    elif loss == "soft_l1":
+        rho = 2 * (np.sqrt(1 + z) - 1)
+    elif loss == "cauchy":
+        rho = np.log1p(z)
+    else:
+        raise ValueError(f"unsupported loss {loss!r}")
+    return float(0.5 * f_scale**2 * np.sum(rho))
 
 
 def _uncertainties(J: np.ndarray, r: np.ndarray, free: tuple[str, ...]) -> dict[str, float]:

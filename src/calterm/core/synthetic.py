@@ -43,7 +43,10 @@ def make_detector(case: SyntheticCase):
         p = case.pixel_size_um * 1e-6
         det = pyFAI.detectors.Detector(pixel1=p, pixel2=p, max_shape=case.shape)
     if case.binning > 1:
-        det.set_binning((case.binning, case.binning))
+        from calterm.core.detectors import binned
+
+        current = tuple(getattr(det, "binning", (1, 1)) or (1, 1))
+        det = binned(det, (current[0] * case.binning, current[1] * case.binning))
     return det
 
 

@@ -1,0 +1,75 @@
+"""Shared fixtures: calibration images rendered with pyFAI at a known geometry (small or binned
+detectors so unit tests stay fast), written once per test session, and the real-data folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calterm.core.geometry import PoniGeometry
+from calterm.core.images import write_image
+from calterm.core.synthetic import SyntheticCase, render
+
+REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+CASES = {
+    # Pilatus1M binned 2x2 (module gaps), LaB6, small tilt
+    "pilatus": SyntheticCase("Pilatus1M", "LaB6", PoniGeometry(0.20, 0.0912, 0.0835, 0.012, -0.008, 0.0, 0.4e-10),
+                             binning=2, resolution_deg=0.1, seed=1),
+    # Eiger4M binned 4x4, CeO2, beam near a corner (only arcs visible), tilted
+    "eiger_corner": SyntheticCase("Eiger4M", "CeO2", PoniGeometry(0.12, 0.012, 0.010, 0.03, 0.02, 0.0, 0.5e-10),
+                                  binning=4, resolution_deg=0.15, seed=2),
+    # PerkinElmer flat panel binned, Si, strong background, hot and dead pixels
+    "perkin_noisy": SyntheticCase("Perkin", "Si", PoniGeometry(0.30, 0.2, 0.21, 0.01, -0.01, 0.0, 0.4e-10),
+                                  binning=4, resolution_deg=0.12, peak_intensity=800.0, background=300.0,
+                                  hot_pixels=150, dead_pixels=150, seed=3),
+}
+
+
+@dataclass(frozen=True)
+class RenderedCase:
+    name: str
+    path: Path
+    case: SyntheticCase
+    detector: object
+    image: np.ndarray
+
+    @property
+    def truth(self) -> PoniGeometry:
+        return self.case.geometry
+
+    @property
+    def beam_xy(self) -> tuple[float, float]:
+        return self.truth.beam_center_px(self.detector)
+
+    @property
+    def detector_name(self) -> str:
+        return self.case.detector
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """``rendered(name)`` -> RenderedCase, rendering each case once per session."""
+    cache: dict[str, RenderedCase] = {}
+    folder = tmp_path_factory.mktemp("cases")
+
+    def get(name: str) -> RenderedCase:
+        if name not in cache:
+            case = CASES[name]
+            image, det = render(case)
+            path = folder / f"{name}.tif"
+            write_image(path, image.astype(np.float32))
+            cache[name] = RenderedCase(name, path, case, det, image)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not (REALDATA / "README.md").is_file():
+        pytest.skip(f"real data folder {REALDATA} not present")
+    return REALDATA

@@ -1,0 +1,143 @@
+"""Geometry calibration against images rendered by pyFAI at a known geometry.
+
+Start values are off by ±5 % in distance and ±10 px (binned; ±20-40 px unbinned) in centre, with no
+tilt, where pyFAI's own automatic extraction mislabels rings. Bounds are about 3x what we measured,
+so a regression in accuracy fails the test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from calterm.core.calibrate import calibrate
+from calterm.core.calibration import CalibrationRequest, ControlPoint
+from calterm.core.geometry import Constraints, max_tth_error_deg
+from calterm.core.images import write_image
+from calterm.errors import InputError
+
+MAX_TTH_DEG = 2e-3  # measured 3e-4 to 8e-4 on these binned images
+MAX_CENTRE_PX = 0.05  # measured 0.002-0.005
+MAX_DIST_M = 2e-5  # measured < 3e-6
+
+
+def request_for(case, sign=+1, **kw) -> CalibrationRequest:
+    bx, by = case.beam_xy
+    defaults = dict(detector=case.detector_name, distance_mm=case.truth.dist * 1e3 * (1 + 0.05 * sign),
+                    center_xy=(bx + 10 * sign, by - 10 * sign))
+    defaults.update(kw)
+    return CalibrationRequest(str(case.path), case.case.calibrant, case.truth.wavelength, **defaults)
+
+
+def assert_close_to_truth(result, case):
+    assert result.verdict.status == "good", result.verdict.reasons
+    assert max_tth_error_deg(result.geometry, case.truth, case.detector, case.image.shape) < MAX_TTH_DEG
+    centre_err = np.hypot(*np.subtract(result.geometry.beam_center_px(case.detector), case.beam_xy))
+    assert centre_err < MAX_CENTRE_PX
+    assert abs(result.geometry.dist - case.truth.dist) < MAX_DIST_M
+
+
+@pytest.mark.parametrize("name", ["pilatus", "eiger_corner", "perkin_noisy"])
+@pytest.mark.parametrize("sign", [-1, +1])
+def test_calibrates_from_rough_start_values(rendered, name, sign):
+    case = rendered(name)
+    result = calibrate(request_for(case, sign))
+    assert_close_to_truth(result, case)
+    assert len(result.rings) >= 20  # grew well beyond the first rings
+    # per-ring residuals are centred on zero: every ring carries its true label
+    assert max(abs(r.mean_deg) for r in result.rings) < 5e-3
+
+
+def test_calibrates_with_no_start_values(rendered):
+    case = rendered("pilatus")
+    result = calibrate(request_for(case, distance_mm=None, center_xy=None))
+    assert_close_to_truth(result, case)
+
+
+def test_single_seed_point_on_ring_one(rendered):
+    """One typed point on ring 1 (Dioptas' automatic ring search from one click), no other start."""
+    case = rendered("eiger_corner")
+    ai = case.truth.to_pyfai(case.detector)
+    tth1 = case.truth.wavelength * 1e10 / (2 * 3.124418)  # CeO2 (111)
+    tth = ai.center_array(case.image.shape, unit="2th_rad")
+    rows, cols = np.nonzero((np.abs(tth - 2 * np.arcsin(tth1)) < 2e-4) & (case.image >= 0))
+    k = len(rows) // 2
+    seed = ControlPoint(float(cols[k]) + 2.0, float(rows[k]) - 2.0, ring=1)  # a sloppy click
+    result = calibrate(request_for(case, distance_mm=None, center_xy=None, points=(seed,)))
+    assert_close_to_truth(result, case)
+
+
+def test_same_inputs_same_result(rendered):
+    case = rendered("pilatus")
+    a = calibrate(request_for(case))
+    b = calibrate(request_for(case))
+    assert a.geometry == b.geometry
+    np.testing.assert_array_equal(a.residual_rad, b.residual_rad)
+    assert len(a.history) == len(b.history)
+
+
+def test_wrong_calibrant_is_never_good(rendered):
+    case = rendered("pilatus")  # LaB6 image
+    result = calibrate(replace(request_for(case), calibrant="CeO2"))
+    assert result.verdict.status != "good"
+
+
+def test_rotation_refers_the_geometry_to_the_rotated_image(rendered):
+    case = rendered("pilatus")
+    ny, nx = case.image.shape
+    bx, by = case.beam_xy
+    # np.rot90 (counter-clockwise): a pixel at (x, y) moves to (y, nx - 1 - x)
+    rotated = calibrate(request_for(case, rotate=90, center_xy=(by + 10, nx - 1 - bx - 10)))
+    assert rotated.shape == (nx, ny)
+    rx, ry = rotated.geometry.beam_center_px(rotated.detector)
+    assert abs(rx - by) < MAX_CENTRE_PX and abs(ry - (nx - 1 - bx)) < MAX_CENTRE_PX
+    assert abs(rotated.geometry.dist - case.truth.dist) < MAX_DIST_M
+    assert rotated.verdict.ok
+
+
+def test_free_wavelength_with_fixed_distance(rendered):
+    case = rendered("pilatus")
+    constraints = Constraints().with_fixed(fix=["dist"], free=["wavelength"])
+    start = replace(request_for(case), constraints=constraints, distance_mm=case.truth.dist * 1e3,
+                    wavelength_m=case.truth.wavelength * 1.002)
+    result = calibrate(start)
+    assert result.geometry.dist == pytest.approx(case.truth.dist)  # fixed means fixed
+    assert result.geometry.wavelength == pytest.approx(case.truth.wavelength, rel=5e-5)
+    assert "wavelength" in result.sigma and "dist" not in result.sigma
+
+
+def test_bounds_are_respected(rendered):
+    case = rendered("pilatus")
+    lo, hi = case.truth.dist * 1.01, case.truth.dist * 1.03
+    result = calibrate(replace(request_for(case), constraints=Constraints(bounds={"dist": (lo, hi)})))
+    assert lo <= result.geometry.dist <= hi
+    assert result.verdict.status != "good"  # the truth is outside the bounds: the fit must say so
+
+
+def test_mask_file_is_used(rendered, tmp_path):
+    case = rendered("pilatus")
+    mask = np.zeros(case.image.shape, np.uint8)
+    mask[:, : case.image.shape[1] // 2] = 1  # hide the left half
+    write_image(tmp_path / "mask.npy", mask)
+    result = calibrate(request_for(case, mask_path=str(tmp_path / "mask.npy")))
+    assert np.all(result.cols >= case.image.shape[1] // 2 - 1)
+    assert_close_to_truth(result, case)
+    write_image(tmp_path / "small.npy", mask[:10, :10])
+    with pytest.raises(InputError, match="does not match"):
+        calibrate(request_for(case, mask_path=str(tmp_path / "small.npy")))
+
+
+def test_history_reproduces_the_final_geometry(rendered):
+    case = rendered("eiger_corner")
+    result = calibrate(request_for(case))
+    records = result.history.as_records()
+    assert records and all(r["stage"] for r in records)
+    costs = [r["cost"] for r in records]
+    assert np.all(np.isfinite(costs))
+    # the best recorded evaluation of the last stage is the reported geometry
+    last = [r for r in records if r["stage"] == records[-1]["stage"]]
+    best = min(last, key=lambda r: r["cost"])
+    assert best["dist"] == pytest.approx(result.geometry.dist, abs=1e-9)
+    assert best["rot1"] == pytest.approx(result.geometry.rot1, abs=1e-8)
