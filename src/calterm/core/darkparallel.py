@@ -2,8 +2,8 @@
 
 Every path computes the same :class:`~calterm.core.darkpartial.DarkPartial` per task and merges
 them with the same exact formula, so the numbers do not depend on where the work ran. Local
-parallelism uses a process pool (the work is numpy-bound: threads would share one core's GIL for
-the reading and decoding); beyond one machine we rely on Dask distributed rather than home-made
+parallelism uses processes (file decoders and the per-frame Python work hold the GIL, so threads
+would mostly take turns); beyond one machine we rely on Dask distributed rather than home-made
 cluster code: tasks are mapped on the cluster and their partials merged pairwise *on the workers*
 as they finish, so only the final statistics travel back. Workers must see the same file paths
 (a shared filesystem), as with any cluster reading beamline data.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -115,7 +114,8 @@ def _run_processes(units, shape, spec, ctx, stage, workers, task_frames, total) 
 
     One share per worker because each partial costs a transfer and a merge of five images;
     progress comes from a frame counter the workers share. Working here too saves one interpreter
-    start and one transfer, and keeps progress and cancellation in this process's loop.
+    start and one transfer, and keeps progress and cancellation in this process's loop. On cancel,
+    a worker already reading finishes its share in the background and its result is dropped.
     """
     tasks = split_tasks(units, workers)
     if len(tasks) == 1:
@@ -218,7 +218,3 @@ def _run_dask(units, shape, spec, ctx, stage, scheduler, task_frames, total) -> 
     finally:
         if owned:
             client.close()
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
