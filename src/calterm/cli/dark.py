@@ -77,8 +77,15 @@ def _progress_printer():
     if not sys.stderr.isatty():
         return None
 
+    started: dict[str, float] = {}  # each pass has its own rate
+
     def show(p: Progress) -> None:
-        rate = p.done / p.elapsed_s if p.elapsed_s > 0 else 0.0
+        if p.stage not in started:
+            if started:
+                sys.stderr.write("\n")
+            started[p.stage] = p.elapsed_s
+        seconds = p.elapsed_s - started[p.stage]
+        rate = p.done / seconds if seconds > 0 else 0.0
         sys.stderr.write(f"\r{p.stage}: {p.done}/{p.total} frames ({rate:.0f} frames/s)   ")
         sys.stderr.flush()
 
