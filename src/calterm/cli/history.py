@@ -46,4 +46,8 @@ def run(args) -> int:
     for row in rows:
         mark = "*" if row["current"] else " "
         print(f"{mark} v{row['version']:<4} {row['time'] or '-':<25} {row['command'] or '(written by another tool)'}")
+    if log:
+        print(f"log ({target.name}.log):")
+        for record in log:
+            print(f"  {record.get('time', '-'):<25} {record.get('version', '-'):<20} {record.get('command', '')}")
     return 0
