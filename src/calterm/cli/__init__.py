@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 import traceback
@@ -59,8 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    if not args.debug:
+        # Libraries log their own warnings (deprecations, corrupt-file notes); the user gets our
+        # one-line message instead. --debug keeps them.
+        for name in ("pyFAI", "fabio", "tifffile", "silx", "h5py", "numexpr"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:  # `calterm ... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
     except CaltermError as exc:
         if args.debug:
             traceback.print_exc()

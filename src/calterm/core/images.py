@@ -102,6 +102,8 @@ def read_array(path: str | os.PathLike, frame: int = 0) -> tuple[np.ndarray, dic
             import tifffile
 
             with tifffile.TiffFile(file) as tif:
+                if not len(tif.pages):
+                    raise InputError(f"{file}: not a readable TIFF image (no image data)")
                 if not 0 <= frame < len(tif.pages):
                     raise InputError(f"{file}: frame {frame} out of range (0..{len(tif.pages) - 1})")
                 return tif.pages[frame].asarray(), {}

@@ -76,8 +76,9 @@ def judge(
     reasons: list[str] = []
     status = "good"
     if len(rings) < 2 or residual_rad.size < 10:
-        return Verdict("failed", (f"only {residual_rad.size} points on {len(rings)} ring(s): not enough to trust a geometry",),
-                       rms, floor)
+        hint = " (for a single ring, `calterm circle` fits its centre and radius)" if len(rings) == 1 else ""
+        return Verdict("failed", (f"only {residual_rad.size} points on {len(rings)} ring(s): not enough to trust "
+                                  f"a geometry{hint}",), rms, floor)
     if rms > FAILED_RMS_RAD:
         status = "failed"
         reasons.append(f"RMS {rms * 1e3:.2f} mrad is far above any correct fit (wrong calibrant, wavelength or labels?)")
