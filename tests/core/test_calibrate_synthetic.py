@@ -141,3 +141,14 @@ def test_history_reproduces_the_final_geometry(rendered):
     best = min(last, key=lambda r: r["cost"])
     assert best["dist"] == pytest.approx(result.geometry.dist, abs=1e-9)
     assert best["rot1"] == pytest.approx(result.geometry.rot1, abs=1e-8)
+
+
+@pytest.mark.parametrize("method, max_tth_deg", [("massif", 5e-3), ("blob", 5e-3)])
+def test_pyfai_peak_pickers_are_selectable(rendered, method, max_tth_deg):
+    """Massif and blob (pyFAI's pickers, as in Dioptas) give a correct fit too; spokes are the default."""
+    case = rendered("pilatus")
+    result = calibrate(request_for(case, peak_method=method))
+    assert result.verdict.ok, result.verdict.reasons
+    assert max_tth_error_deg(result.geometry, case.truth, case.detector, case.image.shape) < max_tth_deg
+    again = calibrate(request_for(case, peak_method=method))
+    assert again.geometry == result.geometry  # Massif's shuffling is seeded

@@ -45,10 +45,16 @@ class RefineOptions:
     i_min_factor: float = 0.1
     i_max: float | None = None
     passes: int = 2
+    picker: object = None  # a peakpickers.PickerExtractor (Massif/blob) instead of the spoke search
 
 
-def _search(opts: RefineOptions, half_px: float) -> PeakSearch:
-    return PeakSearch(half_window_px=half_px, i_min_factor=opts.i_min_factor, i_max=opts.i_max)
+def _extract(data, valid, table, geometry: PoniGeometry, rings: list[int], d_A, opts: RefineOptions,
+             half_px: float) -> ControlPoints:
+    """Peaks on ``rings`` around ``geometry``: spokes by default, or the user's pyFAI picker."""
+    if opts.picker is not None:
+        return opts.picker(geometry, rings, half_px)
+    search = PeakSearch(half_window_px=half_px, i_min_factor=opts.i_min_factor, i_max=opts.i_max)
+    return extract_rings(data, valid, table, rings, d_A, search)
 
 
 def _on_image(table) -> list[int]:
@@ -90,7 +96,7 @@ def first_fit(data, valid, detector, start: PoniGeometry, d_A: np.ndarray, tth_r
     ctx.report("first rings")
     table = ring_table(start, detector, data.shape, tth_rad)
     candidates = _on_image(table)[: 2 * FIRST_RINGS]
-    pts = extract_rings(data, valid, table, candidates, d_A, _search(opts, opts.half_window_px))
+    pts = _extract(data, valid, table, start, candidates, d_A, opts, opts.half_window_px)
     chosen = [r for r in np.unique(pts.ring) if (pts.ring == r).sum() >= MIN_POINTS_PER_RING][:FIRST_RINGS]
     pts = pts.subset(np.isin(pts.ring, chosen))
     if seeds is not None and len(seeds):
@@ -127,7 +133,7 @@ def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.nd
         # crowded to resolve would cost time for nothing.
         reach = int(state.points.ring.max()) + RING_MARGIN
         rings = [n for n in _on_image(table) if n < min(target, reach)]
-        pts = extract_rings(data, valid, table, rings, d_A, _search(opts, _window_px(state, pixel_m, opts)))
+        pts = _extract(data, valid, table, state.geometry, rings, d_A, opts, _window_px(state, pixel_m, opts))
         counts = np.bincount(pts.ring, minlength=len(tth_rad) + 1)
         pts = pts.subset(counts[pts.ring] >= MIN_POINTS_PER_RING)
         if len(np.unique(pts.ring)) < 2:

@@ -17,7 +17,7 @@ import numpy as np
 
 from calterm.core import autorefine
 from calterm.core.calibrants import Calibrant, load_calibrant
-from calterm.core.calibration import CalibrationRequest, CalibrationResult
+from calterm.core.calibration import PEAK_METHODS, CalibrationRequest, CalibrationResult
 from calterm.core.centre import find_centre
 from calterm.core.comb import match_comb, radial_profile
 from calterm.core.detectors import DetectorChoice, detector_mask, oriented, resolve_detector
@@ -25,6 +25,7 @@ from calterm.core.geometry import geometry_from_center, poni_text
 from calterm.core.history import History
 from calterm.core.images import Image, load_image, load_mask
 from calterm.core.jobs import JobContext
+from calterm.core.peakpickers import PickerExtractor
 from calterm.core.points import grow_ring, refine_peak
 from calterm.core.refine import HISTORY_COLUMNS, ControlPoints
 from calterm.core.verdict import judge, ring_residuals
@@ -93,8 +94,14 @@ def calibrate(request: CalibrationRequest, ctx: JobContext | None = None) -> Cal
     timings["comb"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    picker = None
+    if request.peak_method != "spokes":
+        if request.peak_method not in PEAK_METHODS:
+            raise InputError(f"peak method must be one of {', '.join(PEAK_METHODS)}, not {request.peak_method!r}")
+        picker = PickerExtractor(request.peak_method, data, valid, det, prep.d_A, prep.tth_rad,
+                                 request.i_min_factor, seed=request.seed)
     opts = autorefine.RefineOptions(request.constraints, request.rings, delta_2th_deg=request.delta_2th_deg,
-                                    i_min_factor=request.i_min_factor, i_max=request.i_max)
+                                    i_min_factor=request.i_min_factor, i_max=request.i_max, picker=picker)
     best = None
     for k, (geometry, seed_points) in enumerate(starts):
         history = History(HISTORY_COLUMNS)

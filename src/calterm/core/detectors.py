@@ -71,10 +71,13 @@ def resolve_detector(
             binning = _binning(tuple(det.max_shape), shape)
             if binning is None:
                 raise InputError(f"detector {name} has shape {tuple(det.shape)}, image has {shape}")
+            label = f"{type(det).__name__} (binned {binning[0]}x{binning[1]})"
             det = binned(det, binning)
+        else:
+            label = type(det).__name__
         if pixel_size_um is not None:
             det = _generic(shape, p1, p2, base=det)
-        return DetectorChoice(det, type(det).__name__, "named")
+        return DetectorChoice(det, label, "named")
     candidates = names_for_shape(shape)
     if candidates and pixel_size_um is None:
         det = pyFAI.detectors.detector_factory(candidates[0])
