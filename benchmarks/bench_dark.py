@@ -8,6 +8,7 @@ each in a fresh process on the same files (read once beforehand, so all runs rea
 cache):
 - the reference: read each frame, accumulate float64 sum, sum of squares and max (numpy);
 - `calterm dark --list FILE --average --std --max` with 1 worker and with 2 workers;
+- two reference loops at once on the two halves of the run (how much two processes can gain here);
 - `calterm dark` on half and on twice the run (4x apart) to compare peak memory (max RSS).
 Prints a Markdown table for docs/benchmarks.md and a JSON line.
 """
@@ -88,6 +89,16 @@ def run_json(code: str, *args) -> dict:
 def write_list(path: Path, files: list[Path]) -> Path:
     path.write_text("\n".join(str(f) for f in files) + "\n")
     return path
+
+
+def two_reference_loops(first: Path, second: Path) -> float:
+    """Loop time of two plain numpy loops on the two halves at once: what this machine gives two processes.
+
+    Both start together (interpreter start-up overlaps), so the loop times overlap too; the longer counts.
+    """
+    procs = [subprocess.Popen([sys.executable, "-c", REFERENCE, str(f)], stdout=subprocess.PIPE, text=True)
+             for f in (first, second)]
+    return max(json.loads(p.communicate()[0].strip().splitlines()[-1])["time_s"] for p in procs)
 
 
 def calterm_dark(listfile: Path, out: Path, workers: int) -> dict:
@@ -183,6 +194,8 @@ def main() -> None:
     ref = min((run_json(REFERENCE, lists[n]) for _ in range(args.repeat)), key=lambda r: r["time_s"])
     one = min((calterm_dark(lists[n], work, 1) for _ in range(args.repeat)), key=lambda r: r["time_s"])
     two = min((calterm_dark(lists[n], work, 2) for _ in range(args.repeat)), key=lambda r: r["time_s"])
+    halves = (write_list(work / "half_1.txt", files[: n // 2]), write_list(work / "half_2.txt", files[n // 2 : n]))
+    ceiling = min(two_reference_loops(*halves) for _ in range(args.repeat))
     mem_small = calterm_dark(lists[small], work, 1)
     mem_large = calterm_dark(lists[large], work, 1)
     mem2_small = calterm_dark(lists[small], work, 2)
@@ -200,6 +213,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, compute, wall, cpu in rows:
         print(f"| {name} | {compute:.2f} | {n / compute:.0f} | {compute / ref['time_s']:.2f}x | {wall:.2f} | {cpu:.2f} |")
+    print(f"| two numpy loops at once, one half each (the machine's ceiling for 2 processes) | {ceiling:.2f} | "
+          f"{n / ceiling:.0f} | "
+          f"{ceiling / ref['time_s']:.2f}x | | |")
     print(f"\n| peak RSS (MB) | {small} frames | {large} frames | ratio |")
     print("|---|---|---|---|")
     print(f"| calterm dark, 1 worker | {mem_small['maxrss_mb']:.0f} | {mem_large['maxrss_mb']:.0f} | "
@@ -210,6 +226,7 @@ def main() -> None:
     print(f"| numpy loop ({n} frames) | {ref['maxrss_mb']:.0f} | | |")
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"frames": n, "shape": shape, "reference": ref, "one_worker": one, "two_workers": two,
+                      "two_reference_loops_wall_s": ceiling,
                       "memory": {"small": mem_small, "large": mem_large, "small_2w": mem2_small,
                                  "large_2w": mem2_large}}))
 
