@@ -52,6 +52,24 @@ def test_json_contract_and_poni_read_by_pyfai(rendered, tmp_path, capsys):
     assert pattern.shape[1] == 2 and pattern[:, 1].max() > 0
 
 
+def test_cake_residuals_and_an_unlabelled_point(rendered, tmp_path, capsys):
+    import tifffile
+
+    case = rendered("pilatus")
+    argv = ["calibrate", str(case.path), "--calibrant", "LaB6", "--wavelength", "0.4", "--detector", "Pilatus1M",
+            "--point", "300,300", "--cake", str(tmp_path / "cake.tif"), "--residuals", str(tmp_path / "r.csv"),
+            "--json"]
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["geometry"]["dist"] == pytest.approx(case.truth.dist, abs=2e-5)
+    cake = tifffile.imread(tmp_path / "cake.tif")
+    assert cake.shape == tuple(doc["outputs"]["cake"]["shape"]) and cake.dtype == np.float32
+    residuals = np.loadtxt(tmp_path / "r.csv", delimiter=",", skiprows=1)
+    assert residuals.shape == (doc["n_points"], 4)
+    assert np.sqrt(np.mean(residuals[:, 3] ** 2)) == pytest.approx(doc["rms_2th_deg"], rel=1e-6)
+
+
 def test_second_calibration_keeps_the_first(rendered, tmp_path, capsys):
     case = rendered("eiger_corner")
     poni = tmp_path / "calib.poni"

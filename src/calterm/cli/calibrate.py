@@ -46,6 +46,8 @@ def add_parser(sub):
     p.add_argument("--poni", metavar="OUT", help="write the PONI file (versioned, never overwritten)")
     p.add_argument("--history", metavar="CSV", help="write the optimization history")
     p.add_argument("--pattern", metavar="OUT", help="write the integrated 1D pattern (2θ, I) as text")
+    p.add_argument("--cake", metavar="OUT", help="write the cake (χ x 2θ) as an image (.tif, .edf, .npy)")
+    p.add_argument("--residuals", metavar="CSV", help="write per-point residuals (x, y, ring, Δ2θ)")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     return p
 
@@ -99,7 +101,7 @@ def run(args) -> int:
     from calterm.core.calibrate import calibrate, write_poni
 
     request = request_from_args(args)
-    for out in (args.poni, args.history, args.pattern):
+    for out in (args.poni, args.history, args.pattern, args.cake, args.residuals):
         if out:
             check_writable(out)
     result = calibrate(request)
@@ -112,11 +114,21 @@ def run(args) -> int:
         if args.history:
             result.history.write_csv(args.history)
             summary.setdefault("outputs", {})["history"] = args.history
+        outputs = summary.setdefault("outputs", {})
         if args.pattern:
             from calterm.core.integrate import write_pattern
 
             write_pattern(result, request, args.pattern)
-            summary.setdefault("outputs", {})["pattern"] = args.pattern
+            outputs["pattern"] = args.pattern
+        if args.cake:
+            from calterm.core.integrate import write_cake
+
+            outputs["cake"] = write_cake(result, request, args.cake)
+        if args.residuals:
+            from calterm.core.integrate import write_residuals
+
+            write_residuals(result, args.residuals)
+            outputs["residuals"] = args.residuals
     if args.json:
         print_json(summary)
     else:

@@ -190,7 +190,24 @@ def _start_geometries(prep: Prepared, request: CalibrationRequest, centre, seeds
     else:
         span = DEFAULT_DISTANCE_RANGE_M
     matches = match_comb(profile, prep.tth_rad, pixel, span)
-    return [(geometry_from_center(det, m.distance_m, centre, request.wavelength_m), None) for m in matches]
+    starts = []
+    for m in matches:
+        geometry = geometry_from_center(det, m.distance_m, centre, request.wavelength_m)
+        starts.append((geometry, _label_seeds(prep, request, geometry, centre, seeds)))
+    return starts
+
+
+def _label_seeds(prep: Prepared, request: CalibrationRequest, geometry, centre, seeds) -> ControlPoints | None:
+    """Unlabelled points take the ring the start geometry puts nearest, and grow along it."""
+    if not seeds or not request.grow_points:
+        return None
+    det = prep.detector.detector
+    grown = []
+    for xy, _ in seeds:
+        tth = float(geometry.tth(det, np.array([xy[1]]), np.array([xy[0]]))[0])
+        ring = int(np.argmin(np.abs(prep.tth_rad - tth))) + 1
+        grown.append(grow_ring(prep.image.data, prep.valid, centre, xy, ring, prep.d_A[ring - 1], request.search_size_px))
+    return ControlPoints.concat(grown)
 
 
 def _as_points(labelled, prep: Prepared) -> ControlPoints:

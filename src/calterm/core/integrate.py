@@ -64,3 +64,21 @@ def write_pattern(result: CalibrationResult, request: CalibrationRequest, path: 
              "# 2theta_deg intensity"]
     lines += [f"{t:.6f} {i:.6g}" for t, i in zip(p.tth_deg, p.intensity, strict=True)]
     atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def write_cake(result: CalibrationResult, request: CalibrationRequest, path: str) -> dict:
+    """The cake as a float32 image (rows = χ, columns = 2θ); returns its axes for the report."""
+    from calterm.core.images import write_image
+
+    c = cake(result, request)
+    write_image(path, c.intensity.astype(np.float32))
+    return {"path": path, "tth_deg": [float(c.tth_deg[0]), float(c.tth_deg[-1])],
+            "chi_deg": [float(c.chi_deg[0]), float(c.chi_deg[-1])], "shape": list(c.intensity.shape)}
+
+
+def write_residuals(result: CalibrationResult, path: str) -> None:
+    """Per-point residuals as CSV: x, y (pixels), ring, Δ2θ (degrees)."""
+    lines = ["x,y,ring,delta_2th_deg"]
+    lines += [f"{x:.4f},{y:.4f},{r},{np.degrees(d):.8f}"
+              for x, y, r, d in zip(result.cols, result.rows, result.ring, result.residual_rad, strict=True)]
+    atomic_write_text(path, "\n".join(lines) + "\n")
