@@ -158,7 +158,7 @@ def run_cli(case: BenchCase, image: Path, workdir: Path) -> Run:
     x, y = case.typed_center_xy()
     cmd = [sys.executable, "-m", "calterm", "calibrate", str(image), "--calibrant", case.calibrant,
            "--wavelength", repr(case.wavelength_m * 1e10), "--distance", repr(case.typed_distance_mm()),
-           "--center", f"{x},{y}", "--poni", str(poni), "--json"]
+           f"--center={x},{y}", "--poni", str(poni), "--json"]  # "=": a negative x is not an option
     if case.synthetic.detector:
         cmd += ["--detector", case.synthetic.detector]
     else:
@@ -353,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     warm_up()
     results: dict[str, list[Run]] = {}
-    with tempfile.TemporaryDirectory(prefix="calterm-bench-") as tmp:
+    cache.mkdir(parents=True, exist_ok=True)
+    # PONI files go beside the cached images, not in /tmp (other jobs sweep /tmp while we run)
+    with tempfile.TemporaryDirectory(prefix="run-", dir=cache) as tmp:
         for name in names:
             results[name] = bench_case(all_cases()[name], programs, args.repeat, cache, Path(tmp),
                                        lambda s: print(s, file=sys.stderr, flush=True))
