@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from calterm.core.detectors import mean_pixel_m
 from calterm.core.geometry import Constraints, PoniGeometry
 from calterm.core.history import History
 from calterm.core.jobs import JobContext
@@ -117,7 +118,7 @@ def first_fit(data, valid, detector, start: PoniGeometry, d_A: np.ndarray, tth_r
 def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.ndarray,
          opts: RefineOptions, history: History, ctx: JobContext) -> FitState:
     """Add rings inside-out and re-extract everything around each improved geometry."""
-    pixel_m = float(np.sqrt(detector.pixel1 * detector.pixel2))
+    pixel_m = mean_pixel_m(detector)
     limit = len(tth_rad) if opts.max_rings is None else min(opts.max_rings, len(tth_rad))
     targets = []
     t = FIRST_RINGS * GROWTH

@@ -20,7 +20,7 @@ from calterm.core.calibrants import Calibrant, load_calibrant
 from calterm.core.calibration import PEAK_METHODS, CalibrationRequest, CalibrationResult
 from calterm.core.centre import find_centre
 from calterm.core.comb import match_comb, radial_profile
-from calterm.core.detectors import DetectorChoice, detector_mask, oriented, resolve_detector
+from calterm.core.detectors import DetectorChoice, detector_mask, mean_pixel_m, oriented, resolve_detector
 from calterm.core.geometry import geometry_from_center, poni_text
 from calterm.core.history import History
 from calterm.core.images import Image, load_image, load_mask
@@ -51,6 +51,8 @@ class Prepared:
 
 def prepare(request: CalibrationRequest) -> Prepared:
     """Load image, detector, mask and calibrant; check they make sense together."""
+    if request.peak_method not in PEAK_METHODS:
+        raise InputError(f"peak method must be one of {', '.join(PEAK_METHODS)}, not {request.peak_method!r}")
     if not (request.wavelength_m and np.isfinite(request.wavelength_m) and 1e-12 < request.wavelength_m < 2e-9):
         raise InputError(f"wavelength {request.wavelength_m} m is not plausible")
     calibrant = load_calibrant(request.calibrant)
@@ -104,8 +106,6 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
     t = time.perf_counter()
     picker = None
     if request.peak_method != "spokes":
-        if request.peak_method not in PEAK_METHODS:
-            raise InputError(f"peak method must be one of {', '.join(PEAK_METHODS)}, not {request.peak_method!r}")
         picker = PickerExtractor(request.peak_method, data, valid, det, prep.d_A, prep.tth_rad,
                                  request.i_min_factor, seed=request.seed)
     opts = autorefine.RefineOptions(request.constraints, request.rings, delta_2th_deg=request.delta_2th_deg,
@@ -120,7 +120,7 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
         rings = ring_residuals(state.points, state.residual_rad, state.geometry.wavelength)
         verdict = judge(state.points, state.residual_rad, rings, state.geometry.beam_center_px(det), prep.tth_rad,
                         state.n_rejected)
-        candidate = (_rank(verdict, state), k, state, rings, verdict, history)
+        candidate = (_rank(verdict), k, state, rings, verdict, history)
         if best is None or candidate[0] < best[0]:
             best = candidate
         if verdict.ok:
@@ -142,7 +142,7 @@ def _inner_radius_px(prep: Prepared, distance_m: float) -> float:
     """Radius (px) holding the first few rings at 1.3x ``distance_m``: the part of the image where
     a tilt barely moves the rings' centres."""
     det = prep.detector.detector
-    pixel = float(np.sqrt(det.pixel1 * det.pixel2))
+    pixel = mean_pixel_m(det)
     ring = prep.tth_rad[min(INNER_RINGS, prep.tth_rad.size) - 1]
     return 1.3 * distance_m * np.tan(ring) / pixel + 20.0
 
@@ -157,13 +157,13 @@ def _centre(prep: Prepared, request: CalibrationRequest, ctx: JobContext) -> tup
                            max_radius_px=_inner_radius_px(prep, request.distance_mm * 1e-3), ctx=ctx)
     rough = find_centre(data, valid, request.center_xy, ctx=ctx)
     det = prep.detector.detector
-    pixel = float(np.sqrt(det.pixel1 * det.pixel2))
+    pixel = mean_pixel_m(det)
     best = match_comb(radial_profile(data, valid, rough), prep.tth_rad, pixel, DEFAULT_DISTANCE_RANGE_M, 1)[0]
     return find_centre(data, valid, rough, search_px=30.0, max_radius_px=_inner_radius_px(prep, best.distance_m),
                        ctx=ctx)
 
 
-def _rank(verdict, state) -> tuple:
+def _rank(verdict) -> tuple:
     order = {"good": 0, "doubtful": 1, "failed": 2}[verdict.status]
     return (order, verdict.rms_rad)
 
@@ -171,7 +171,7 @@ def _rank(verdict, state) -> tuple:
 def _start_geometries(prep: Prepared, request: CalibrationRequest, centre, seeds, ctx) -> list:
     """Start geometries (correctly labelled, untilted) to try, best first, with grown seed rings."""
     det = prep.detector.detector
-    pixel = float(np.sqrt(det.pixel1 * det.pixel2))
+    pixel = mean_pixel_m(det)
     labelled = [(xy, ring) for xy, ring in seeds if ring is not None]
     for _, ring in labelled:
         if not 1 <= ring <= prep.tth_rad.size:

@@ -132,6 +132,11 @@ def _generic(shape: tuple[int, int], p1_um: float, p2_um: float, base=None):
     return det
 
 
+def mean_pixel_m(detector) -> float:
+    """Geometric mean pixel size (m): the radial scale of a ring on a flat detector."""
+    return float(np.sqrt(detector.pixel1 * detector.pixel2))
+
+
 def detector_mask(choice: DetectorChoice, shape: tuple[int, int]) -> np.ndarray:
     """The detector's own mask (module gaps) as bool, True = masked; all False if it has none."""
     mask = choice.detector.mask

@@ -14,6 +14,7 @@ import io
 
 import numpy as np
 
+from calterm.core.detectors import mean_pixel_m
 from calterm.core.geometry import PoniGeometry
 from calterm.core.refine import ControlPoints
 from calterm.errors import ComputationError
@@ -69,7 +70,7 @@ class PickerExtractor:
         shape = self.data.shape
         tth = ai.center_array(shape, unit="2th_rad")
         chi = ai.center_array(shape, unit="chi_rad")
-        pixel = float(np.sqrt(self.detector.pixel1 * self.detector.pixel2))
+        pixel = mean_pixel_m(self.detector)
         picker = self._get_picker()
         parts = []
         for n in rings:
