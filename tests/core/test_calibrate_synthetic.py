@@ -153,3 +153,18 @@ def test_pyfai_peak_pickers_are_selectable(rendered, method, max_tth_deg):
     assert max_tth_error_deg(result.geometry, case.truth, case.detector, case.image.shape) < max_tth_deg
     again = calibrate(request_for(case, peak_method=method))
     assert again.geometry == result.geometry  # Massif's shuffling is seeded
+
+
+def test_flip_delta_2th_and_saturation_options(rendered):
+    case = rendered("pilatus")
+    nx = case.image.shape[1]
+    bx, by = case.beam_xy
+    saturation = float(np.percentile(case.image[case.image > 0], 99.5))
+    result = calibrate(request_for(case, flip="h", center_xy=(nx - 1 - bx - 10, by + 10), delta_2th_deg=0.05,
+                                   i_max=saturation))
+    fx, fy = result.geometry.beam_center_px(result.detector)
+    assert abs(fx - (nx - 1 - bx)) < MAX_CENTRE_PX and abs(fy - by) < MAX_CENTRE_PX  # mirrored columns
+    assert result.verdict.ok
+    image = case.image[:, ::-1]
+    peaks = image[np.round(result.rows).astype(int), np.round(result.cols).astype(int)]
+    assert peaks.max() < saturation  # no point sits on a saturated pixel
