@@ -52,8 +52,8 @@ def test_killed_terminal_loses_nothing(term):
     term.wait_for(w, "auto-increment")
     term.send(w, "+", "+")
     term.wait_for(w, "ring 3")
-    os.kill(int(term.pane(w, "#{pane_pid}")), signal.SIGKILL)
-    assert term.wait_exit(w) != 0
+    os.kill(term.calterm_pid(w), signal.SIGKILL)
+    assert term.wait_exit(w) == 128 + signal.SIGKILL
     w2 = term.start("--resume")
     screen = term.wait_for(w2, "ring 3", timeout=60)  # back on the points screen, ring 3
     term.send(w2, "1")

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -29,11 +30,15 @@ class Tmux:
         return out.stdout
 
     def start(self, *calterm_args: str) -> str:
-        """Run ``python -m calterm ARGS`` in a new window; returns the window's target."""
+        """Run ``python -m calterm ARGS`` in a new window; returns the window's target.
+
+        The shell around it writes calterm's exit status to a file (tmux's own pane status is not
+        reliable across versions)."""
         self.n += 1
         name = f"w{self.n}"
         env = " ".join(f"{k}='{v}'" for k, v in self.env.items())
-        cmd = f"exec env {env} {sys.executable} -m calterm {' '.join(calterm_args)}"
+        status = self.status_file(f"ct:{name}")
+        cmd = f"env {env} {sys.executable} -m calterm {' '.join(calterm_args)}; echo $? > {status}"
         if self.n == 1:
             self._tmux("new-session", "-d", "-s", "ct", "-n", name, "-x", str(self.size[0]), "-y", str(self.size[1]),
                        cmd)
@@ -42,6 +47,15 @@ class Tmux:
         else:
             self._tmux("new-window", "-d", "-t", "ct", "-n", name, cmd)
         return f"ct:{name}"
+
+    def status_file(self, target: str) -> str:
+        return os.path.join(tempfile.gettempdir(), f"{self.socket}-{target.replace(':', '-')}.status")
+
+    def calterm_pid(self, target: str) -> int:
+        """The pid of calterm itself (the child of the window's shell)."""
+        shell = self.pane(target, "#{pane_pid}")
+        out = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
+        return int(out[0])
 
     def capture(self, target: str) -> str:
         return self._tmux("capture-pane", "-p", "-t", target)
@@ -52,7 +66,7 @@ class Tmux:
             self._tmux("send-keys", "-t", target, key)
             time.sleep(pause * (4 if key == "Escape" else 1))
 
-    def wait_for(self, target: str, text: str, timeout: float = 30.0, poll: float = 0.05) -> str:
+    def wait_for(self, target: str, text: str, timeout: float = 90.0, poll: float = 0.05) -> str:
         end = time.monotonic() + timeout
         while True:
             screen = self.capture(target)
@@ -65,13 +79,17 @@ class Tmux:
     def pane(self, target: str, fmt: str) -> str:
         return self._tmux("display-message", "-p", "-t", target, fmt).strip()
 
-    def wait_exit(self, target: str, timeout: float = 15.0) -> int:
+    def wait_exit(self, target: str, timeout: float = 30.0) -> int:
+        path = self.status_file(target)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if self.pane(target, "#{pane_dead}") == "1":
-                return int(self.pane(target, "#{pane_dead_status}") or -1)
+            if os.path.exists(path):
+                with open(path) as fh:
+                    text = fh.read().strip()
+                if text:
+                    return int(text)
             time.sleep(0.1)
-        raise TimeoutError("calterm did not exit")
+        raise TimeoutError(f"calterm did not exit:\n{self.capture(target)}")
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.signal import Signal
 
 from calterm.core.session import Session, load_prefs, save_prefs, save_session
@@ -43,6 +44,14 @@ def _screen_factory(mode: str):
 
 
 SCREEN_CLASSES = {mode: _screen_factory(mode) for mode in SCREENS}
+
+
+class Deliver(Message):
+    """A worker's result on its way to the event loop (see :meth:`CaltermApp.from_thread`)."""
+
+    def __init__(self, callback, args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self.callback, self.args, self.kwargs = callback, args, kwargs
 
 
 class CaltermApp(App):
@@ -98,6 +107,18 @@ class CaltermApp(App):
         prefs["theme"] = theme.name
         with contextlib.suppress(OSError):
             save_prefs(prefs)
+
+    # --- results of worker threads -------------------------------------------------------------
+    def from_thread(self, callback, *args, **kwargs) -> None:
+        """Run ``callback(*args)`` on the event loop, from a worker thread, without waiting.
+
+        ``call_from_thread`` waits for the answer and never returns if the app quits first, which
+        would keep the process alive after ctrl+q; a posted message cannot block.
+        """
+        self.post_message(Deliver(callback, args, kwargs))
+
+    def on_deliver(self, message: Deliver) -> None:
+        message.callback(*message.args, **message.kwargs)
 
     # --- the session: every change saves it ---------------------------------------------------
     def changed(self, what: str = "request", *, debounce: bool = False) -> None:

@@ -86,7 +86,7 @@ class JobRunner:
 
     def _from_thread(self, fn, *args) -> None:
         with contextlib.suppress(RuntimeError):  # the app is closing; nothing left to tell
-            self.app.call_from_thread(fn, *args)
+            self.app.from_thread(fn, *args)  # type: ignore[attr-defined]
 
     def _finish(self, record: JobRecord, status: str, message: str, value, on_done, on_fail) -> None:
         record.status, record.message, record.finished = status, message, time.perf_counter()

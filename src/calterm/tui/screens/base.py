@@ -75,13 +75,13 @@ class CaltermScreen(Screen):
     def _load_previews(self, r, geo, rings: bool) -> None:
         try:
             _, preview = self.capp.images.get(r)
-            self.app.call_from_thread(self._show_previews, preview, None, None)
+            self.capp.from_thread(self._show_previews, preview, None, None)
             if rings:
                 model = ring_model(r, preview.shape, geo)
-                self.app.call_from_thread(self._show_previews, None, model, None)
+                self.capp.from_thread(self._show_previews, None, model, None)
         except Exception as exc:  # shown in the preview itself: the user can fix the field and go on
             self._preview_key = None
-            self.app.call_from_thread(self._show_previews, None, None, f"cannot show the image: {exc}")
+            self.capp.from_thread(self._show_previews, None, None, f"cannot show the image: {exc}")
 
     def _show_previews(self, image, model, message) -> None:
         for preview in self.query("ImagePreview"):  # by name: the first screen never imports plotext

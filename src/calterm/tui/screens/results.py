@@ -185,7 +185,7 @@ class ResultsScreen(CaltermScreen):
         try:
             from calterm.core.integrate import pattern_with_ticks  # noqa: F401  (engine in progress)
         except ImportError:
-            self.app.call_from_thread(plot.show, message="1D pattern: needs calterm.core.integrate")
+            self.capp.from_thread(plot.show, message="1D pattern: needs calterm.core.integrate")
             return
 
     # --- selection, sorting, delete + refit ---------------------------------------------------
