@@ -28,7 +28,6 @@ import math
 import os
 import platform
 import shlex
-import statistics
 import sys
 import tempfile
 import time
@@ -64,10 +63,16 @@ class Run:
     centre_px: float = math.nan
     dist_pct: float = math.nan
     correct: bool = False
+    deterministic: bool = True
 
     @property
     def status(self) -> str:
         """What a user would have got: a correct geometry, an honest refusal, or a silent error."""
+        if not self.deterministic:
+            return self._status() + " (result varies between runs)"
+        return self._status()
+
+    def _status(self) -> str:
         if self.geometry is None:
             return f"error: {self.error}" if self.error else "not available"
         if self.verdict is None:  # pyFAI never judges its own fit
@@ -221,8 +226,13 @@ def warm_up() -> None:
 
 def bench_case(case: BenchCase, programs: list[str], repeat: int, cache: Path, workdir: Path,
                log) -> list[Run]:
+    """Run every program ``repeat`` times; report the median time and that run's stage times.
+
+    The geometry must not change between repeats (everything random is seeded): a program whose
+    result varies is marked so in its status.
+    """
     image = image_path(case, cache)
-    runs: dict[str, Run] = {}
+    runs: dict[str, list[Run]] = {p: [] for p in programs}
     for k in range(repeat):
         # alternate the order so a burst of load from other processes does not always hit one program
         order = programs if k % 2 == 0 else programs[::-1]
@@ -235,16 +245,21 @@ def bench_case(case: BenchCase, programs: list[str], repeat: int, cache: Path, w
                 run = run_cli(case, image, workdir) if cli_available() else Run("calterm CLI", None, math.nan)
             else:
                 run = run_pyfai(program.split()[1], case, image, workdir)
-            if program in runs:
-                runs[program].times_s.append(run.time_s)
-            else:
-                run.times_s = [run.time_s]
-                runs[program] = judge(run, case)
-            log(f"  {case.name:24s} {program:16s} {run.time_s:7.2f} s  {runs[program].status}")
-    for run in runs.values():
-        if run.times_s and all(math.isfinite(t) for t in run.times_s):
-            run.time_s = statistics.median(run.times_s)
-    return [runs[p] for p in programs if p in runs]
+            runs[program].append(judge(run, case))
+            log(f"  {case.name:24s} {program:16s} {run.time_s:7.2f} s  {run.status}")
+    out = []
+    for program in programs:
+        tries = runs[program]
+        if not tries:
+            continue
+        times = [r.time_s for r in tries]
+        median = tries[int(np.argsort(times)[(len(times) - 1) // 2])] if all(map(math.isfinite, times)) else tries[0]
+        median.times_s = times
+        vectors = [r.geometry.as_vector() for r in tries if r.geometry is not None]
+        if (vectors and len(vectors) != len(tries)) or any(not np.array_equal(v, vectors[0]) for v in vectors):
+            median.deterministic = False
+        out.append(median)
+    return out
 
 
 def fmt(x: float, spec: str) -> str:
