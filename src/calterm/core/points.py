@@ -11,9 +11,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from calterm.core.circle_lsq import arc_coverage_deg, kasa_fit
 from calterm.core.refine import ControlPoints
-from calterm.core.ringpeaks import N_RAYS, PeakSearch, RingTable, extract_rings
+from calterm.core.ringpeaks import PeakSearch, spoke_peaks
 from calterm.errors import ComputationError, InputError
+
+TRACK_WINDOW_PX = 3.0  # half-window while tracing: a ring's drift between spokes is far smaller
+MAX_GAP_DEG = 45.0  # a masked stretch longer than this ends the trace in that direction
 
 
 def refine_peak(data: np.ndarray, valid: np.ndarray, x: float, y: float, search_size: int = 10) -> tuple[float, float]:
@@ -82,23 +86,65 @@ def grow_ring(
     search_size: float = 10.0,
     spacing_px: float = 4.0,
 ) -> ControlPoints:
-    """Follow the ring through ``seed_xy`` all round ``centre_xy``; ring is 1-based."""
-    r_seed = float(np.hypot(seed_xy[0] - centre_xy[0], seed_xy[1] - centre_xy[1]))
+    """Follow the ring through ``seed_xy`` all round ``centre_xy`` (a rough centre is enough); ring
+    is 1-based.
+
+    The ring is traced step by step from the seed in both directions, each spoke searched in a
+    narrow window around the radius the previous peaks predict. A wrong centre only makes the
+    radius drift smoothly, which the tracking follows, and the narrow window never jumps to a
+    neighbouring ring; masked gaps are crossed on the predicted track.
+    """
+    cx, cy = centre_xy
+    r_seed = float(np.hypot(seed_xy[0] - cx, seed_xy[1] - cy))
     if r_seed < 3:
         raise InputError("the seed point is on the beam centre: pick a point on a ring")
-    phi = np.linspace(0, 2 * np.pi, N_RAYS, endpoint=False)
-    radius = np.full(N_RAYS, r_seed)
-    search = PeakSearch(half_window_px=search_size, spacing_px=spacing_px)
-    pts = ControlPoints.concat([])
-    for _ in range(3):  # follow the ring's true shape: re-centre each spoke on the last found radii
-        table = RingTable(tuple(centre_xy), phi, radius[:, None])
-        pts = extract_rings(data, valid, table, [0], np.array([d_A]), search)
-        if len(pts) < 8:
-            break
-        ang = np.arctan2(pts.rows - centre_xy[1], pts.cols - centre_xy[0]) % (2 * np.pi)
-        rad = np.hypot(pts.cols - centre_xy[0], pts.rows - centre_xy[1])
-        order = np.argsort(ang)
-        smooth = ndimage.median_filter(rad[order], size=9, mode="wrap")
-        radius = np.interp(phi, ang[order], smooth, period=2 * np.pi)
-        search = PeakSearch(half_window_px=max(3.0, search_size / 2), spacing_px=spacing_px)
-    return ControlPoints(pts.rows, pts.cols, np.full(len(pts), ring, dtype=int), pts.d_A)
+    phi0 = float(np.arctan2(seed_xy[1] - cy, seed_xy[0] - cx))
+    wide = PeakSearch(half_window_px=float(search_size), spacing_px=spacing_px)
+    first = spoke_peaks(data, valid, centre_xy, np.array([phi0]), np.array([r_seed]), np.array([float(search_size)]), wide)
+    if first is None:
+        raise ComputationError(f"no ring peak within {search_size:g} px of ({seed_xy[0]:.1f}, {seed_xy[1]:.1f})")
+    r0 = float(first[1][0])
+    step = spacing_px / r0
+    half = TRACK_WINDOW_PX
+    narrow = PeakSearch(half_window_px=half, spacing_px=spacing_px)
+    max_misses = int(np.radians(MAX_GAP_DEG) / step)
+    angles, radii = [phi0], [r0]
+    for direction in (+1, -1):
+        r_last, slope, misses = r0, 0.0, 0
+        for k in range(1, int(np.pi / step) + 1):
+            phi = phi0 + direction * k * step
+            predicted = r_last + slope * (misses + 1)
+            hit = spoke_peaks(data, valid, centre_xy, np.array([phi]), np.array([predicted]), np.array([half]), narrow)
+            if hit is None:
+                misses += 1
+                if misses > max_misses:
+                    break
+                continue
+            r = float(hit[1][0])
+            slope = 0.7 * slope + 0.3 * (r - r_last) / (misses + 1)  # smoothed radius drift per step
+            r_last, misses = r, 0
+            angles.append(phi)
+            radii.append(r)
+    a, r = np.array(angles), np.array(radii)
+    traced = ControlPoints(rows=cy + r * np.sin(a), cols=cx + r * np.cos(a), ring=np.full(a.size, ring, dtype=int),
+                           d_A=np.full(a.size, float(d_A)))
+    return _beyond_gaps(data, valid, traced, spacing_px)
+
+
+def _beyond_gaps(data, valid, traced: ControlPoints, spacing_px: float) -> ControlPoints:
+    """Reach the parts of the ring the trace could not (behind a long masked gap): fit a circle to
+    the traced points, which all lie on the one ring, and search every spoke around it."""
+    xy = np.column_stack([traced.cols, traced.rows])
+    if len(traced) < 8 or arc_coverage_deg(xy, tuple(xy.mean(axis=0))) > 330:
+        return traced
+    cx, cy, r = kasa_fit(xy)
+    scatter = float(np.std(np.hypot(xy[:, 0] - cx, xy[:, 1] - cy) - r))
+    half = min(float(np.clip(4 * scatter + 1.5, TRACK_WINDOW_PX, 2 * TRACK_WINDOW_PX)), 0.5 * r)
+    phi = np.arange(0, 2 * np.pi, spacing_px / r)
+    found = spoke_peaks(data, valid, (cx, cy), phi, np.full(phi.size, r), np.full(phi.size, half),
+                        PeakSearch(half_window_px=half, spacing_px=spacing_px))
+    if found is None or found[0].size <= len(traced):
+        return traced
+    which, radius = found
+    return ControlPoints(rows=cy + radius * np.sin(phi[which]), cols=cx + radius * np.cos(phi[which]),
+                         ring=np.full(which.size, traced.ring[0], dtype=int), d_A=np.full(which.size, traced.d_A[0]))

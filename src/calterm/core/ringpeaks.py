@@ -102,18 +102,36 @@ def _extract_one(data, valid, table: RingTable, n: int, d_A, search: PeakSearch)
     keep = np.isfinite(radius) & (half >= 2.0)
     if not keep.any():
         return None
-    phi, radius, half = phi[keep], radius[keep], half[keep]
+    found = spoke_peaks(data, valid, table.beam_xy, phi[keep], radius[keep], half[keep], search,
+                        context=0.5 * np.minimum(gap[keep], 1e9))
+    if found is None:
+        return None
+    which, r_peak = found
+    phi = phi[keep][which]
+    bx, by = table.beam_xy
+    return ControlPoints(
+        rows=by + r_peak * np.sin(phi),
+        cols=bx + r_peak * np.cos(phi),
+        ring=np.full(which.size, n + 1, dtype=int),
+        d_A=np.full(which.size, float(d_A[n])),
+    )
+
+
+def spoke_peaks(data, valid, origin_xy, phi, radius, half, search: PeakSearch, context=None):
+    """Sub-pixel peak along each spoke (ray from ``origin_xy`` at angle ``phi``) within ``half`` px of
+    ``radius``: the indices of the spokes with an accepted peak and the peak radii, or None."""
     # Sample a margin beyond the search window on each side: the baseline and noise come from there.
     reach = search.half_window_px + CONTEXT_PX
     offsets = np.arange(-reach, reach + 1e-9, SAMPLE_STEP)
-    bx, by = table.beam_xy
+    bx, by = origin_xy
     rr = radius[:, None] + offsets[None, :]
     cols = bx + rr * np.cos(phi)[:, None]
     rows = by + rr * np.sin(phi)[:, None]
     ny, nx = data.shape
     in_image = (cols >= 0) & (cols <= nx - 1) & (rows >= 0) & (rows <= ny - 1)
     in_window = np.abs(offsets)[None, :] <= half[:, None]
-    in_context = np.abs(offsets)[None, :] <= np.maximum(half + CONTEXT_PX, 0.5 * np.minimum(gap[keep], 1e9))[:, None]
+    limit = half + CONTEXT_PX if context is None else np.maximum(half + CONTEXT_PX, context)
+    in_context = np.abs(offsets)[None, :] <= limit[:, None]
     coords = np.array([rows.ravel(), cols.ravel()])
     values = ndimage.map_coordinates(data, coords, order=1, mode="nearest").reshape(rows.shape)
     good = ndimage.map_coordinates(valid.astype(np.float32), coords, order=1, mode="constant", cval=0.0)
@@ -122,13 +140,7 @@ def _extract_one(data, valid, table: RingTable, n: int, d_A, search: PeakSearch)
     if peak is None:
         return None
     which, offset = peak
-    r_peak = radius[which] + offset
-    return ControlPoints(
-        rows=by + r_peak * np.sin(phi[which]),
-        cols=bx + r_peak * np.cos(phi[which]),
-        ring=np.full(which.size, n + 1, dtype=int),
-        d_A=np.full(which.size, float(d_A[n])),
-    )
+    return which, radius[which] + offset
 
 
 def _periodic_interp(phi, phi_table, values, step):
