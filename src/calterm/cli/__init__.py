@@ -35,12 +35,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"calterm: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``only``) the parser of one subcommand: importing every subcommand
+    module costs ~0.3 s, which a single command (and the TUI's start-up) should not pay."""
     parser = _Parser(prog="calterm", description="Calibrate X-ray area detectors from a terminal.")
     parser.add_argument("--version", action="version", version=f"calterm {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in subcommand_modules():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(f"calterm.cli.{name}")
         if not hasattr(module, "add_parser"):
             continue
@@ -52,10 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    commands = set(subcommand_modules())  # a subcommand is named like its module
     if "tui" in commands and (not argv or argv[0] == "--resume" or (argv[0] not in commands and not argv[0].startswith("-"))):
         argv = ["tui", *argv]  # `calterm`, `calterm IMAGE`, `calterm --resume` open the app
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in commands else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -7,8 +7,6 @@ import json
 import math
 import sys
 
-import numpy as np
-
 from calterm.errors import InputError
 
 
@@ -40,6 +38,8 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
 
 def to_jsonable(obj):
     """Numpy scalars/arrays and non-finite floats -> plain JSON (NaN becomes null)."""
+    import numpy as np  # here, not at import: the TUI starts through this package
+
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
