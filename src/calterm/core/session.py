@@ -70,6 +70,9 @@ class Session:
     circle_points: tuple[ControlPoint, ...] = ()
     circle_result: dict | None = None  # the circle fit's JSON summary, as the core returns it
     outputs: dict[str, str] = field(default_factory=dict)  # last paths written: poni, history, ...
+    # per tool screen (dark, mask, align, gain, results): what the user typed ("inputs") and the last
+    # report, as plain JSON the screen defines; restored as typed
+    tools: dict[str, dict] = field(default_factory=dict)
 
     def effective_request(self) -> CalibrationRequest:
         """The request as the core should see it (the mask only when "use mask" is on)."""
@@ -187,6 +190,7 @@ def session_to_dict(s: Session) -> dict:
         "circle_points": [[p.x, p.y, p.ring] for p in s.circle_points],
         "circle_result": s.circle_result,
         "outputs": dict(s.outputs),
+        "tools": s.tools,
     })
 
 
@@ -210,6 +214,7 @@ def session_from_dict(d: dict) -> Session:
         circle_points=tuple(ControlPoint(_float(x), _float(y), ring) for x, y, ring in d.get("circle_points", ())),
         circle_result=d.get("circle_result"),
         outputs={str(k): str(v) for k, v in (d.get("outputs") or {}).items()},
+        tools={str(k): v for k, v in (d.get("tools") or {}).items() if isinstance(v, dict)},
     )
 
 

@@ -30,7 +30,10 @@ from calterm.tui.themes import DEFAULT_THEME, load_themes
 # is first shown, so start-up pays only for the first screen
 SCREENS = {"parameters": ("parameters", "ParametersScreen"), "points": ("points", "PointsScreen"),
            "refinement": ("refinement", "RefinementScreen"), "jobs": ("jobs", "JobsScreen"),
-           "results": ("results", "ResultsScreen"), "circle": ("circle", "CircleScreen")}
+           "results": ("results", "ResultsScreen"), "circle": ("circle", "CircleScreen"),
+           "dark": ("dark", "DarkScreen"), "mask": ("mask", "MaskScreen"), "align": ("align", "AlignScreen"),
+           "gain": ("gain", "GainScreen")}
+SCREEN_KEYS = "1234567890"  # the screens' keys, in the order of SCREENS
 
 
 def _screen_factory(mode: str):
@@ -58,7 +61,7 @@ class CaltermApp(App):
     TITLE = "calterm"
     MODES = SCREEN_CLASSES  # type: ignore[assignment]
     BINDINGS = [
-        *(Binding(str(i), f"switch('{mode}')", mode, show=False) for i, mode in enumerate(SCREEN_CLASSES, 1)),
+        *(Binding(key, f"switch('{mode}')", mode, show=False) for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=True)),
         Binding("c", "calibrate", "Calibrate"),
         Binding("f5", "calibrate", "Calibrate", show=False, priority=True),
         Binding("question_mark,f1", "help", "Keys"),

@@ -23,8 +23,8 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.screens.prompt import PromptScreen
+from calterm.tui.widgets.check_plots import VIEWS, CheckPlots
 from calterm.tui.widgets.image_preview import ImagePreview
-from calterm.tui.widgets.pattern_plot import PatternPlot
 from calterm.tui.widgets.residual_plot import ResidualPlot
 
 SORTS = ("#", "ring", "|Δ2θ|", "x", "y")
@@ -70,6 +70,7 @@ class ResultsScreen(CaltermScreen):
         Binding("e", "export_history", "Export CSV"),
         Binding("d", "delete_and_refit", "Delete+refit", show=False),
         Binding("o", "sort_points", "Sort", show=False),
+        Binding("v", "plot_view", "Plot view", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -85,13 +86,14 @@ class ResultsScreen(CaltermScreen):
             with TabPane("History", id="tab-history"):
                 yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Plots", id="tab-plots"):
-                yield ResidualPlot(id="residual-plot")
-                yield PatternPlot(id="pattern-plot")
+                yield CheckPlots(id="check-plots")
 
     def on_mount(self) -> None:
         self._sort = 0
         self._shown = None
         super().on_mount()
+        view = self.session.tools.get("results", {}).get("plot_view", "all")
+        self.query_one(CheckPlots).set_view(view if view in VIEWS else "all")
 
     def on_session_changed(self, what: str) -> None:
         result = self.session.result
@@ -181,12 +183,25 @@ class ResultsScreen(CaltermScreen):
 
     @work(thread=True, exclusive=True, group="pattern")
     def _pattern(self, result) -> None:
-        plot = self.query_one(PatternPlot)
+        """The 1D pattern, then the cake (0.1-1 s each, pyFAI's integrators), off the event loop."""
+        plots = self.query_one(CheckPlots)
+        request = self.session.effective_request()
+        self.capp.from_thread(plots.computing)
         try:
-            from calterm.core.integrate import pattern_with_ticks  # noqa: F401  (engine in progress)
-        except ImportError:
-            self.capp.from_thread(plot.show, message="1D pattern: needs calterm.core.integrate")
-            return
+            from calterm.core.integrate import cake, pattern
+
+            full = with_detector(result, request)
+            self.capp.from_thread(plots.show_pattern, pattern(full, request))
+            self.capp.from_thread(plots.show_cake, cake(full, request))
+        except Exception as exc:  # shown in the plots: the rest of the results stay usable
+            self.capp.from_thread(plots.failed, f"cannot integrate: {exc}")
+
+    def action_plot_view(self) -> None:
+        """Cycle the Plots tab: all three checks, or the pattern, cake or residuals alone."""
+        self.query_one(TabbedContent).active = "tab-plots"
+        view = self.query_one(CheckPlots).cycle_view()
+        self.session.tools.setdefault("results", {})["plot_view"] = view
+        self.capp.changed("", debounce=True)
 
     # --- selection, sorting, delete + refit ---------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

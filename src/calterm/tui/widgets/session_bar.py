@@ -11,7 +11,9 @@ from textual.widgets import Static
 from calterm.core.session import Session
 
 SCREENS = (("1", "parameters", "Params"), ("2", "points", "Points"), ("3", "refinement", "Refine"),
-           ("4", "jobs", "Jobs"), ("5", "results", "Results"), ("6", "circle", "Ring"))
+           ("4", "jobs", "Jobs"), ("5", "results", "Results"), ("6", "circle", "Ring"), ("7", "dark", "Dark"),
+           ("8", "mask", "Mask"), ("9", "align", "Align"), ("0", "gain", "Gain"))
+WIDE = 130  # below this many columns only the current screen's label is shown beside the numbers
 
 
 class SessionBar(Static):
@@ -24,8 +26,14 @@ class SessionBar(Static):
     def __init__(self, mode: str) -> None:
         super().__init__()
         self.mode = mode
+        self._session: Session | None = None
+
+    def on_resize(self) -> None:
+        if self._session is not None:
+            self.update_from(self._session)
 
     def update_from(self, session: Session) -> None:
+        self._session = session
         r = session.request
         left = Text(" calterm ", style="bold reverse")
         name = Path(r.image_path).name if r.image_path else "(preparing demo…)"
@@ -34,7 +42,9 @@ class SessionBar(Static):
         for key, mode, label in SCREENS:
             style = "bold reverse" if mode == self.mode else ""
             right.append(f"{key}", style="bold " + style)
-            right.append(f"{label} ", style=style)
+            if mode == self.mode or self.size.width >= WIDE:
+                right.append(f"{label}", style=style)
+            right.append(" ")
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(no_wrap=True, justify="right")
