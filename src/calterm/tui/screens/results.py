@@ -197,8 +197,11 @@ class ResultsScreen(CaltermScreen):
             self.capp.from_thread(plots.failed, f"cannot integrate: {exc}")
 
     def action_plot_view(self) -> None:
-        """Cycle the Plots tab: all three checks, or the pattern, cake or residuals alone."""
-        self.query_one(TabbedContent).active = "tab-plots"
+        """Open the Plots tab, then cycle it: all three checks, or the pattern, cake or residuals alone."""
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != "tab-plots":
+            tabs.active = "tab-plots"
+            return
         view = self.query_one(CheckPlots).cycle_view()
         self.session.tools.setdefault("results", {})["plot_view"] = view
         self.capp.changed("", debounce=True)

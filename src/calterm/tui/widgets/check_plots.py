@@ -68,10 +68,11 @@ class CheckPlots(Vertical):
         spreads = [ring_straightness_deg(cake.intensity, cake.tth_deg, r) for r in cake.ring_tth_deg[:3]]
         spreads = [s for s in spreads if np.isfinite(s)]
         wander = f"; rings wander {max(spreads) * 1e3:.1f} m° over χ" if spreads else ""
-        self.query_one(DensityMap).show(cake.intensity, markers=cake.ring_tth_deg,
+        empty = np.asarray(cake.intensity) == 0  # pyFAI's value for a (χ, 2θ) bin no pixel reaches
+        self.query_one(DensityMap).show(np.where(empty, np.nan, cake.intensity), markers=cake.ring_tth_deg,
                                         title=f"cake: χ ↓ 2θ →, log I; ▼ rings{wander}",
                                         extent=(float(cake.tth_deg[0]), float(cake.tth_deg[-1])), units="°",
-                                        reduce="max", log=True, square=False)
+                                        reduce="max", log=True, square=False, percentiles=(25.0, 99.5))
 
     def failed(self, message: str) -> None:
         self.query_one(PatternPlot).show(message=message)

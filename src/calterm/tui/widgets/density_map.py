@@ -64,10 +64,11 @@ class DensityMap(Widget):
         self.message = "nothing to show yet"
         self.border_title = title
         self.scale: tuple[float, float] = (float("nan"), float("nan"))
+        self.percentiles: tuple[float, float] = (2.0, 99.5)  # of the cells' values: "." and "@"
 
     def show(self, data=None, *, title: str | None = None, markers=None, extent=None, reduce: str | None = None,
              log: bool | None = None, square: bool | None = None, units: str | None = None,
-             message: str | None = None) -> None:
+             percentiles: tuple[float, float] | None = None, message: str | None = None) -> None:
         """New data and how to draw it; ``extent`` is the x range of the data's columns (for markers)."""
         if data is not None:
             self.data = np.asarray(data, float)
@@ -76,7 +77,7 @@ class DensityMap(Widget):
             if data is None:
                 self.data = None
         for name, value in (("markers", markers), ("extent", extent), ("reduce", reduce), ("log_scale", log),
-                            ("square", square), ("units", units)):
+                            ("square", square), ("units", units), ("percentiles", percentiles)):
             if value is not None:
                 setattr(self, name, list(value) if name == "markers" else value)
         if title is not None:
@@ -101,7 +102,7 @@ class DensityMap(Widget):
         if self.log_scale:
             with np.errstate(invalid="ignore", divide="ignore"):
                 values = np.log10(1.0 + np.clip(values, 0, None))
-        index, lo, hi = levels(values)
+        index, lo, hi = levels(values, *self.percentiles)
         self.scale = (lo, hi) if not self.log_scale else (10**lo - 1, 10**hi - 1)
         return index
 
