@@ -50,6 +50,11 @@ def test_dark_then_mask_from_the_keyboard(tui, isolated_home):
             await pilot.press("7")
             await tui.settle(app, pilot)
             assert app.current_mode == "dark" and app.focused is None  # single keys act at once
+            await pilot.press("question_mark")
+            await pilot.pause(0.2)
+            help_text = tui.screen_text(app)
+            assert "Compute dark statistics" in help_text and "Go to gain map" in help_text
+            await pilot.press("escape")
             await pilot.press("tab")
             assert app.focused.id == "f-files"
             await type_text(pilot, "run/dark_*.tif")
