@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from calterm.core.jobs import CancelToken, JobContext, Progress
 from calterm.errors import CaltermError
+from calterm.tui.core_imports import guarded
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -81,7 +82,7 @@ class JobRunner:
             else:
                 self._from_thread(self._finish, record, "done", "", value, on_done, on_fail)
 
-        self.app.run_worker(work, name=name, group="job", thread=True, exclusive=True, exit_on_error=False)
+        self.app.run_worker(guarded(work), name=name, group="job", thread=True, exclusive=True, exit_on_error=False)
         return record
 
     def _from_thread(self, fn, *args) -> None:

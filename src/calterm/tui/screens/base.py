@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from calterm.tui.core_imports import guarded
 from calterm.tui.preview_data import image_key, ring_geometry, ring_model
 from calterm.tui.widgets.job_bar import JobBar
 from calterm.tui.widgets.session_bar import SessionBar
@@ -27,6 +28,10 @@ class CaltermScreen(Screen):
         """The CaltermApp (not imported here: screens must not import the app that imports them)."""
         return self.app
 
+    def run_worker(self, work, *args, thread: bool = False, **kwargs):
+        """Thread workers import the engine one at a time (see ``core_imports``)."""
+        return super().run_worker(guarded(work) if thread else work, *args, thread=thread, **kwargs)
+
     @property
     def session(self) -> Session:
         return self.capp.session
@@ -41,6 +46,7 @@ class CaltermScreen(Screen):
         yield from ()
 
     def on_mount(self) -> None:
+        # Textual runs every class's own on_mount, subclass first: subclasses must not call super().
         self.capp.session_changed.subscribe(self, self._on_session_changed)
         self.query_one(SessionBar).update_from(self.session)
         self.on_session_changed("all")

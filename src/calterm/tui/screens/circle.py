@@ -65,7 +65,6 @@ class CircleScreen(CaltermScreen):
 
     def on_mount(self) -> None:
         self.query_one("#circle-points", DataTable).add_columns("#", "x", "y", "resid px", "")
-        super().on_mount()
 
     def on_session_changed(self, what: str) -> None:
         self.update_previews(rings=False)

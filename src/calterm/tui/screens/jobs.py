@@ -32,7 +32,6 @@ class JobsScreen(CaltermScreen):
         self.query_one("#history", DataTable).add_columns("job", "outcome", "seconds", "message")
         self._shown = None
         self.set_interval(0.2, self.tick)
-        super().on_mount()
 
     def tick(self) -> None:
         jobs = self.capp.jobs

@@ -79,7 +79,6 @@ class PointsScreen(CaltermScreen):
 
     def on_mount(self) -> None:
         self.query_one("#points", DataTable).add_columns("#", "x", "y", "ring")
-        super().on_mount()
 
     # --- session -> display -------------------------------------------------------------------
     def on_session_changed(self, what: str) -> None:

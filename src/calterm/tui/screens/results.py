@@ -91,7 +91,6 @@ class ResultsScreen(CaltermScreen):
     def on_mount(self) -> None:
         self._sort = 0
         self._shown = None
-        super().on_mount()
         view = self.session.tools.get("results", {}).get("plot_view", "all")
         self.query_one(CheckPlots).set_view(view if view in VIEWS else "all")
 
