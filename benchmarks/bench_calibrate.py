@@ -53,6 +53,7 @@ class Run:
     geometry: PoniGeometry | None
     time_s: float
     times_s: list[float] = field(default_factory=list)
+    cpu_s: float = math.nan  # CPU seconds of every thread (a busy machine inflates wall time, not this)
     error: str | None = None
     verdict: str | None = None  # calterm only: good / doubtful / failed, with reasons
     n_points: int = 0
@@ -119,7 +120,7 @@ def run_calterm(case: BenchCase, image: Path, workdir: Path) -> Run:
         pixel_size_um=None if case.synthetic.detector else case.synthetic.pixel_size_um,
     )
     poni = workdir / f"{case.name}.calterm.poni"
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     try:
         result = calibrate(request)
         _write_calterm_poni(result, poni)
@@ -127,10 +128,10 @@ def run_calterm(case: BenchCase, image: Path, workdir: Path) -> Run:
         return Run("calterm", None, time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # a traceback is a defect to report, not a reason to stop the benchmark
         return Run("calterm", None, time.perf_counter() - t0, error=f"CRASH {type(exc).__name__}: {exc}")
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     reasons = "; ".join(result.verdict.reasons)
     return Run(
-        "calterm", result.geometry, elapsed,
+        "calterm", result.geometry, elapsed, cpu_s=cpu,
         verdict=result.verdict.status + (f" ({reasons})" if reasons and not result.verdict.ok else ""),
         n_points=int(result.rows.size), n_rings=int(np.unique(result.ring).size),
         rms_rad=float(np.sqrt(np.mean(result.residual_rad**2))), stages_s=dict(result.timings_s),
@@ -168,20 +169,23 @@ def run_cli(case: BenchCase, image: Path, workdir: Path) -> Run:
         cmd += ["--detector", case.synthetic.detector]
     else:
         cmd += ["--pixel-size", repr(case.synthetic.pixel_size_um)]
-    t0 = time.perf_counter()
+    import resource
+
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
+    elapsed, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     try:
         doc = json.loads(proc.stdout)
         geometry = PoniGeometry(**{k: doc["geometry"][k] for k in
                                    ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")})
     except (ValueError, KeyError, TypeError):
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return Run("calterm CLI", None, elapsed, error=f"exit {proc.returncode}: {last}")
+        return Run("calterm CLI", None, elapsed, error=f"exit {proc.returncode}: {last}", cpu_s=cpu)
     verdict = doc.get("verdict", {})
     status = verdict.get("status", f"exit {proc.returncode}")
     reasons = "; ".join(verdict.get("reasons", []))
-    return Run("calterm CLI", geometry, elapsed,
+    return Run("calterm CLI", geometry, elapsed, cpu_s=cpu,
                verdict=status + (f" ({reasons})" if reasons and status != "good" else ""),
                n_points=int(doc.get("n_points", 0)), n_rings=len(doc.get("rings", [])),
                rms_rad=math.radians(doc.get("rms_2th_deg", math.nan)))
@@ -194,16 +198,18 @@ def run_pyfai(path: str, case: BenchCase, image: Path, workdir: Path) -> Run:
     )
     poni = workdir / f"{case.name}.pyfai-{path}.poni"
     seed = case.synthetic.seed
+    clicks, review = simulated_clicks(case), person_review(case)  # where the person clicks: not timed
+    c0 = time.process_time()
     if path == "clicks":
-        clicks = simulated_clicks(case)  # where the person clicks: not part of the timing
-        res = pyfai_pipeline.clicks(start, clicks, poni, seed=seed, review=person_review(case))
+        res = pyfai_pipeline.clicks(start, clicks, poni, seed=seed, review=review)
     else:
         res = pyfai_pipeline.automatic(start, poni, seed=seed)
+    cpu = time.process_time() - c0
     stages, previous = {}, 0.0
     for stage, cumulative in res.stages_s.items():  # pyFAI's stages are cumulative: report durations
         stages[stage], previous = cumulative - previous, cumulative
     return Run(
-        f"pyFAI {path}", res.geometry, res.time_s, error=res.error, n_points=res.n_points,
+        f"pyFAI {path}", res.geometry, res.time_s, cpu_s=cpu, error=res.error, n_points=res.n_points,
         n_rings=res.n_rings, rms_rad=res.rms_rad, stages_s=stages,
     )
 
@@ -246,7 +252,7 @@ def bench_case(case: BenchCase, programs: list[str], repeat: int, cache: Path, w
             else:
                 run = run_pyfai(program.split()[1], case, image, workdir)
             runs[program].append(judge(run, case))
-            log(f"  {case.name:24s} {program:16s} {run.time_s:7.2f} s  {run.status}")
+            log(f"  {case.name:24s} {program:16s} {run.time_s:7.2f} s  cpu {run.cpu_s:6.2f} s  {run.status}")
     out = []
     for program in programs:
         tries = runs[program]
@@ -255,6 +261,8 @@ def bench_case(case: BenchCase, programs: list[str], repeat: int, cache: Path, w
         times = [r.time_s for r in tries]
         median = tries[int(np.argsort(times)[(len(times) - 1) // 2])] if all(map(math.isfinite, times)) else tries[0]
         median.times_s = times
+        cpus = [r.cpu_s for r in tries if math.isfinite(r.cpu_s)]
+        median.cpu_s = float(np.median(cpus)) if cpus else math.nan
         vectors = [r.geometry.as_vector() for r in tries if r.geometry is not None]
         if (vectors and len(vectors) != len(tries)) or any(not np.array_equal(v, vectors[0]) for v in vectors):
             median.deterministic = False
@@ -287,8 +295,8 @@ def markdown(results: dict[str, list[Run]], command: str, repeat: int, load: tup
         "half a pixel of the truth over the whole detector.",
         "",
         "| case | program | result | max \\|Δ2θ\\| (°) | centre error (px) | distance error (%) | rings / points "
-        "| RMS (mrad) | time (s) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| RMS (mrad) | time (s) | best time (s) | CPU (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         for run in runs:
@@ -296,20 +304,25 @@ def markdown(results: dict[str, list[Run]], command: str, repeat: int, load: tup
                 f"| {name} | {run.program} | {run.status} | {fmt(run.max_tth_deg, '.2e')} | "
                 f"{fmt(run.centre_px, '.3f')} | {fmt(run.dist_pct, '+.3f')} | "
                 f"{f'{run.n_rings} / {run.n_points}' if run.geometry is not None else '–'} | "
-                f"{fmt(run.rms_rad * 1e3, '.3f')} | {fmt(run.time_s, '.2f')} |"
+                f"{fmt(run.rms_rad * 1e3, '.3f')} | {fmt(run.time_s, '.2f')} | "
+                f"{fmt(min(run.times_s, default=math.nan), '.2f')} | {fmt(run.cpu_s, '.2f')} |"
             )
-    lines += ["", "Ratios in the same run (pyFAI's click path ÷ calterm; > 1 means calterm is better):", "",
-              "| case | time ratio (core call) | time ratio (CLI, with start-up) | accuracy ratio (max \\|Δ2θ\\|) "
-              "| centre-error ratio |", "|---|---|---|---|---|"]
+    lines += ["", "Ratios in the same run (pyFAI's click path ÷ calterm; > 1 means calterm is better). Wall time "
+              "is the median; *best* compares each program's fastest run (least disturbed by other jobs); CPU "
+              "compares CPU seconds. The CLI ratio uses calterm's fresh-process run (start-up and imports "
+              "included) against pyFAI's in-process run.", "",
+              "| case | time (median) | time (best) | CPU | time, calterm CLI | accuracy (max \\|Δ2θ\\|) "
+              "| centre error |", "|---|---|---|---|---|---|---|"]
     for name, runs in results.items():
         by = {r.program: r for r in runs}
         ct, cli, pc = by.get("calterm"), by.get("calterm CLI"), by.get("pyFAI clicks")
         if not ct or not pc or ct.geometry is None or pc.geometry is None:
-            lines.append(f"| {name} | not available | not available | not available | not available |")
+            lines.append(f"| {name} |" + " not available |" * 6)
             continue
         cli_ratio = fmt(pc.time_s / cli.time_s, ".1f") if cli and cli.geometry is not None else "not available"
         lines.append(
-            f"| {name} | {fmt(pc.time_s / ct.time_s, '.1f')} | {cli_ratio} | "
+            f"| {name} | {fmt(pc.time_s / ct.time_s, '.1f')} | {fmt(min(pc.times_s) / min(ct.times_s), '.1f')} | "
+            f"{fmt(pc.cpu_s / ct.cpu_s, '.1f')} | {cli_ratio} | "
             f"{fmt(pc.max_tth_deg / max(ct.max_tth_deg, 1e-12), '.2f')} | "
             f"{fmt(pc.centre_px / max(ct.centre_px, 1e-6), '.2f')} |"
         )
