@@ -65,8 +65,20 @@ class PoniGeometry:
         return (f["centerX"] - 0.5, f["centerY"] - 0.5)
 
     def tth(self, detector, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        # pyFAI's numpy path: steady timing on busy cores (see refine._residuals)
-        return self.to_pyfai(detector).tth(np.asarray(rows, float), np.asarray(cols, float), path="tan")
+        return tth_at(self.to_pyfai(detector), rows, cols, self.as_vector()[:6])
+
+
+def tth_at(pyfai_geo, rows: np.ndarray, cols: np.ndarray, param) -> np.ndarray:
+    """2θ (rad) at pixel (row, col) for PONI parameters ``param`` (dist, poni1, poni2, rot1-3).
+
+    pyFAI places the pixels and rotates them (``calc_pos_zyx``); we take its numpy path and the
+    arctangent ourselves because its compiled path costs a fixed ~10 ms per call when the detector
+    hands it an ``Orientation`` enum (measured with pyFAI 2026.9: 12 ms against 0.03 ms for 2400
+    points, identical results to 2e-16 rad) and a refinement makes hundreds of such calls.
+    """
+    t3, t1, t2 = pyfai_geo.calc_pos_zyx(d1=np.asarray(rows, float), d2=np.asarray(cols, float),
+                                        param=[float(v) for v in param], use_cython=False)
+    return np.arctan2(np.sqrt(t1 * t1 + t2 * t2), t3)
 
 
 def geometry_from_center(

@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from calterm.core.circle_lsq import arc_coverage_deg, kasa_fit
 from calterm.core.refine import ControlPoints
-from calterm.core.ringpeaks import PeakSearch, spoke_peaks
+from calterm.core.ringpeaks import PeakSearch, sampling_mask, spoke_peaks
 from calterm.errors import ComputationError, InputError
 
 TRACK_WINDOW_PX = 3.0  # half-window while tracing: a ring's drift between spokes is far smaller
@@ -94,6 +94,7 @@ def grow_ring(
     radius drift smoothly, which the tracking follows, and the narrow window never jumps to a
     neighbouring ring; masked gaps are crossed on the predicted track.
     """
+    valid = sampling_mask(valid)  # once, not per spoke
     cx, cy = centre_xy
     r_seed = float(np.hypot(seed_xy[0] - cx, seed_xy[1] - cy))
     if r_seed < 3:

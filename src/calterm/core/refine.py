@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from calterm.core.geometry import PARAMS, Constraints, PoniGeometry
+from calterm.core.geometry import PARAMS, Constraints, PoniGeometry, tth_at
 from calterm.core.history import History
 from calterm.errors import ComputationError, InputError
 
@@ -68,10 +68,7 @@ def delta_tth(geometry: PoniGeometry, detector, points: ControlPoints) -> np.nda
 def _residuals(pyfai_geo, vector: np.ndarray, points: ControlPoints) -> np.ndarray:
     s = vector[6] * 1e10 / (2.0 * points.d_A)
     ring_tth = 2.0 * np.arcsin(np.clip(s, -1.0, 1.0))
-    # pyFAI's numpy path ("tan"): its Cython path runs OpenMP threads that stall for milliseconds
-    # when the cores are busy (measured 0.2 ms -> 9 ms per call under load), and is ~40x slower
-    # when handed numpy scalars. The numpy path takes 0.1 ms for 15k points.
-    tth = pyfai_geo.tth(points.rows, points.cols, param=[float(v) for v in vector[:6]], path="tan")
+    tth = tth_at(pyfai_geo, points.rows, points.cols, vector[:6])
     return tth - ring_tth
 
 
