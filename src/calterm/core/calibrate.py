@@ -18,9 +18,10 @@ import numpy as np
 from calterm.core import autorefine
 from calterm.core.calibrants import Calibrant, load_calibrant
 from calterm.core.calibration import PEAK_METHODS, CalibrationRequest, CalibrationResult
-from calterm.core.centre import find_centre
+from calterm.core.centre import centre_candidates, find_centre
 from calterm.core.comb import match_comb, radial_profile
 from calterm.core.detectors import DetectorChoice, detector_mask, mean_pixel_m, oriented, resolve_detector
+from calterm.core.explained import explain
 from calterm.core.geometry import geometry_from_center, poni_text
 from calterm.core.history import History
 from calterm.core.images import Image, load_image, load_mask
@@ -28,6 +29,7 @@ from calterm.core.jobs import JobContext
 from calterm.core.peakpickers import PickerExtractor
 from calterm.core.points import grow_ring, refine_peak
 from calterm.core.refine import HISTORY_COLUMNS, ControlPoints
+from calterm.core.ringpeaks import rings_on_detector
 from calterm.core.verdict import judge, ring_residuals
 from calterm.core.versions import write_versioned
 from calterm.errors import ComputationError, InputError
@@ -35,6 +37,7 @@ from calterm.errors import ComputationError, InputError
 DISTANCE_MARGIN = 0.3  # comb scan: typed distance ± 30 %
 DEFAULT_DISTANCE_RANGE_M = (0.03, 3.0)
 INNER_RINGS = 5  # rings that decide the beam centre
+GLOBAL_SEARCH_PX = 24.0  # around each whole-image candidate (already refined on 16x16 bins)
 PROFILE_STEP = 2  # the comb's radial profile reads every 2nd pixel each way: plenty, 4x cheaper
 
 
@@ -95,38 +98,46 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
     if prep.tth_rad.size < 2:
         raise ComputationError(f"{prep.calibrant.name} has fewer than two rings at this wavelength")
 
-    t = time.perf_counter()
     seeds = [(refine_peak(data, valid, p.x, p.y, request.search_size_px), p.ring) for p in request.points]
-    centre = _centre(prep, request, ctx)
-    timings["centre"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    starts = _start_geometries(prep, request, centre, seeds, ctx)
-    timings["comb"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     picker = None
     if request.peak_method != "spokes":
         picker = PickerExtractor(request.peak_method, data, valid, det, prep.d_A, prep.tth_rad,
                                  request.i_min_factor, seed=request.seed)
     opts = autorefine.RefineOptions(request.constraints, request.rings, delta_2th_deg=request.delta_2th_deg,
                                     i_min_factor=request.i_min_factor, i_max=request.i_max, picker=picker)
+    t = time.perf_counter()
+    centre_starts = _centre_starts(prep, request, ctx)
+    timings.update(centre=time.perf_counter() - t, comb=0.0, refine=0.0)
     best = None
-    for k, (geometry, seed_points) in enumerate(starts):
-        history = History(HISTORY_COLUMNS)
-        state = autorefine.first_fit(data, valid, det, geometry, prep.d_A, prep.tth_rad, opts, history, ctx, seed_points)
-        if state is None:
-            continue
-        state = autorefine.grow(data, valid, det, state, prep.d_A, prep.tth_rad, opts, history, ctx)
-        rings = ring_residuals(state.points, state.residual_rad, state.geometry.wavelength)
-        verdict = judge(state.points, state.residual_rad, rings, state.geometry.beam_center_px(det), prep.tth_rad,
-                        state.n_rejected)
-        candidate = (_rank(verdict), k, state, rings, verdict, history)
-        if best is None or candidate[0] < best[0]:
-            best = candidate
-        if verdict.ok:
-            break  # the first (best-scoring) comb candidate already fits: no need to try others
-    timings["refine"] = time.perf_counter() - t
+    for start_xy, search_px in centre_starts:
+        t = time.perf_counter()
+        centre = _centre(prep, replace(request, center_xy=start_xy), search_px, ctx)
+        timings["centre"] += time.perf_counter() - t
+        t = time.perf_counter()
+        starts = _start_geometries(prep, request, centre, seeds, ctx)
+        timings["comb"] += time.perf_counter() - t
+        t = time.perf_counter()
+        for k, (geometry, seed_points) in enumerate(starts):
+            history = History(HISTORY_COLUMNS)
+            state = autorefine.first_fit(data, valid, det, geometry, prep.d_A, prep.tth_rad, opts, history, ctx,
+                                         seed_points)
+            if state is None:
+                continue
+            state = autorefine.grow(data, valid, det, state, prep.d_A, prep.tth_rad, opts, history, ctx)
+            rings = ring_residuals(state.points, state.residual_rad, state.geometry.wavelength)
+            verdict = judge(state.points, state.residual_rad, rings, state.geometry.beam_center_px(det),
+                            prep.tth_rad, state.n_rejected,
+                            rings_on_detector(state.geometry, det, data.shape, prep.tth_rad),
+                            state.geometry.dist / mean_pixel_m(det),
+                            explain(data, valid, state.geometry, det, prep.tth_rad, request.seed))
+            candidate = (_rank(verdict), k, state, rings, verdict, history)
+            if best is None or candidate[0] < best[0]:
+                best = candidate
+            if verdict.ok:
+                break  # the first (best-scoring) comb candidate already fits: no need to try others
+        timings["refine"] += time.perf_counter() - t
+        if best is not None and best[4].ok:
+            break  # no need to try other centres either
     if best is None:
         raise ComputationError("no rings of the calibrant were found in the image (wrong calibrant, wavelength or distance?)")
     _, _, state, rings, verdict, history = best
@@ -148,15 +159,23 @@ def _inner_radius_px(prep: Prepared, distance_m: float) -> float:
     return 1.3 * distance_m * np.tan(ring) / pixel + 20.0
 
 
-def _centre(prep: Prepared, request: CalibrationRequest, ctx: JobContext) -> tuple[float, float]:
+def _centre_starts(prep: Prepared, request: CalibrationRequest, ctx: JobContext) -> list:
+    """Where to start looking for the centre, and how far: the typed centre, or (none typed) the
+    best few optima of a search over the whole image, tried in turn until one fits well."""
+    if request.distance_mm is not None and not (np.isfinite(request.distance_mm) and request.distance_mm > 0):
+        raise InputError(f"distance must be positive, not {request.distance_mm} mm")
+    if request.center_xy is not None:
+        return [(request.center_xy, None)]
+    return [(xy, GLOBAL_SEARCH_PX) for xy in centre_candidates(prep.image.data, prep.valid, ctx)]
+
+
+def _centre(prep: Prepared, request: CalibrationRequest, search_px: float | None, ctx: JobContext) -> tuple[float, float]:
     """Beam centre from ring symmetry: inner rings only once a distance is known (typed or combed)."""
     data, valid = prep.image.data, prep.valid
     if request.distance_mm is not None:
-        if not (np.isfinite(request.distance_mm) and request.distance_mm > 0):
-            raise InputError(f"distance must be positive, not {request.distance_mm} mm")
-        return find_centre(data, valid, request.center_xy,
+        return find_centre(data, valid, request.center_xy, search_px,
                            max_radius_px=_inner_radius_px(prep, request.distance_mm * 1e-3), ctx=ctx)
-    rough = find_centre(data, valid, request.center_xy, ctx=ctx)
+    rough = find_centre(data, valid, request.center_xy, search_px, ctx=ctx)
     det = prep.detector.detector
     pixel = mean_pixel_m(det)
     best = match_comb(radial_profile(data, valid, rough, step=PROFILE_STEP), prep.tth_rad, pixel, DEFAULT_DISTANCE_RANGE_M, 1)[0]
@@ -246,7 +265,11 @@ def refit(result: CalibrationResult, request: CalibrationRequest, keep: np.ndarr
     history.extend(result.history)
     res = refine_geometry(result.geometry, pts, result.detector, request.constraints, history, "refit")
     rings = ring_residuals(pts, res.residual_rad, res.geometry.wavelength)
-    verdict = judge(pts, res.residual_rad, rings, res.geometry.beam_center_px(result.detector), prep.tth_rad)
+    verdict = judge(pts, res.residual_rad, rings, res.geometry.beam_center_px(result.detector), prep.tth_rad,
+                    n_predicted=rings_on_detector(res.geometry, result.detector, result.shape, prep.tth_rad),
+                    px_per_rad=res.geometry.dist / mean_pixel_m(result.detector),
+                    explained=explain(prep.image.data, prep.valid, res.geometry, result.detector, prep.tth_rad,
+                                      request.seed))
     return replace(result, geometry=res.geometry, sigma=res.sigma, rows=pts.rows, cols=pts.cols, ring=pts.ring,
                    residual_rad=res.residual_rad, rings=rings, verdict=verdict, history=history,
                    fit2d=res.geometry.fit2d(result.detector))

@@ -85,6 +85,7 @@ class ProfileScorer:
 
 COARSE_STEP_PX = 6.0  # grid step on 8x8 bins: under one bin, so the sharp optimum is not stepped over
 CANDIDATES = 5  # coarse-grid optima refined on finer bins
+GLOBAL_REACH = 0.6  # with no typed centre, look up to 10 % of the image size beyond its edges
 
 
 def _grid_search(scorer: ProfileScorer, x0: float, y0: float, half: float, step: float,
@@ -140,10 +141,8 @@ def find_centre(
     b4 = rebin(b2, 2)  # cascade: bins of bins, one pass over the full image
     b8 = rebin(b4, 2)
     if start_xy is None:
-        # No typed centre: a global grid over the image and a margin, on 16x16 bins.
-        half = max(nx, ny) * 0.9
-        x, y, _ = _grid_search(ProfileScorer(rebin(b8, 2)), nx / 2, ny / 2, half, 16.0, ctx, "centre: global search")
-        search_px = 48.0
+        x, y = centre_candidates(data, valid, ctx, count=1)[0]
+        search_px = 24.0
     else:
         x, y = start_xy
     half = 60.0 if search_px is None else float(search_px)
@@ -162,6 +161,30 @@ def find_centre(
     res = optimize.minimize(lambda p: -fine.score(p[0], p[1]), [x, y], method="Nelder-Mead",
                             options={"xatol": 0.1, "fatol": 1e-12, "initial_simplex": [[x, y], [x + 3, y], [x, y + 3]]})
     return float(res.x[0]), float(res.x[1])
+
+
+def centre_candidates(data: np.ndarray, valid: np.ndarray, ctx: JobContext | None = None,
+                      count: int = 3) -> list[tuple[float, float]]:
+    """Centres worth trying when the user typed none: a grid over the image and a margin beyond
+    its edges (beams off the detector) on coarse bins (about 64 across the image), its best
+    optima refined on bins half as large."""
+    ctx = ctx or JobContext()
+    size = max(data.shape)
+    factor = int(np.clip(2 ** round(np.log2(size / 64)), 4, 32))
+    fine = bin_image(clip_for_search(data, valid), valid, factor // 2)
+    coarse = rebin(fine, 2)
+    ny, nx = data.shape
+    step = 0.75 * factor  # under one coarse bin
+    best = _grid_candidates(ProfileScorer(coarse), nx / 2, ny / 2, GLOBAL_REACH * size, step, ctx, "centre: global search",
+                            2 * count + 2)
+    s_fine = ProfileScorer(fine)
+    refined = sorted((_grid_search(s_fine, x, y, step, step / 3, ctx, "centre: global candidates")
+                      for x, y, _ in best), key=lambda t: -t[2])
+    found: list[tuple[float, float]] = []
+    for x, y, _ in refined:
+        if all(np.hypot(x - fx, y - fy) > step for fx, fy in found):
+            found.append((x, y))
+    return found[:count]
 
 
 def rebin(b: Binned, factor: int) -> Binned:

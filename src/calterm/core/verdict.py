@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from calterm.core.calibration import RingResidual, Verdict
+from calterm.core.explained import Explanation
 from calterm.core.refine import ControlPoints
 
 # Absolute limits, in radians of 2θ. Measured: correct fits end at 0.01-0.2 mrad on synthetic and
@@ -19,6 +20,12 @@ from calterm.core.refine import ControlPoints
 GOOD_RMS_RAD = 5e-5  # below this a fit is good whatever the noise estimate says
 FAILED_RMS_RAD = 5e-3
 MAX_NOISE_RATIO = 3.0
+MIN_EXPLAINED = 0.4  # measured: right geometries 0.6 (real CCD with Kβ and impurity rings) to 1.0, a wrong one 0.22
+MIN_RING_POINTS = 5
+MAX_SCATTER_PX = 1.5  # point-to-point scatter of real ring peaks is 0.05-0.5 px (measured)
+SUPPORT_FRACTION = 0.01  # a ring counts when it holds at least 1 % of the points
+FOUND_FRACTION = 0.25  # of the rings the geometry puts on the detector (up to MAX_EXPECTED_RINGS) ...
+MAX_EXPECTED_RINGS = 12  # ... outer rings may be too weak or crowded to resolve
 
 
 def ring_residuals(points: ControlPoints, residual_rad: np.ndarray, wavelength_m: float) -> tuple[RingResidual, ...]:
@@ -69,12 +76,36 @@ def judge(
     centre_xy: tuple[float, float],
     tth_all_rad: np.ndarray,
     n_rejected: int = 0,
+    n_predicted: int | None = None,
+    px_per_rad: float | None = None,
+    explained: Explanation | None = None,
 ) -> Verdict:
-    """good / doubtful / failed, with the reasons in words."""
+    """good / doubtful / failed, with the reasons in words.
+
+    ``n_predicted`` is how many rings the fitted geometry puts on the detector: a geometry that
+    explains one well-sampled ring and predicts twenty others nobody found is not trustworthy,
+    however small its residual (a single ring fits many geometries).
+    """
     rms = float(np.sqrt(np.mean(residual_rad**2))) if residual_rad.size else float("inf")
     floor = noise_floor(points, residual_rad, centre_xy)
     reasons: list[str] = []
     status = "good"
+    if px_per_rad is not None and np.isfinite(floor) and floor * px_per_rad > MAX_SCATTER_PX:
+        status = "doubtful"
+        reasons.append(f"peak positions scatter by {floor * px_per_rad:.1f} px from one point to the next: "
+                       "these are not the sharp peaks of rings")
+    if explained is not None and explained.explained_fraction < MIN_EXPLAINED:
+        status = "doubtful"
+        reasons.append(f"{explained.unexplained} of the image's {explained.peaks} strongest rings fall on no "
+                       f"calibrant ring at this geometry ({explained.explained_fraction:.0%} of their height "
+                       "explained)")
+    supported = [r for r in rings if r.count >= max(MIN_RING_POINTS, SUPPORT_FRACTION * residual_rad.size)]
+    if len(supported) < 2:
+        status = "doubtful"
+        reasons.append(f"only {len(supported)} ring(s) carry enough points to constrain the geometry")
+    elif n_predicted is not None and len(supported) < FOUND_FRACTION * min(n_predicted, MAX_EXPECTED_RINGS):
+        status = "doubtful"
+        reasons.append(f"the geometry puts {n_predicted} rings on the detector but only {len(supported)} were found")
     if len(rings) < 2 or residual_rad.size < 10:
         hint = " (for a single ring, `calterm circle` fits its centre and radius)" if len(rings) == 1 else ""
         return Verdict("failed", (f"only {residual_rad.size} points on {len(rings)} ring(s): not enough to trust "

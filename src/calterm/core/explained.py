@@ -1,0 +1,63 @@
+"""Does the geometry explain the rings in the image? A check for the verdict.
+
+A wrong geometry can fit a handful of points on one or two arcs very well (a ring fits many
+geometries), and then predicts only the rings it fitted. The image knows better: its azimuthal
+profile, taken with the fitted geometry, shows every ring that is there. Strong peaks of that profile
+that fall on no calibrant ring mean the geometry does not describe the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from calterm.core.detectors import mean_pixel_m
+from calterm.core.geometry import PoniGeometry, tth_at
+
+SAMPLE_PIXELS = 400_000  # a random subset is plenty for a profile and keeps this at ~50 ms
+STRONG_PEAKS = 10  # the strongest profile peaks that must be explained
+PEAK_Z = 8.0  # a peak counts when it rises this many robust σ above the profile's background
+
+
+@dataclass(frozen=True)
+class Explanation:
+    peaks: int  # strong peaks in the profile
+    unexplained: int  # of those, how many sit on no calibrant ring
+    explained_fraction: float  # of the strong peaks' summed height, the part on calibrant rings
+
+
+def explain(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, detector, tth_rad: np.ndarray,
+            seed: int = 0) -> Explanation:
+    """Count the strong ring peaks of the image's profile that no calibrant ring explains."""
+    rows, cols = np.nonzero(valid)
+    if rows.size > SAMPLE_PIXELS:
+        pick = np.random.default_rng(seed).choice(rows.size, SAMPLE_PIXELS, replace=False)
+        rows, cols = rows[pick], cols[pick]
+    values = data[rows, cols]
+    values = np.minimum(values, np.percentile(values, 99.9))
+    tth = tth_at(geometry.to_pyfai(detector), rows, cols, geometry.as_vector()[:6])
+    step = mean_pixel_m(detector) / geometry.dist  # one pixel, in 2θ, near the beam
+    idx = ((tth - tth.min()) / step).astype(np.intp)
+    count = np.bincount(idx)
+    total = np.bincount(idx, weights=values)
+    good = count >= 5
+    if good.sum() < 20:
+        return Explanation(0, 0, 1.0)
+    centres = tth.min() + (np.arange(count.size) + 0.5) * step
+    profile = np.interp(centres, centres[good], total[good] / count[good])
+    background = ndimage.percentile_filter(profile, 20, size=31, mode="nearest")
+    excess = profile - background
+    noise = 1.4826 * np.median(np.abs(excess[good] - np.median(excess[good]))) + 1e-12
+    z = excess / noise
+    is_peak = (z > PEAK_Z) & (z == ndimage.maximum_filter1d(z, 7)) & good
+    peaks = np.nonzero(is_peak)[0]
+    peaks = peaks[np.argsort(z[peaks])[::-1]][:STRONG_PEAKS]
+    if peaks.size == 0:
+        return Explanation(0, 0, 1.0)
+    # a peak is explained when a calibrant ring lies within 3 px (in 2θ) of it; real images also
+    # show a few others (Kβ, a second phase, the beam-stop edge), hence a height-weighted fraction
+    distance = np.min(np.abs(centres[peaks][:, None] - tth_rad[None, :]), axis=1)
+    unexplained = distance > 3 * step
+    return Explanation(int(peaks.size), int(unexplained.sum()), float(1 - z[peaks][unexplained].sum() / z[peaks].sum()))
