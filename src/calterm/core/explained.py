@@ -58,6 +58,12 @@ def explain(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, detecto
         return Explanation(0, 0, 1.0)
     # a peak is explained when a calibrant ring lies within 3 px (in 2θ) of it; real images also
     # show a few others (Kβ, a second phase, the beam-stop edge), hence a height-weighted fraction
-    distance = np.min(np.abs(centres[peaks][:, None] - tth_rad[None, :]), axis=1)
-    unexplained = distance > 3 * step
+    offsets = np.abs(centres[peaks][:, None] - tth_rad[None, :])
+    nearest = np.argmin(offsets, axis=1)
+    distance = offsets[np.arange(peaks.size), nearest]
+    # within 3 px, and within a fifth of the spacing to the next ring where rings crowd (else any
+    # peak would land near some ring of a dense calibrant)
+    spacing = np.array([np.min(np.abs(np.delete(tth_rad, k) - tth_rad[k])) if tth_rad.size > 1 else np.inf
+                        for k in nearest])
+    unexplained = distance > np.minimum(3 * step, 0.2 * spacing)
     return Explanation(int(peaks.size), int(unexplained.sum()), float(1 - z[peaks][unexplained].sum() / z[peaks].sum()))
