@@ -129,7 +129,7 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
                             prep.tth_rad, state.n_rejected,
                             rings_on_detector(state.geometry, det, data.shape, prep.tth_rad),
                             state.geometry.dist / mean_pixel_m(det),
-                            explain(data, valid, state.geometry, det, prep.tth_rad, request.seed))
+                            explain(data, valid, state.geometry, det, prep.tth_rad))
             candidate = (_rank(verdict), k, state, rings, verdict, history)
             if best is None or candidate[0] < best[0]:
                 best = candidate
@@ -268,8 +268,7 @@ def refit(result: CalibrationResult, request: CalibrationRequest, keep: np.ndarr
     verdict = judge(pts, res.residual_rad, rings, res.geometry.beam_center_px(result.detector), prep.tth_rad,
                     n_predicted=rings_on_detector(res.geometry, result.detector, result.shape, prep.tth_rad),
                     px_per_rad=res.geometry.dist / mean_pixel_m(result.detector),
-                    explained=explain(prep.image.data, prep.valid, res.geometry, result.detector, prep.tth_rad,
-                                      request.seed))
+                    explained=explain(prep.image.data, prep.valid, res.geometry, result.detector, prep.tth_rad))
     return replace(result, geometry=res.geometry, sigma=res.sigma, rows=pts.rows, cols=pts.cols, ring=pts.ring,
                    residual_rad=res.residual_rad, rings=rings, verdict=verdict, history=history,
                    fit2d=res.geometry.fit2d(result.detector))
