@@ -52,6 +52,13 @@ def ring_table(geometry: PoniGeometry, detector, shape: tuple[int, int], tth_rad
     return RingTable((bx, by), phi, radius)
 
 
+def rings_on_detector(geometry: PoniGeometry, detector, shape: tuple[int, int], tth_rad: np.ndarray) -> int:
+    """How many rings the geometry puts on the detector along a tenth of the rays or more."""
+    table = ring_table(geometry, detector, shape, tth_rad)
+    inside = np.isfinite(table.radius)
+    return int(np.sum(inside.mean(axis=0) >= 0.1))
+
+
 def _distance_to_box(x: float, y: float, nx: int, ny: int) -> float:
     dx = max(0.0, -x, x - nx)
     dy = max(0.0, -y, y - ny)
