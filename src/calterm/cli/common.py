@@ -7,6 +7,7 @@ import json
 import math
 import sys
 
+from calterm.core.jsonable import plain_json
 from calterm.errors import InputError
 
 
@@ -36,23 +37,19 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mask", metavar="FILE", help="mask file (EDF, TIFF, NPY; nonzero = masked)")
 
 
-def to_jsonable(obj):
-    """Numpy scalars/arrays and non-finite floats -> plain JSON (NaN becomes null)."""
-    import numpy as np  # here, not at import: the TUI starts through this package
-
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def print_json(obj) -> None:
-    json.dump(to_jsonable(obj), sys.stdout, indent=2)
+    json.dump(plain_json(obj), sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+def parse_range(text: str | None) -> tuple[float | None, float | None] | None:
+    """``LO,HI`` with either side empty for an open bound; None stays None."""
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) if v.strip() else None for v in text.split(","))
+    except ValueError:
+        raise InputError(f"expected LO,HI (either may be empty), got {text!r}") from None
+    return lo, hi

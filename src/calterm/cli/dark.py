@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from calterm.cli.common import print_json
+from calterm.cli.common import parse_range, print_json
 from calterm.core.darkstats import DarkOptions, compute_dark
 from calterm.core.framesource import expand_sources
 from calterm.core.images import TIFF_SUFFIXES, write_image
@@ -46,15 +46,6 @@ def add_parser(sub):
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p
 
-
-def _range(text: str | None) -> tuple[float | None, float | None] | None:
-    if text is None:
-        return None
-    try:
-        lo, hi = (float(v) if v.strip() else None for v in text.split(","))
-    except ValueError:
-        raise InputError(f"expected LO,HI (either may be empty), got {text!r}") from None
-    return lo, hi
 
 
 def _check_outputs(args) -> dict[str, Path]:
@@ -97,7 +88,7 @@ def run(args) -> int:
     paths = expand_sources(args.files, args.lists)
     options = DarkOptions(ddof=1 if args.sample_std else 0, clip_sigma=args.clip_sigma,
                           clip_iterations=args.clip_iterations, gate_sigma=args.gate_sigma,
-                          gate_range=_range(args.gate_range), workers=args.workers, scheduler=args.scheduler)
+                          gate_range=parse_range(args.gate_range), workers=args.workers, scheduler=args.scheduler)
     progress = None if args.json else _progress_printer()
     result = compute_dark(paths, options, JobContext(progress=progress))
     if progress is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from calterm.cli.common import print_json
+from calterm.cli.common import parse_range, print_json
 from calterm.core.images import load_mask, read_array, write_image
 from calterm.core.layout import load_layout
 from calterm.core.mask import MaskRules, build_mask
@@ -32,15 +32,6 @@ def _bound(text: str) -> float | None:
         raise InputError(f"bound must be finite, got {text!r}")
     return value
 
-
-def _range(text: str | None):
-    if text is None:
-        return None
-    try:
-        lo, hi = (float(v) if v.strip() else None for v in text.split(","))
-    except ValueError:
-        raise InputError(f"expected LO,HI (either may be empty), got {text!r}") from None
-    return lo, hi
 
 
 def add_parser(sub):
@@ -110,8 +101,8 @@ def run(args) -> int:
         raise InputError(f"detector mask shape {tuple(det_mask.shape)} does not match the images {tuple(shape)}")
     bounds = {name.replace("-", "_"): _bound(getattr(args, name.replace("-", "_"))) for name, _, _ in BOUNDS}
     rules = MaskRules(**bounds, average_sigma=args.average_sigma, std_sigma=args.std_sigma, border=args.border,
-                      tth_range_deg=_range(args.tth_range), q_range_nm=_range(args.q_range),
-                      d_range_A=_range(args.d_range))
+                      tth_range_deg=parse_range(args.tth_range), q_range_nm=parse_range(args.q_range),
+                      d_range_A=parse_range(args.d_range))
     files = []
     for path in args.combine:
         m = load_mask(path, shape)

@@ -23,6 +23,7 @@ import numpy as np
 from calterm.core.geometry import PoniGeometry, load_poni
 from calterm.core.images import TIFF_SUFFIXES, load_image
 from calterm.core.jobs import JobContext
+from calterm.core.jsonable import plain_json
 from calterm.core.versions import write_versioned
 from calterm.errors import InputError
 
@@ -173,19 +174,4 @@ def write_outputs(base: str, images: dict[str, np.ndarray], report: dict, comman
     version = write_versioned(report_path, lambda tmp: tmp.write_text(text, encoding="utf-8"), command, inputs)
     written["report"] = {"path": report_path, "version": str(version)}
     return written
-
-
-def plain_json(obj):
-    """Numpy values to plain Python; NaN and infinities to None (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): plain_json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return plain_json(obj.tolist())
-    if isinstance(obj, np.generic):
-        return plain_json(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 

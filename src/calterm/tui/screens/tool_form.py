@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Checkbox, Input, Label
 
+from calterm.core.jsonable import plain_json
 from calterm.errors import InputError
 from calterm.tui.screens.base import CaltermScreen
 
@@ -32,21 +33,6 @@ class Field:
     wide: bool = False  # a whole row (paths, globs)
 
 
-def plain(obj):
-    """A report as strict JSON values (NaN and infinities as None), for the session file."""
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        return plain(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def number(text: str, name: str, *, integer: bool = False, optional: bool = False, positive: bool = False,
@@ -181,7 +167,7 @@ class ToolScreen(CaltermScreen):
             return None
 
     def keep_report(self, report: dict) -> None:
-        self.state["report"] = plain(report)
+        self.state["report"] = plain_json(report)
         self.capp.changed("", debounce=True)
 
     # --- actions every tool screen has -----------------------------------------------------------
