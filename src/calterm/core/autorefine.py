@@ -146,10 +146,28 @@ def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.nd
             # Intermediate fits only steer the next extraction: an evenly thinned set is enough.
             pts = pts.subset(np.arange(len(pts)) % max(1, len(pts) // INTERMEDIATE_POINTS + 1) == 0)
         res, kept, dropped = _fit(state.geometry, pts, detector, opts.constraints, history, stage)
+        mislabelled = _off_label(kept, res.residual_rad, tth_rad)
+        if mislabelled.any():
+            # Rings whose peaks sit far from their label were taken from a neighbour: drop them and
+            # refit; the next extraction, around the better geometry, finds them again correctly.
+            kept = kept.subset(~mislabelled)
+            res = refine_geometry(res.geometry, kept, detector, opts.constraints, history, stage + " (relabel)")
         state = FitState(res.geometry, res.sigma, kept, res.residual_rad, dropped)
         if target == limit and _converged(previous, state.geometry):
             break
     return state
+
+
+def _off_label(points: ControlPoints, residual: np.ndarray, tth_rad: np.ndarray) -> np.ndarray:
+    """Points of rings whose mean residual exceeds a quarter of the gap to the neighbouring ring."""
+    bad = np.zeros(len(points), dtype=bool)
+    for ring in np.unique(points.ring):
+        sel = points.ring == ring
+        t = tth_rad[ring - 1]
+        gaps = np.abs(np.delete(tth_rad, ring - 1) - t)
+        if gaps.size and abs(np.median(residual[sel])) > 0.25 * gaps.min():
+            bad |= sel
+    return bad
 
 
 def _converged(a: PoniGeometry, b: PoniGeometry) -> bool:
