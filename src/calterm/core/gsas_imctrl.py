@@ -34,6 +34,8 @@ def _literal(text: str):
     """A Python literal from GSAS-II's ``str(value)``, or the stripped text if it is not one."""
     cleaned = _NUMPY_BOOL.sub(r"\1", _NUMPY_SCALAR.sub(r"\1", text.strip()))
     try:
+        # ast.literal_eval builds only literals (numbers, strings, lists, ...): it cannot run code,
+        # unlike eval, which GSAS-II's own reader uses
         return ast.literal_eval(cleaned)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text.strip()
