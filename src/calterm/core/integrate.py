@@ -26,10 +26,26 @@ class Cake:
     ring_tth_deg: np.ndarray
 
 
+_last: list = []  # (key, prepared image) of the last call: pattern then cake read the image once
+
+
 def _inputs(result: CalibrationResult, request: CalibrationRequest):
+    import os
+
     from calterm.core.calibrate import prepare
 
-    prep = prepare(request)
+    def mtime(path: str | None):
+        try:
+            return os.stat(path.split("::")[0]).st_mtime_ns if path else None
+        except OSError:
+            return None  # prepare() below reports the missing file in one line
+
+    key = (request.image_path, request.frame, request.rotate, request.flip, request.mask_path, request.detector,
+           request.pixel_size_um, request.calibrant, request.wavelength_m, request.i_max,
+           mtime(request.image_path), mtime(request.mask_path))
+    if not _last or _last[0][0] != key:
+        _last[:] = [(key, prepare(request))]
+    prep = _last[0][1]
     ai = result.geometry.to_pyfai(result.detector)
     return prep, ai, ~prep.valid
 
