@@ -85,3 +85,23 @@ def test_single_peak_and_ring_search_land_on_the_true_ring(tui):
             assert len(set((angles // 30).astype(int))) >= 4  # well beyond the seed (see report: not all round yet)
 
     asyncio.run(go())
+
+
+def test_a_bad_typed_point_is_refused_in_one_line(tui):
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("2")
+            await tui.settle(app, pilot)
+            before = app.session.request.points
+            app.screen.query_one("#xy").focus()
+            await pilot.press(*"12,abc", "enter")
+            app.screen.query_one("#xy").value = ""  # a refused entry stays in the field to be corrected
+            await pilot.press(*"nan,4", "enter")
+            await tui.settle(app, pilot)
+            assert app.session.request.points == before  # nothing added, the app still running
+            notes = [n.message for n in app._notifications]
+            assert any("expected X,Y" in m for m in notes) and any("finite" in m for m in notes)
+
+    asyncio.run(go())

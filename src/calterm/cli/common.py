@@ -12,9 +12,9 @@ from calterm.errors import InputError
 
 
 def parse_xy(text: str) -> tuple[float, float]:
-    """``X,Y`` in pixels (x = column, y = row)."""
+    """``X,Y`` (or ``X;Y``) in pixels (x = column, y = row); the CLI and the app's typed points."""
     try:
-        x, y = (float(v) for v in text.split(","))
+        x, y = (float(v) for v in text.replace(";", ",").split(","))
     except ValueError:
         raise InputError(f"expected X,Y in pixels, got {text!r}") from None
     if not (math.isfinite(x) and math.isfinite(y)):

@@ -16,10 +16,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabPane
 
+from calterm.cli.common import parse_xy
 from calterm.core.calibration import ControlPoint
 from calterm.core.history import History
+from calterm.errors import InputError
 from calterm.tui.screens.base import CaltermScreen
-from calterm.tui.screens.points import parse_xy
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.widgets.image_preview import ImagePreview
 
@@ -139,8 +140,8 @@ class CircleScreen(CaltermScreen):
             return
         try:
             x, y = parse_xy(event.value)
-        except ValueError:
-            self.notify(f"expected x, y in pixels, got {event.value!r}", severity="error")
+        except InputError as exc:
+            self.notify(str(exc), severity="error")
             return
         event.input.value = ""
         self._set_points([*self.session.circle_points, ControlPoint(x, y, 1)])

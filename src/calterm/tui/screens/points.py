@@ -10,26 +10,19 @@ can increase by itself after each point. Typed ``x, y`` adds a point exactly the
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
+from calterm.cli.common import parse_xy
 from calterm.core.calibration import ControlPoint
+from calterm.errors import InputError
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.widgets.image_preview import ImagePreview
 
 INSET_ZOOM = 6.0
-
-
-def parse_xy(text: str) -> tuple[float, float]:
-    x, y = (float(v) for v in text.replace(";", ",").split(","))
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise ValueError(text)
-    return x, y
 
 
 class PointsScreen(CaltermScreen):
@@ -241,8 +234,8 @@ class PointsScreen(CaltermScreen):
             return
         try:
             x, y = parse_xy(event.value)
-        except ValueError:
-            self.notify(f"expected x, y in pixels, got {event.value!r}", severity="error")
+        except InputError as exc:
+            self.notify(str(exc), severity="error")
             return
         event.input.value = ""
         self.session.cursor_xy = (x, y)
