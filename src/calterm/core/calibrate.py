@@ -36,7 +36,7 @@ from calterm.errors import ComputationError, InputError
 
 DISTANCE_MARGIN = 0.3  # comb scan: typed distance ± 30 %
 DEFAULT_DISTANCE_RANGE_M = (0.03, 3.0)
-INNER_RINGS = 5  # rings that decide the beam centre
+INNER_RINGS = 2  # rings that decide the beam centre (more let a tilt pull it off the beam)
 GLOBAL_SEARCH_PX = 24.0  # around each whole-image candidate (already refined on 16x16 bins)
 PROFILE_STEP = 2  # the comb's radial profile reads every 2nd pixel each way: plenty, 4x cheaper
 
