@@ -113,31 +113,15 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
         t = time.perf_counter()
         centre = _centre(prep, replace(request, center_xy=start_xy), search_px, ctx)
         timings["centre"] += time.perf_counter() - t
-        t = time.perf_counter()
-        starts = _start_geometries(prep, request, centre, seeds, ctx)
-        timings["comb"] += time.perf_counter() - t
-        t = time.perf_counter()
-        for k, (geometry, seed_points) in enumerate(starts):
-            history = History(HISTORY_COLUMNS)
-            state = autorefine.first_fit(data, valid, det, geometry, prep.d_A, prep.tth_rad, opts, history, ctx,
-                                         seed_points)
-            if state is None:
-                continue
-            state = autorefine.grow(data, valid, det, state, prep.d_A, prep.tth_rad, opts, history, ctx)
-            rings = ring_residuals(state.points, state.residual_rad, state.geometry.wavelength)
-            verdict = judge(state.points, state.residual_rad, rings, state.geometry.beam_center_px(det),
-                            prep.tth_rad, state.n_rejected,
-                            rings_on_detector(state.geometry, det, data.shape, prep.tth_rad),
-                            state.geometry.dist / mean_pixel_m(det),
-                            explain(data, valid, state.geometry, det, prep.tth_rad))
-            candidate = (_rank(verdict), k, state, rings, verdict, history)
-            if best is None or candidate[0] < best[0]:
-                best = candidate
-            if verdict.ok:
-                break  # the first (best-scoring) comb candidate already fits: no need to try others
-        timings["refine"] += time.perf_counter() - t
+        best, distance = _fit_about(prep, request, centre, seeds, opts, ctx, timings, best)
         if best is not None and best[4].ok:
             break  # no need to try other centres either
+        for shifted in _ridge_shifts(prep, centre, distance):
+            best, _ = _fit_about(prep, request, shifted, seeds, opts, ctx, timings, best, candidates=1)
+            if best is not None and best[4].ok:
+                break
+        if best is not None and best[4].ok:
+            break
     if best is None:
         raise ComputationError("no rings of the calibrant were found in the image (wrong calibrant, wavelength or distance?)")
     _, _, state, rings, verdict, history = best
@@ -148,6 +132,59 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
         rings=rings, verdict=verdict, history=history, fit2d=state.geometry.fit2d(det), timings_s=timings,
         calibrant=prep.calibrant.name, detector=det,
     )
+
+
+def _fit_about(prep: Prepared, request: CalibrationRequest, centre, seeds, opts, ctx: JobContext,
+               timings: dict[str, float], best, candidates: int | None = None) -> tuple:
+    """Comb candidates about ``centre`` fitted in turn until one is good: the best outcome so far
+    (rank, index, state, rings, verdict, history) and the comb's best distance (None if none)."""
+    data, valid, det = prep.image.data, prep.valid, prep.detector.detector
+    t = time.perf_counter()
+    starts = _start_geometries(prep, request, centre, seeds, ctx)[:candidates]
+    timings["comb"] += time.perf_counter() - t
+    t = time.perf_counter()
+    for k, (geometry, seed_points) in enumerate(starts):
+        history = History(HISTORY_COLUMNS)
+        state = autorefine.first_fit(data, valid, det, geometry, prep.d_A, prep.tth_rad, opts, history, ctx, seed_points)
+        if state is None:
+            continue
+        state = autorefine.grow(data, valid, det, state, prep.d_A, prep.tth_rad, opts, history, ctx)
+        rings = ring_residuals(state.points, state.residual_rad, state.geometry.wavelength)
+        verdict = judge(state.points, state.residual_rad, rings, state.geometry.beam_center_px(det),
+                        prep.tth_rad, state.n_rejected,
+                        rings_on_detector(state.geometry, det, data.shape, prep.tth_rad),
+                        state.geometry.dist / mean_pixel_m(det),
+                        explain(data, valid, state.geometry, det, prep.tth_rad))
+        candidate = (_rank(verdict), k, state, rings, verdict, history)
+        if best is None or candidate[0] < best[0]:
+            best = candidate
+        if verdict.ok:
+            break  # the first (best-scoring) comb candidate already fits: no need to try others
+    timings["refine"] += time.perf_counter() - t
+    return best, (starts[0][0].dist if starts else None)
+
+
+def _ridge_shifts(prep: Prepared, centre, distance_m: float | None) -> list[tuple[float, float]]:
+    """Centres to try when no fit about ``centre`` was good: 0.6 ring gaps either way along the
+    direction where the visible arcs lie. With the beam near an edge or corner, moving the centre
+    towards the arcs changes every radius alike, so ring symmetry barely tells those centres apart
+    (a ridge), while the first fit needs the centre within half a ring gap to keep the labels."""
+    if distance_m is None or prep.tth_rad.size < 2:
+        return []
+    det = prep.detector.detector
+    pixel = mean_pixel_m(det)
+    gap = distance_m * (np.tan(prep.tth_rad[1]) - np.tan(prep.tth_rad[0])) / pixel
+    radius = _inner_radius_px(prep, distance_m)
+    rows, cols = np.nonzero(prep.valid[::4, ::4])
+    near = np.hypot(cols * 4 - centre[0], rows * 4 - centre[1]) <= radius
+    if not near.any():
+        return []
+    offset = np.array([cols[near].mean() * 4 - centre[0], rows[near].mean() * 4 - centre[1]])
+    if np.hypot(*offset) > 0.25 * radius:
+        directions = [offset / np.hypot(*offset)]
+    else:  # arcs all round: no preferred direction
+        directions = [np.array([1.0, 0.0]), np.array([0.0, 1.0])]
+    return [(centre[0] + f * gap * u[0], centre[1] + f * gap * u[1]) for u in directions for f in (0.6, -0.6)]
 
 
 def _inner_radius_px(prep: Prepared, distance_m: float) -> float:
