@@ -168,3 +168,17 @@ def test_flip_delta_2th_and_saturation_options(rendered):
     image = case.image[:, ::-1]
     peaks = image[np.round(result.rows).astype(int), np.round(result.cols).astype(int)]
     assert peaks.max() < saturation  # no point sits on a saturated pixel
+
+
+def test_a_typed_centre_far_off_falls_back_to_the_whole_image(rendered, monkeypatch):
+    """A centre typed 90 px off (beyond the 60 px searched about it) still ends at the truth: the
+    whole-image search takes over when nothing about the typed centre fits well."""
+    from calterm.core import calibrate as calibrate_module
+
+    case = rendered("pilatus")
+    bx, by = case.beam_xy
+    request = request_for(case, center_xy=(bx + 90, by))
+    assert_close_to_truth(calibrate(request), case)
+    # the same start without the whole-image search is not called good: the fallback is what works
+    monkeypatch.setattr(calibrate_module, "centre_candidates", lambda *a, **k: [])
+    assert calibrate(request).verdict.status != "good"

@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,7 @@ DISTANCE_MARGIN = 0.3  # comb scan: typed distance ± 30 %
 DEFAULT_DISTANCE_RANGE_M = (0.03, 3.0)
 INNER_RINGS = 2  # rings that decide the beam centre (more let a tilt pull it off the beam)
 GLOBAL_SEARCH_PX = 24.0  # around each whole-image candidate (already refined on 16x16 bins)
+SAME_CENTRE_PX = 2.0  # centres closer than this give the same comb and the same fits
 PROFILE_STEP = 2  # the comb's radial profile reads every 2nd pixel each way: plenty, 4x cheaper
 
 
@@ -105,14 +108,17 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
                                  request.i_min_factor, seed=request.seed)
     opts = autorefine.RefineOptions(request.constraints, request.rings, delta_2th_deg=request.delta_2th_deg,
                                     i_min_factor=request.i_min_factor, i_max=request.i_max, picker=picker)
-    t = time.perf_counter()
-    centre_starts = _centre_starts(prep, request, ctx)
-    timings.update(centre=time.perf_counter() - t, comb=0.0, refine=0.0)
+    timings.update(centre=0.0, comb=0.0, refine=0.0)
+    centre_starts = _centre_starts(prep, request, ctx, timings)
     best = None
+    tried: list[tuple[float, float]] = []
     for start_xy, search_px in centre_starts:
         t = time.perf_counter()
         centre = _centre(prep, replace(request, center_xy=start_xy), search_px, ctx)
         timings["centre"] += time.perf_counter() - t
+        if any(np.hypot(centre[0] - x, centre[1] - y) < SAME_CENTRE_PX for x, y in tried):
+            continue  # the whole-image search came back to a centre already fitted
+        tried.append(centre)
         best, distance = _fit_about(prep, request, centre, seeds, opts, ctx, timings, best)
         if best is not None and best[4].ok:
             break  # no need to try other centres either
@@ -180,11 +186,10 @@ def _ridge_shifts(prep: Prepared, centre, distance_m: float | None) -> list[tupl
     if not near.any():
         return []
     offset = np.array([cols[near].mean() * 4 - centre[0], rows[near].mean() * 4 - centre[1]])
-    if np.hypot(*offset) > 0.25 * radius:
-        directions = [offset / np.hypot(*offset)]
-    else:  # arcs all round: no preferred direction
-        directions = [np.array([1.0, 0.0]), np.array([0.0, 1.0])]
-    return [(centre[0] + f * gap * u[0], centre[1] + f * gap * u[1]) for u in directions for f in (0.6, -0.6)]
+    if np.hypot(*offset) <= 0.25 * radius:
+        return []  # whole rings about the centre: symmetry pins it every way, there is no ridge
+    u = offset / np.hypot(*offset)
+    return [(centre[0] + f * gap * u[0], centre[1] + f * gap * u[1]) for f in (0.6, -0.6)]
 
 
 def _inner_radius_px(prep: Prepared, distance_m: float) -> float:
@@ -196,14 +201,23 @@ def _inner_radius_px(prep: Prepared, distance_m: float) -> float:
     return 1.3 * distance_m * np.tan(ring) / pixel + 20.0
 
 
-def _centre_starts(prep: Prepared, request: CalibrationRequest, ctx: JobContext) -> list:
-    """Where to start looking for the centre, and how far: the typed centre, or (none typed) the
-    best few optima of a search over the whole image, tried in turn until one fits well."""
+def _centre_starts(prep: Prepared, request: CalibrationRequest, ctx: JobContext,
+                   timings: dict[str, float]) -> Iterator[tuple[tuple[float, float], float | None]]:
+    """Where to start looking for the centre, and how far, tried in turn until one fits well: the
+    typed centre first, then the best few optima of a search over the whole image."""
     if request.distance_mm is not None and not (np.isfinite(request.distance_mm) and request.distance_mm > 0):
         raise InputError(f"distance must be positive, not {request.distance_mm} mm")
-    if request.center_xy is not None:
-        return [(request.center_xy, None)]
-    return [(xy, GLOBAL_SEARCH_PX) for xy in centre_candidates(prep.image.data, prep.valid, ctx)]
+    typed = [] if request.center_xy is None else [(request.center_xy, None)]
+
+    def whole_image():  # lazy: only reached when the typed centre gave no good fit
+        t = time.perf_counter()
+        found = centre_candidates(prep.image.data, prep.valid, ctx)
+        timings["centre"] += time.perf_counter() - t
+        yield from ((xy, GLOBAL_SEARCH_PX) for xy in found)
+
+    # A typed centre searches 60 px about itself; one typed further off (a beam moved, a header
+    # from another setup) falls back to the whole-image search rather than ending doubtful.
+    return chain(typed, whole_image())
 
 
 def _centre(prep: Prepared, request: CalibrationRequest, search_px: float | None, ctx: JobContext) -> tuple[float, float]:
