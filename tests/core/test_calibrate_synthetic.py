@@ -84,6 +84,17 @@ def test_wrong_calibrant_is_never_good(rendered):
     assert result.verdict.status != "good"
 
 
+def test_a_calibrant_sharing_most_rings_is_caught(rendered):
+    """A Si image read as CeO2: CeO2's rings are a superset of Si's with a lattice 0.4 % apart, so
+    the fit is near the noise with a distance 0.4 % off; CeO2's (200), absent between (111) and
+    (220), gives it away. Without that check this fit was called good (measured on the bench's
+    full-size PerkinElmer image: RMS 2.9x the noise, 0.1° off over the detector)."""
+    case = rendered("perkin_noisy")  # Si image
+    result = calibrate(replace(request_for(case), calibrant="CeO2"))
+    assert result.verdict.status != "good"
+    assert any("ring(s) 2 should lie between" in reason for reason in result.verdict.reasons), result.verdict.reasons
+
+
 def test_rotation_refers_the_geometry_to_the_rotated_image(rendered):
     case = rendered("pilatus")
     ny, nx = case.image.shape

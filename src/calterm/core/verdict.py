@@ -99,6 +99,11 @@ def judge(
         reasons.append(f"{explained.unexplained} of the image's {explained.peaks} strongest rings fall on no "
                        f"calibrant ring at this geometry ({explained.explained_fraction:.0%} of their height "
                        "explained)")
+    if explained is not None and explained.absent:
+        status = "doubtful"
+        listed = ", ".join(str(n) for n in explained.absent)
+        reasons.append(f"calibrant ring(s) {listed} should lie between two strong rings but the image shows nothing "
+                       "there: wrong calibrant? (CeO2 and Si, for one, share most rings)")
     supported = [r for r in rings if r.count >= max(MIN_RING_POINTS, SUPPORT_FRACTION * residual_rad.size)]
     if len(supported) < 2:
         status = "doubtful"
