@@ -22,6 +22,7 @@ FAILED_RMS_RAD = 5e-3
 MAX_NOISE_RATIO = 3.0
 MIN_EXPLAINED = 0.4  # measured: right geometries 0.6 (real CCD with Kβ and impurity rings) to 1.0, a wrong one 0.22
 MIN_RING_POINTS = 5
+MAX_MISFIT_PX = 1.5  # RMS distance from the rings, distortion removed: 0.01-0.1 px synthetic, 0.53 px lab CCD, junk 4 px
 MAX_SCATTER_PX = 1.5  # point-to-point scatter of real ring peaks is 0.05-0.5 px (measured)
 SUPPORT_FRACTION = 0.01  # a ring counts when it holds at least 1 % of the points
 FOUND_FRACTION = 0.25  # of the rings the geometry puts on the detector (up to MAX_EXPECTED_RINGS) ...
@@ -94,6 +95,16 @@ def judge(
         status = "doubtful"
         reasons.append(f"peak positions scatter by {floor * px_per_rad:.1f} px from one point to the next: "
                        "these are not the sharp peaks of rings")
+    if px_per_rad is not None and residual_rad.size >= 10:
+        # However noisy the peaks, points on the right rings sit well under a pixel from them once a
+        # smooth detector distortion is set aside; a dense calibrant's many rings can otherwise
+        # "fit" scattered points at 3 px RMS within 3x their (equally inflated) noise floor.
+        rest = residual_rad - azimuthal_pattern(points, residual_rad, centre_xy)
+        misfit_px = float(np.sqrt(np.mean(rest**2))) * px_per_rad
+        if misfit_px > MAX_MISFIT_PX:
+            status = "doubtful"
+            reasons.append(f"the points sit {misfit_px:.1f} px (RMS) from the fitted rings: these are not the "
+                           "calibrant's rings at this geometry")
     if explained is not None and explained.explained_fraction < MIN_EXPLAINED:
         status = "doubtful"
         reasons.append(f"{explained.unexplained} of the image's {explained.peaks} strongest rings fall on no "
