@@ -1,12 +1,16 @@
 """How often calterm's calibration is right from rough or no start values, on the benchmark images.
 
     python benchmarks/sweep_calibrate.py [--cases NAME,...] [--offset PX] [--directions N]
+    python benchmarks/sweep_calibrate.py --wrong-calibrants [NAME,...]
 
 For every case (see ``cases.py``), calibrate from start centres ``--offset`` px off the truth in
 ``--directions`` evenly spaced directions, each with the distance 5 % short and 5 % long; then
 once with no start values at all. A run counts as right when the verdict is *good* and every ring
 lies within half a pixel of the truth (as in ``bench_calibrate.py``); a *good* verdict on a wrong
 geometry is listed as the worst outcome. Prints one line per miss and a summary per case.
+
+``--wrong-calibrants`` instead calibrates every case, from its typed start values, with each listed
+calibrant but its own: none may be called *good* (a wrong calibrant must never pass as a success).
 """
 
 from __future__ import annotations
@@ -68,16 +72,48 @@ def sweep(case: BenchCase, offset_px: float, directions: int) -> tuple[int, int,
     return right, doubtful, false_good, times
 
 
+WRONG_CALIBRANTS = "LaB6,CeO2,Si,alpha_Al2O3,Au,Ni,Pt,Al,Cr2O3,ZnO,NaCl,TiO2,diamond,quartz,CuO,C60"
+
+
+def wrong_calibrants(case: BenchCase, names: list[str]) -> tuple[int, int, list[float]]:
+    """(runs, false successes, times) calibrating ``case`` with each calibrant of ``names`` but its own."""
+    path = image_path(case, CACHE)
+    det = case.detector()
+    runs = false_good = 0
+    times = []
+    for name in names:
+        if name == case.calibrant:
+            continue
+        t = time.perf_counter()
+        result = calibrate(CalibrationRequest(str(path), name, case.wavelength_m, detector=case.detector_name,
+                                              distance_mm=case.typed_distance_mm(), center_xy=case.typed_center_xy()))
+        times.append(time.perf_counter() - t)
+        runs += 1
+        if result.verdict.status == "good":
+            false_good += 1
+            err = max_tth_error_deg(result.geometry, case.truth, det, det.shape)
+            print(f"  {case.name} read as {name}: called good, max |Δ2θ| {err:.2e}°", flush=True)
+    return runs, false_good, times
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default=",".join(all_cases()), help="comma-separated case names")
     parser.add_argument("--offset", type=float, default=20.0, help="start centre distance from the truth (px)")
     parser.add_argument("--directions", type=int, default=8, help="start centres evenly spaced around the truth")
+    parser.add_argument("--wrong-calibrants", nargs="?", const=WRONG_CALIBRANTS, default=None, metavar="NAME,...",
+                        help="calibrate each case with these calibrants instead (default: 16 common ones)")
     args = parser.parse_args(argv)
     cases = all_cases()
     for name in args.cases.split(","):
         if name not in cases:
             parser.error(f"unknown case {name!r}; known: {', '.join(cases)}")
+    if args.wrong_calibrants:
+        for name in args.cases.split(","):
+            runs, false_good, times = wrong_calibrants(cases[name], args.wrong_calibrants.split(","))
+            print(f"{name:24s} wrong calibrants {runs}, called good {false_good}  "
+                  f"time median {np.median(times):.1f} s, max {max(times):.1f} s", flush=True)
+        return 0
     for name in args.cases.split(","):
         right, doubtful, false_good, times = sweep(cases[name], args.offset, args.directions)
         print(f"{name:24s} right {right}/{len(times)}  doubtful {doubtful}  wrong but good {false_good}  "
