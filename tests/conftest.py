@@ -22,6 +22,10 @@ CASES = {
     # Eiger4M binned 4x4, CeO2, beam near a corner (only arcs visible), tilted
     "eiger_corner": SyntheticCase("Eiger4M", "CeO2", PoniGeometry(0.12, 0.012, 0.010, 0.03, 0.02, 0.0, 0.5e-10),
                                   binning=4, resolution_deg=0.15, seed=2),
+    # Pilatus1M binned 2x2, LaB6, a strongly tilted detector (about 14°: rot1 0.2, rot2 -0.15 rad)
+    "pilatus_tilted": SyntheticCase("Pilatus1M", "LaB6",
+                                    PoniGeometry(0.20, 0.095, 0.080, 0.20, -0.15, 0.0, 0.4e-10),
+                                    binning=2, resolution_deg=0.1, seed=4),
     # PerkinElmer flat panel binned, Si, strong background, hot and dead pixels
     "perkin_noisy": SyntheticCase("Perkin", "Si", PoniGeometry(0.30, 0.2, 0.21, 0.01, -0.01, 0.0, 0.4e-10),
                                   binning=4, resolution_deg=0.12, peak_intensity=800.0, background=300.0,

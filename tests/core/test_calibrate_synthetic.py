@@ -50,6 +50,16 @@ def test_calibrates_from_rough_start_values(rendered, name, sign):
     assert max(abs(r.mean_deg) for r in result.rings) < 5e-3
 
 
+@pytest.mark.parametrize("sign", [-1, +1])
+def test_a_strongly_tilted_detector_from_untilted_start_values(rendered, sign):
+    """About 14° of tilt, start values typed as if untilted (the typed centre is the beam's, ±10 px):
+    the rings are visibly elliptical, and the fit must still label them and find both tilt angles."""
+    case = rendered("pilatus_tilted")
+    result = calibrate(request_for(case, sign))
+    assert_close_to_truth(result, case)
+    assert abs(result.geometry.rot1 - case.truth.rot1) < 1e-3 and abs(result.geometry.rot2 - case.truth.rot2) < 1e-3
+
+
 def test_calibrates_with_no_start_values(rendered):
     case = rendered("pilatus")
     result = calibrate(request_for(case, distance_mm=None, center_xy=None))
