@@ -26,6 +26,12 @@ CASES = {
     "pilatus_tilted": SyntheticCase("Pilatus1M", "LaB6",
                                     PoniGeometry(0.20, 0.095, 0.080, 0.20, -0.15, 0.0, 0.4e-10),
                                     binning=2, resolution_deg=0.1, seed=4),
+    # Pilatus1M binned 2x2, corundum (NIST SRM 676) with its real relative ring heights: the 4th
+    # ring, (006), is 2 % of the strongest between rings of 21 % and 66 %, and (202) is 1 %
+    "pilatus_corundum": SyntheticCase("Pilatus1M", "alpha_Al2O3",
+                                      PoniGeometry(0.20, 0.0912, 0.0835, 0.012, -0.008, 0.0, 0.4e-10),
+                                      binning=2, resolution_deg=0.1, seed=6,
+                                      ring_heights=(0.45, 1.0, 0.21, 0.02, 0.66, 0.01, 0.34, 0.89)),
     # PerkinElmer flat panel binned, Si, strong background, hot and dead pixels
     "perkin_noisy": SyntheticCase("Perkin", "Si", PoniGeometry(0.30, 0.2, 0.21, 0.01, -0.01, 0.0, 0.4e-10),
                                   binning=4, resolution_deg=0.12, peak_intensity=800.0, background=300.0,

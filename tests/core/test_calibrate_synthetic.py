@@ -105,6 +105,12 @@ def test_a_calibrant_sharing_most_rings_is_caught(rendered):
     assert any("ring(s) 2 should lie between" in reason for reason in result.verdict.reasons), result.verdict.reasons
 
 
+def test_a_calibrant_with_a_faint_early_ring_is_still_good(rendered):
+    """The missing-ring check must not refuse corundum, whose (006) ring is nearly absent (2 %)."""
+    case = rendered("pilatus_corundum")
+    assert_close_to_truth(calibrate(request_for(case)), case)
+
+
 def test_rotation_refers_the_geometry_to_the_rotated_image(rendered):
     case = rendered("pilatus")
     ny, nx = case.image.shape

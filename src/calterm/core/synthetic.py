@@ -32,6 +32,7 @@ class SyntheticCase:
     hot_pixels: int = 0
     dead_pixels: int = 0
     seed: int = 0
+    ring_heights: tuple[float, ...] = ()  # relative height of rings 1, 2, ... (1.0 beyond the tuple)
 
 
 def make_detector(case: SyntheticCase):
@@ -70,9 +71,12 @@ def render(case: SyntheticCase) -> tuple[np.ndarray, object]:
     sigma = np.radians(case.resolution_deg) / 2.3548
     grid = np.arange(max(tth.min() - 5 * sigma, 0), tth.max() + 5 * sigma, sigma / 10)
     profile = np.zeros_like(grid)
-    for t in rings[(rings > grid[0] - 5 * sigma) & (rings < grid[-1] + 5 * sigma)]:
+    heights = np.ones(rings.size)
+    heights[: len(case.ring_heights)] = case.ring_heights[: rings.size]
+    inside = (rings > grid[0] - 5 * sigma) & (rings < grid[-1] + 5 * sigma)
+    for t, h in zip(rings[inside], heights[inside], strict=True):
         lo, hi = np.searchsorted(grid, [t - 6 * sigma, t + 6 * sigma])
-        profile[lo:hi] += np.exp(-0.5 * ((grid[lo:hi] - t) / sigma) ** 2)
+        profile[lo:hi] += h * np.exp(-0.5 * ((grid[lo:hi] - t) / sigma) ** 2)
     texture = 1.0 + 0.25 * np.cos(2 * chi + 0.3)  # mild preferred orientation, as real powders show
     ring_image = case.peak_intensity * texture * np.interp(tth, grid, profile)
     background = case.background * (1.0 + 2.0 * np.exp(-tth / 0.15))
