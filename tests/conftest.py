@@ -26,6 +26,13 @@ CASES = {
     "pilatus_tilted": SyntheticCase("Pilatus1M", "LaB6",
                                     PoniGeometry(0.20, 0.095, 0.080, 0.20, -0.15, 0.0, 0.4e-10),
                                     binning=2, resolution_deg=0.1, seed=4),
+    # Pilatus1M binned 2x2, LaB6, 10° tilt (Fit2D tilt plane 200°, beam at (480, 560) unbinned):
+    # the centre of all rings lies tens of pixels off the beam
+    "pilatus_tilted_10": SyntheticCase("Pilatus1M", "LaB6",
+                                       PoniGeometry(0.19696155, 0.10828423, 0.11528118, 0.16420134, -0.05942615,
+                                                    0.0, 0.6199e-10),
+                                       binning=2, peak_intensity=3000.0, background=30.0, resolution_deg=0.1,
+                                       seed=5),
     # Pilatus1M binned 2x2, corundum (NIST SRM 676) with its real relative ring heights: the 4th
     # ring, (006), is 2 % of the strongest between rings of 21 % and 66 %, and (202) is 1 %
     "pilatus_corundum": SyntheticCase("Pilatus1M", "alpha_Al2O3",

@@ -60,6 +60,19 @@ def test_a_strongly_tilted_detector_from_untilted_start_values(rendered, sign):
     assert abs(result.geometry.rot1 - case.truth.rot1) < 1e-3 and abs(result.geometry.rot2 - case.truth.rot2) < 1e-3
 
 
+def test_a_tilted_detector_with_no_start_values(rendered, monkeypatch):
+    """10° of tilt and nothing typed: the whole-image centre is that of all rings, tens of pixels off
+    the beam, and the comb reads a wrong distance about it; the last resort re-centres on the
+    profile's first rings; without it the same image ends doubtful."""
+    from calterm.core import calibrate as calibrate_module
+
+    case = rendered("pilatus_tilted_10")
+    request = request_for(case, distance_mm=None, center_xy=None)
+    assert_close_to_truth(calibrate(request), case)
+    monkeypatch.setattr(calibrate_module, "_first_rings_centre", lambda *a, **k: None)
+    assert calibrate(request).verdict.status != "good"
+
+
 def test_calibrates_with_no_start_values(rendered):
     case = rendered("pilatus")
     result = calibrate(request_for(case, distance_mm=None, center_xy=None))

@@ -23,7 +23,7 @@ from calterm.core import autorefine
 from calterm.core.calibrants import Calibrant, load_calibrant
 from calterm.core.calibration import PEAK_METHODS, CalibrationRequest, CalibrationResult
 from calterm.core.centre import centre_candidates, find_centre
-from calterm.core.comb import match_comb, radial_profile
+from calterm.core.comb import inner_rings_radius, match_comb, radial_profile
 from calterm.core.detectors import DetectorChoice, detector_mask, mean_pixel_m, oriented, resolve_detector
 from calterm.core.explained import explain
 from calterm.core.geometry import geometry_from_center, poni_text
@@ -42,6 +42,8 @@ DISTANCE_MARGIN = 0.3  # comb scan: typed distance ± 30 %
 DEFAULT_DISTANCE_RANGE_M = (0.03, 3.0)
 INNER_RINGS = 2  # rings that decide the beam centre (more let a tilt pull it off the beam)
 GLOBAL_SEARCH_PX = 24.0  # around each whole-image candidate (already refined on 16x16 bins)
+INNER_SEARCH_PX = 40.0  # from the all-rings centre to the first rings' one (27 px apart at 10° tilt)
+FIRST_RINGS_PASSES = 3  # profile -> first rings -> centre, until the centre stops moving
 SAME_CENTRE_PX = 2.0  # centres closer than this give the same comb and the same fits
 PROFILE_STEP = 2  # the comb's radial profile reads every 2nd pixel each way: plenty, 4x cheaper
 
@@ -130,6 +132,17 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
                 break
         if best is not None and best[4].ok:
             break
+    if request.distance_mm is None and not (best is not None and best[4].ok):
+        # Last resort, with no distance to say where the first rings are: each centre tried so far
+        # moved to the symmetric centre of the profile's first strong rings (a strongly tilted detector).
+        for centre in list(tried):
+            inner = _first_rings_centre(prep, centre, ctx)
+            if inner is None or any(np.hypot(inner[0] - x, inner[1] - y) < SAME_CENTRE_PX for x, y in tried):
+                continue
+            tried.append(inner)
+            best, _ = _fit_about(prep, request, inner, seeds, opts, ctx, timings, best)
+            if best is not None and best[4].ok:
+                break
     if best is None:
         raise ComputationError("no rings of the calibrant were found in the image (wrong calibrant, wavelength or distance?)")
     _, _, state, rings, verdict, history = best
@@ -234,6 +247,24 @@ def _centre(prep: Prepared, request: CalibrationRequest, search_px: float | None
     best = match_comb(radial_profile(data, valid, rough, step=PROFILE_STEP), prep.tth_rad, pixel, DEFAULT_DISTANCE_RANGE_M, 1)[0]
     return find_centre(data, valid, rough, search_px=30.0, max_radius_px=_inner_radius_px(prep, best.distance_m),
                        ctx=ctx)
+
+
+def _first_rings_centre(prep: Prepared, centre, ctx: JobContext) -> tuple[float, float] | None:
+    """The symmetric centre of the first rings alone, found without a distance (from where the
+    radial profile's first strong peaks lie), or None. On a strongly tilted detector the centre of
+    all rings is pulled off the beam by about r²·tan(tilt)/D (27 px at 10° on a Pilatus1M LaB6
+    image), enough for the comb to pick a wrong distance; the first rings' centre is much closer."""
+    data, valid = prep.image.data, prep.valid
+    for _ in range(FIRST_RINGS_PASSES):
+        radius = inner_rings_radius(radial_profile(data, valid, centre, step=PROFILE_STEP), INNER_RINGS)
+        if radius is None:
+            return None
+        moved = find_centre(data, valid, centre, search_px=INNER_SEARCH_PX, max_radius_px=1.3 * radius + 20.0, ctx=ctx)
+        done = np.hypot(moved[0] - centre[0], moved[1] - centre[1]) < 1.0
+        centre = moved
+        if done:
+            break
+    return centre
 
 
 def _rank(verdict) -> tuple:

@@ -106,3 +106,16 @@ def _distinct_maxima(score: np.ndarray, separation: int, count: int) -> list[int
         if all(abs(int(i) - j) >= separation for j in chosen):
             chosen.append(int(i))
     return chosen
+
+
+def inner_rings_radius(profile: RadialProfile, rings: int, min_z: float = 8.0, fraction: float = 0.2) -> float | None:
+    """Radius (px) of the ``rings``-th strong peak of the profile counted from the centre, or None.
+
+    With no distance known, this is where the first rings are: the part of the image to take the
+    centre from on a tilted detector. A peak is strong when it rises above ``fraction`` of the
+    strongest and ``min_z`` σ.
+    """
+    z = profile.z
+    is_peak = (z == ndimage.maximum_filter1d(z, 9)) & (z > max(min_z, fraction * float(z.max())))
+    radii = profile.radius_px[np.nonzero(is_peak)[0]]
+    return float(radii[rings - 1]) if radii.size >= rings else None
