@@ -5,7 +5,8 @@
 3. First fit on the first resolved rings, then inside-out growth (:mod:`autorefine`).
 4. Several comb candidates are tried when the first is not clearly right; the best fit is kept.
    Then, still not good: the centre shifted along the ridge of a one-sided (corner) image, then
-   the whole-image centre candidates (a typed centre far off).
+   the whole-image centre candidates (a typed centre far off); with no distance typed, last, each
+   centre re-centred on the profile's first rings (a strongly tilted detector).
 5. A verdict compares the residual with the peak-position noise (:mod:`verdict`).
 """
 
