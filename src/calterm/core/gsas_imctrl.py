@@ -1,9 +1,10 @@
 """Read GSAS-II image-control files (``.imctrl``) safely and convert them to PONI geometry.
 
 GSAS-II writes ``key:str(value)`` lines; its own reader runs ``eval`` on them, which we never do.
-Values are parsed with :func:`ast.literal_eval` after unwrapping the ``np.float64(...)`` /
-``np.int64(...)`` / ``np.True_`` spellings that numpy 2 puts into ``str(list)``; anything that is
-not a literal stays a string. The file holds no pixel size or detector: those come from the image
+Values are read as JSON once the Python spellings are translated (quotes, ``True``/``False``/
+``None``, tuples) and the ``np.float64(...)`` / ``np.int64(...)`` / ``np.True_`` wrappers that
+numpy 2 puts into ``str(list)`` are unwrapped; anything that does not read stays a string. A JSON
+parser only builds data, so a crafted file can do nothing but fail to parse. The file holds no pixel size or detector: those come from the image
 (detector chosen by shape) or from the user.
 
 Geometry: GSAS-II gives ``distance`` (mm, sample to detector plane along its normal), ``center``
@@ -16,7 +17,7 @@ tests check the 2θ map against GSAS-II's formula (``GetTthAzmG2``) to 1e-6°.
 
 from __future__ import annotations
 
-import ast
+import json
 import math
 import os
 import re
@@ -27,17 +28,29 @@ from calterm.errors import InputError
 
 _NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)(?:16|32|64|128)?\(\s*([^()]*?)\s*\)")
 _NUMPY_BOOL = re.compile(r"np\.(True|False)_")
+# Python literal spellings that JSON writes differently; strings are matched whole so that words
+# and brackets inside them are left alone
+_PY_TOKEN = re.compile(r"'((?:[^'\\]|\\.)*)'|\"(?:[^\"\\]|\\.)*\"|\b(True|False|None)\b|[()]")
+_JSON_WORD = {"True": "true", "False": "false", "None": "null"}
 REQUIRED = ("wavelength", "distance", "center", "tilt", "rotation")
 
 
+def _json_token(match: re.Match) -> str:
+    if match.group(1) is not None:  # 'single-quoted' -> "double-quoted"
+        return json.dumps(match.group(1))
+    if match.group(2):
+        return _JSON_WORD[match.group(2)]
+    token = match.group(0)
+    return {"(": "[", ")": "]"}.get(token, token)  # a tuple reads as a list; "strings" stay
+
+
 def _literal(text: str):
-    """A Python literal from GSAS-II's ``str(value)``, or the stripped text if it is not one."""
+    """A value (number, bool, None, list, dict, string) from GSAS-II's ``str(value)``, or the
+    stripped text if it does not read as one."""
     cleaned = _NUMPY_BOOL.sub(r"\1", _NUMPY_SCALAR.sub(r"\1", text.strip()))
     try:
-        # ast.literal_eval builds only literals (numbers, strings, lists, ...): it cannot run code,
-        # unlike eval, which GSAS-II's own reader uses
-        return ast.literal_eval(cleaned)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return json.loads(_PY_TOKEN.sub(_json_token, cleaned))
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return text.strip()
 
 
