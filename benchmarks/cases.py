@@ -109,8 +109,8 @@ def _detector(synthetic_case: SyntheticCase):
     return make_detector(synthetic_case)
 
 
-def _poni(detector: str, x: float, y: float, dist_mm: float, tilt_deg: float, plane_deg: float,
-          wavelength_A: float) -> PoniGeometry:
+def fit2d_poni(detector: str, x: float, y: float, dist_mm: float, tilt_deg: float, plane_deg: float,
+               wavelength_A: float) -> PoniGeometry:
     import pyFAI.detectors
 
     det = pyFAI.detectors.detector_factory(detector)
@@ -128,21 +128,21 @@ def all_cases() -> dict[str, BenchCase]:
         BenchCase(
             "pilatus1m-lab6",
             "Pilatus1M, LaB6 at 0.62 Å, 200 mm, beam near the middle, module gaps, 0.6° tilt",
-            SyntheticCase("Pilatus1M", "LaB6", _poni("Pilatus1M", 512.3, 540.7, 200.0, 0.6, 40.0, 0.6199),
+            SyntheticCase("Pilatus1M", "LaB6", fit2d_poni("Pilatus1M", 512.3, 540.7, 200.0, 0.6, 40.0, 0.6199),
                           peak_intensity=3000.0, background=30.0, resolution_deg=0.08, seed=11),
             distance_factor=1.05, center_offset_px=(12.0, -9.0),
         ),
         BenchCase(
             "eiger4m-ceo2-corner",
             "Eiger4M, CeO2 at 0.73 Å, 150 mm, beam 60 px from a corner (arcs only), 0.05 rad tilt",
-            SyntheticCase("Eiger4M", "CeO2", _poni("Eiger4M", 60.4, 2105.2, 150.0, math.degrees(0.05), 30.0, 0.7293),
+            SyntheticCase("Eiger4M", "CeO2", fit2d_poni("Eiger4M", 60.4, 2105.2, 150.0, math.degrees(0.05), 30.0, 0.7293),
                           peak_intensity=2000.0, background=20.0, resolution_deg=0.05, seed=12),
             distance_factor=0.95, center_offset_px=(-15.0, 18.0),
         ),
         BenchCase(
             "perkin-si-noisy",
             "PerkinElmer (2048², 200 µm), Si at 0.21 Å, 500 mm, strong background, 500 hot + 3000 dead pixels",
-            SyntheticCase("Perkin", "Si", _poni("Perkin", 1030.4, 1015.8, 500.0, 0.3, 120.0, 0.2066),
+            SyntheticCase("Perkin", "Si", fit2d_poni("Perkin", 1030.4, 1015.8, 500.0, 0.3, 120.0, 0.2066),
                           peak_intensity=600.0, background=400.0, resolution_deg=0.05, hot_pixels=500,
                           dead_pixels=3000, seed=13),
             distance_factor=1.05, center_offset_px=(20.0, 10.0),
@@ -150,7 +150,7 @@ def all_cases() -> dict[str, BenchCase]:
         BenchCase(
             "pilatus1m-ceo2-offdet",
             "Pilatus1M, CeO2 at 0.77 Å, 180 mm, beam 120 px left of the detector (arcs only), 1° tilt",
-            SyntheticCase("Pilatus1M", "CeO2", _poni("Pilatus1M", -120.0, 520.0, 180.0, 1.0, 180.0, 0.7749),
+            SyntheticCase("Pilatus1M", "CeO2", fit2d_poni("Pilatus1M", -120.0, 520.0, 180.0, 1.0, 180.0, 0.7749),
                           peak_intensity=3000.0, background=30.0, resolution_deg=0.08, seed=14),
             distance_factor=0.95, center_offset_px=(-10.0, -16.0),
         ),

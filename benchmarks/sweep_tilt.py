@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calterm.core.synthetic import SyntheticCase  # noqa: E402
-from cases import BenchCase, _poni, image_path  # noqa: E402
+from cases import BenchCase, fit2d_poni, image_path  # noqa: E402
 from sweep_calibrate import CACHE, run_one  # noqa: E402
 
 
 def tilted_case(tilt_deg: float, plane_deg: float) -> BenchCase:
-    geometry = _poni("Pilatus1M", 480.0, 560.0, 200.0, tilt_deg, plane_deg, 0.6199)
+    geometry = fit2d_poni("Pilatus1M", 480.0, 560.0, 200.0, tilt_deg, plane_deg, 0.6199)
     synthetic = SyntheticCase("Pilatus1M", "LaB6", geometry, peak_intensity=3000.0, background=30.0,
                               resolution_deg=0.08, seed=5)
     return BenchCase(f"pilatus1m-lab6-tilt{tilt_deg:g}-plane{plane_deg:g}",

@@ -121,28 +121,26 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
         t = time.perf_counter()
         centre = _centre(prep, replace(request, center_xy=start_xy), search_px, ctx)
         timings["centre"] += time.perf_counter() - t
-        if any(np.hypot(centre[0] - x, centre[1] - y) < SAME_CENTRE_PX for x, y in tried):
+        if _already(centre, tried):
             continue  # the whole-image search came back to a centre already fitted
         tried.append(centre)
         best, distance = _fit_about(prep, request, centre, seeds, opts, ctx, timings, best)
-        if best is not None and best[4].ok:
-            break  # no need to try other centres either
-        for shifted in _ridge_shifts(prep, centre, distance):
+        for shifted in [] if _good(best) else _ridge_shifts(prep, centre, distance):
             best, _ = _fit_about(prep, request, shifted, seeds, opts, ctx, timings, best, candidates=1)
-            if best is not None and best[4].ok:
+            if _good(best):
                 break
-        if best is not None and best[4].ok:
-            break
-    if request.distance_mm is None and not (best is not None and best[4].ok):
+        if _good(best):
+            break  # no need to try other centres either
+    if request.distance_mm is None and not _good(best):
         # Last resort, with no distance to say where the first rings are: each centre tried so far
         # moved to the symmetric centre of the profile's first strong rings (a strongly tilted detector).
         for centre in list(tried):
             inner = _first_rings_centre(prep, centre, ctx)
-            if inner is None or any(np.hypot(inner[0] - x, inner[1] - y) < SAME_CENTRE_PX for x, y in tried):
+            if inner is None or _already(inner, tried):
                 continue
             tried.append(inner)
             best, _ = _fit_about(prep, request, inner, seeds, opts, ctx, timings, best)
-            if best is not None and best[4].ok:
+            if _good(best):
                 break
     if best is None:
         raise ComputationError("no rings of the calibrant were found in the image (wrong calibrant, wavelength or distance?)")
@@ -154,6 +152,15 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
         rings=rings, verdict=verdict, history=history, fit2d=state.geometry.fit2d(det), timings_s=timings,
         calibrant=prep.calibrant.name, detector=det,
     )
+
+
+def _good(best) -> bool:
+    return best is not None and best[4].ok
+
+
+def _already(centre, tried: list[tuple[float, float]]) -> bool:
+    """Is ``centre`` one already fitted? Closer than SAME_CENTRE_PX gives the same comb and fits."""
+    return any(np.hypot(centre[0] - x, centre[1] - y) < SAME_CENTRE_PX for x, y in tried)
 
 
 def _fit_about(prep: Prepared, request: CalibrationRequest, centre, seeds, opts, ctx: JobContext,

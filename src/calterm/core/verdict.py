@@ -95,12 +95,15 @@ def judge(
         status = "doubtful"
         reasons.append(f"peak positions scatter by {floor * px_per_rad:.1f} px from one point to the next: "
                        "these are not the sharp peaks of rings")
-    if px_per_rad is not None and residual_rad.size >= 10:
+    # The part of the residual a smooth detector distortion explains, and the RMS of what is left:
+    # both the misfit check here and the noise check below judge that rest.
+    pattern = azimuthal_pattern(points, residual_rad, centre_xy) if residual_rad.size >= 10 else None
+    rest = float(np.sqrt(np.mean((residual_rad - pattern) ** 2))) if pattern is not None else float("inf")
+    if px_per_rad is not None and pattern is not None:
         # However noisy the peaks, points on the right rings sit well under a pixel from them once a
         # smooth detector distortion is set aside; a dense calibrant's many rings can otherwise
         # "fit" scattered points at 3 px RMS within 3x their (equally inflated) noise floor.
-        rest = residual_rad - azimuthal_pattern(points, residual_rad, centre_xy)
-        misfit_px = float(np.sqrt(np.mean(rest**2))) * px_per_rad
+        misfit_px = rest * px_per_rad
         if misfit_px > MAX_MISFIT_PX:
             status = "doubtful"
             reasons.append(f"the points sit {misfit_px:.1f} px (RMS) from the fitted rings: these are not the "
@@ -135,9 +138,7 @@ def judge(
         if abs(np.radians(ring.mean_deg)) > max(0.25 * gap, 3 * limit):
             status = _worse(status, "doubtful")
             reasons.append(f"ring {ring.ring} sits {ring.mean_deg:+.4f}° off its label: a neighbour's label fits nearly as well")
-    if status == "good" and rms > max(GOOD_RMS_RAD, limit):
-        pattern = azimuthal_pattern(points, residual_rad, centre_xy)
-        rest = float(np.sqrt(np.mean((residual_rad - pattern) ** 2)))
+    if status == "good" and rms > max(GOOD_RMS_RAD, limit) and pattern is not None:
         if rest <= max(GOOD_RMS_RAD, limit):
             amplitude = float(np.sqrt(np.mean(pattern**2)))
             reasons.append(f"RMS {rms * 1e3:.3f} mrad is mostly a smooth azimuthal pattern shared by all rings "
