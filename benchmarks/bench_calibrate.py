@@ -5,7 +5,7 @@
 For every case (see ``cases.py``) the image is rendered once by pyFAI at a known geometry and
 written to a TIFF (not timed); then, in one process and in the same run:
 
-* calterm: ``calterm.core.calibrate.calibrate`` from the typed start values, then the PONI file
+* calterm: ``calterm.core.calibrate.pipeline.calibrate`` from the typed start values, then the PONI file
   written (wall time from image load to PONI written); and the same through ``calterm calibrate``
   in a fresh process (``calterm CLI``: interpreter start-up and imports included);
 * pyFAI, click path: Massif-snapped clicks on rings 1-4 with correct labels, ``extract_cp`` over
@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pyfai_pipeline  # noqa: E402
-from calterm.core.geometry import PoniGeometry, max_tth_error_deg  # noqa: E402
+from calterm.core.common.geometry import PoniGeometry, max_tth_error_deg  # noqa: E402
 from cases import BenchCase, all_cases, image_path, person_review, simulated_clicks  # noqa: E402
 
 SECTION = "## Geometry calibration"
@@ -102,7 +102,7 @@ def half_pixel_deg(case: BenchCase) -> float:
 
 def calterm_available() -> bool:
     try:
-        import calterm.core.calibrate  # noqa: F401
+        import calterm.core.calibrate.pipeline  # noqa: F401
     except ImportError:
         return False
     return True
@@ -110,8 +110,8 @@ def calterm_available() -> bool:
 
 def run_calterm(case: BenchCase, image: Path, workdir: Path) -> Run:
     """calterm's core call from the file, then the PONI written: what ``calterm calibrate`` does."""
-    from calterm.core.calibrate import calibrate
-    from calterm.core.calibration import CalibrationRequest
+    from calterm.core.calibrate.model import CalibrationRequest
+    from calterm.core.calibrate.pipeline import calibrate
     from calterm.errors import CaltermError
 
     request = CalibrationRequest(
@@ -139,13 +139,13 @@ def run_calterm(case: BenchCase, image: Path, workdir: Path) -> Run:
 
 
 def _write_calterm_poni(result, path: Path) -> None:
-    import calterm.core.calibrate as cal
+    import calterm.core.calibrate.pipeline as cal
 
     if hasattr(cal, "write_poni"):
         cal.write_poni(result, path, "bench_calibrate")
         return
-    from calterm.core.geometry import poni_text
-    from calterm.core.versions import write_versioned
+    from calterm.core.common.geometry import poni_text
+    from calterm.core.io.versions import write_versioned
 
     text = poni_text(result.geometry, result.detector)
     write_versioned(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "bench_calibrate")
@@ -227,7 +227,7 @@ def warm_up() -> None:
     import tifffile  # noqa: F401
 
     if calterm_available():
-        import calterm.core.calibrate  # noqa: F401
+        import calterm.core.calibrate.pipeline  # noqa: F401
 
 
 def bench_case(case: BenchCase, programs: list[str], repeat: int, cache: Path, workdir: Path,
@@ -343,7 +343,7 @@ def markdown(results: dict[str, list[Run]], command: str, repeat: int, load: tup
 
 def write_report(path: Path, body: str) -> None:
     """Replace the body of our section if the file has it; otherwise write the report alone."""
-    from calterm.core.versions import atomic_write_text
+    from calterm.core.io.versions import atomic_write_text
 
     if path.is_file() and SECTION in path.read_text(encoding="utf-8"):
         text = path.read_text(encoding="utf-8")
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown case(s) {unknown}; known: {', '.join(all_cases())}")
     programs = [p.strip() for p in args.programs.split(",") if p.strip()]
-    from calterm.core.demo import cache_dir
+    from calterm.core.simulate.demo import cache_dir
 
     cache = args.cache or cache_dir() / "bench"
     load0 = os.getloadavg()[0]

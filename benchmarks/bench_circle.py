@@ -37,7 +37,7 @@ import numpy as np
 
 
 def _case():
-    from calterm.core.circle_synthetic import SingleRingCase
+    from calterm.core.simulate.single_ring import SingleRingCase
 
     return SingleRingCase(shape=(981, 1043), center=(517.37, 498.81), d_spacings_nm=(5.838,), wavelength_A=1.0,
                           distance_mm=2000.0, pixel_size_um=172.0, peak_intensity=300.0, resolution_deg=0.04,
@@ -46,7 +46,7 @@ def _case():
 
 
 def _clicks(case, seed: int) -> np.ndarray:
-    from calterm.core.circle_synthetic import clicks_on_ring
+    from calterm.core.simulate.single_ring import clicks_on_ring
 
     pts = clicks_on_ring(case, 12, start_deg=7.0 * seed, jitter_px=3.0, seed=seed)
     for i, dr in ((2, 6.0), (7, 13.0)):
@@ -83,9 +83,9 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per method and set (default 7)")
     args = parser.parse_args(argv)
 
-    from calterm.core.circle import CircleOptions, fit_circle
-    from calterm.core.circle_points import working_image
-    from calterm.core.circle_synthetic import render_single_ring
+    from calterm.core.circle.fit import CircleOptions, fit_circle
+    from calterm.core.circle.points import working_image
+    from calterm.core.simulate.single_ring import render_single_ring
 
     case = _case()
     image = working_image(render_single_ring(case))

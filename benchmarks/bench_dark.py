@@ -110,16 +110,16 @@ SHIFTS = {"top-left": (6.3, 1.2), "top-right": (-13.6, -2.8), "bottom-right": (-
 
 
 def align_accuracy() -> None:
-    """Known quadrant displacements recovered by `calterm.core.panels` (px), with the time taken."""
+    """Known quadrant displacements recovered by `calterm.core.health.alignment` (px), with the time taken."""
     from dataclasses import replace
 
     from scipy import ndimage
 
-    from calterm.core.geometry import PoniGeometry
-    from calterm.core.images import load_image
-    from calterm.core.layout import Panel, quadrants
-    from calterm.core.panels import align_panels
-    from calterm.core.synthetic import SyntheticCase, render
+    from calterm.core.common.geometry import PoniGeometry
+    from calterm.core.common.panel_layouts import Panel, quadrants
+    from calterm.core.health.alignment import align_panels
+    from calterm.core.io.images import load_image
+    from calterm.core.simulate.powder import SyntheticCase, render
 
     print("| image | quadrant | true shift (px) | found | error (px) | cc before -> after |")
     print("|---|---|---|---|---|---|")

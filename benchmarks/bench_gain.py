@@ -2,7 +2,7 @@
 
     python benchmarks/bench_gain.py [--binning 1] [--threads N]
 
-The case (calterm.core.gain_synthetic): five positions with their PONI files, amorphous scattering,
+The case (calterm.core.simulate.amorphous): five positions with their PONI files, amorphous scattering,
 beam-stop shadows, a known gain (module factors, ramp, speckle, 40 damaged pixels), Poisson noise
 (20 000 counts per pixel and position, two frames each).
 
@@ -26,11 +26,11 @@ import time
 
 import numpy as np
 
-from calterm.core.damaged import masked_median, masked_median_filter
-from calterm.core.gain_files import Position
-from calterm.core.gain_synthetic import GainCase, render, write_case
-from calterm.core.gainmap import GainOptions, compute_gain_map
-from calterm.core.radial_profile import bin_edges, bin_index, bin_medians
+from calterm.core.gain.damaged import masked_median, masked_median_filter
+from calterm.core.gain.files import Position
+from calterm.core.gain.gain_map import GainOptions, compute_gain_map
+from calterm.core.gain.profile import bin_edges, bin_index, bin_medians
+from calterm.core.simulate.amorphous import GainCase, render, write_case
 
 
 def positions_from_frames(frames, geometries) -> list[Position]:
@@ -88,7 +88,7 @@ def reference_method(positions, detector, result, options: GainOptions):
 
 def _calterm_used_masks(positions, detector, options):
     """Which pixels calterm used at each position (beam stop, gaps, partial shadows removed)."""
-    import calterm.core.gainmap as gm
+    import calterm.core.gain.gain_map as gm
 
     captured = {}
     original = gm._combine

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from calterm.core import synthetic
-from calterm.core.geometry import PoniGeometry, geometry_from_fit2d
-from calterm.core.images import write_image
-from calterm.core.synthetic import SyntheticCase, make_detector, render
+from calterm.core.common.geometry import PoniGeometry, geometry_from_fit2d
+from calterm.core.io.images import write_image
+from calterm.core.simulate import powder as synthetic
+from calterm.core.simulate.powder import SyntheticCase, make_detector, render
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calterm.core.geometry import PoniGeometry
+from calterm.core.common.geometry import PoniGeometry
 
 FIXED = ("rot3", "wavelength")
 MAX_REFINE_ROUNDS = 100

@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calterm.core.calibrate import calibrate  # noqa: E402
-from calterm.core.calibration import CalibrationRequest  # noqa: E402
-from calterm.core.geometry import max_tth_error_deg  # noqa: E402
+from calterm.core.calibrate.model import CalibrationRequest  # noqa: E402
+from calterm.core.calibrate.pipeline import calibrate  # noqa: E402
+from calterm.core.common.geometry import max_tth_error_deg  # noqa: E402
 from cases import BenchCase, all_cases, image_path  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "calterm" / "bench"

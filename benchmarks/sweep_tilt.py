@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calterm.core.synthetic import SyntheticCase  # noqa: E402
+from calterm.core.simulate.powder import SyntheticCase  # noqa: E402
 from cases import BenchCase, fit2d_poni, image_path  # noqa: E402
 from sweep_calibrate import CACHE, run_one  # noqa: E402
 

@@ -41,7 +41,7 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     with tempfile.TemporaryDirectory() as tmp:
         env = {"HOME": tmp, "CALTERM_HOME": f"{tmp}/state", "CALTERM_CACHE": f"{tmp}/cache", "TERM": "xterm-256color"}
-        from calterm.core.demo import demo_image_path
+        from calterm.core.simulate.demo import demo_image_path
 
         os.environ["CALTERM_CACHE"] = env["CALTERM_CACHE"]
         demo_image_path()  # render the demo once, as the very first start does

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calterm.core.geometry import PoniGeometry
-from calterm.core.images import write_image
-from calterm.core.synthetic import SyntheticCase, render
+from calterm.core.common.geometry import PoniGeometry
+from calterm.core.io.images import write_image
+from calterm.core.simulate.powder import SyntheticCase, render
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 

@@ -12,7 +12,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import pyfai_pipeline  # noqa: E402
-from calterm.core.geometry import max_tth_error_deg  # noqa: E402
+from calterm.core.common.geometry import max_tth_error_deg  # noqa: E402
 from cases import all_cases, image_path, person_review, simulated_clicks  # noqa: E402
 
 

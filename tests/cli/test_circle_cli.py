@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from calterm.cli import main
-from calterm.core.circle_synthetic import SingleRingCase, clicks_on_ring, render_single_ring
-from calterm.core.images import write_image
+from calterm.core.io.images import write_image
+from calterm.core.simulate.single_ring import SingleRingCase, clicks_on_ring, render_single_ring
 
 CASE = SingleRingCase(shape=(360, 380), center=(187.6, 171.3), modulation=0.5, diffuse=300.0, beamstop_px=15.0,
                       wavelength_A=1.0, distance_mm=1000.0, pixel_size_um=100.0, seed=9)

@@ -10,7 +10,7 @@ import pytest
 import tifffile
 
 from calterm.cli import main
-from calterm.core.gain_synthetic import GainCase, write_case
+from calterm.core.simulate.amorphous import GainCase, write_case
 
 DATE = "2026-05-04"
 
@@ -78,7 +78,7 @@ def test_folder_layout_matches_explicit_positions(experiment, tmp_path, capsys):
 
 def _imctrl_from_poni(poni_path: str, pixel_mm: float) -> str:
     """GSAS-II controls for the geometry of a PONI file (inverse of the Fit2D route)."""
-    from calterm.core.geometry import load_poni
+    from calterm.core.common.geometry import load_poni
 
     geometry, det = load_poni(poni_path)
     f2d = geometry.to_pyfai(det).getFit2D()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from calterm.cli import main
-from calterm.core.images import read_array
+from calterm.core.io.images import read_array
 
 
 def call(capsys, *argv):
@@ -129,9 +129,9 @@ def test_mask_applies_the_rule_and_reports_counts(capsys, tmp_path):
 
 
 def test_align_json_contract_offsets_and_corrected_image(capsys, tmp_path):
-    from calterm.core.geometry import PoniGeometry
-    from calterm.core.layout import quadrants
-    from calterm.core.synthetic import SyntheticCase, render
+    from calterm.core.common.geometry import PoniGeometry
+    from calterm.core.common.panel_layouts import quadrants
+    from calterm.core.simulate.powder import SyntheticCase, render
 
     n, pix, center = 200, 100e-6, (101.3, 97.6)
     shifts = {"top-left": (3.4, -1.7), "top-right": (0.0, 0.0), "bottom-right": (-5.2, 2.6), "bottom-left": (1.1, 4.3)}

@@ -6,8 +6,8 @@ import asyncio
 import json
 import os
 
-from calterm.core.session import load_prefs, session_path
 from calterm.tui.commands import COMMANDS
+from calterm.tui.session import load_prefs, session_path
 
 MODES = ("parameters", "points", "refinement", "jobs", "results", "circle")
 

@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import time
 
-from calterm.core.session import session_path
+from calterm.tui.session import session_path
 
 
 def test_job_progress_cancel_and_responsive_ui(tui):

@@ -12,7 +12,7 @@ import pytest
 from calterm.tui.widgets.check_plots import ring_straightness_deg
 from calterm.tui.widgets.density_map import RAMP
 
-pytest.importorskip("calterm.core.calibrate")
+pytest.importorskip("calterm.core.calibrate.pipeline")
 
 
 def test_pattern_and_cake_show_a_good_geometry(tui):
@@ -59,8 +59,8 @@ def test_pattern_and_cake_show_a_good_geometry(tui):
         assert app.session.tools["results"]["plot_view"] == "cake"
 
         # a geometry 0.5 mm off the result bends the rings: the same measure sees it
-        from calterm.core.integrate import cake as make_cake
-        from calterm.tui.screens.results import with_detector
+        from calterm.core.calibrate.integrate import cake as make_cake
+        from calterm.tui.screens.calibrate.results import with_detector
 
         result = app.session.result
         request = app.session.effective_request()

@@ -8,16 +8,17 @@ import os
 import numpy as np
 import pytest
 
-from calterm.core.calibration import (
+from calterm.core.calibrate.model import (
     CalibrationRequest,
     CalibrationResult,
     ControlPoint,
     RingResidual,
     Verdict,
 )
-from calterm.core.geometry import Constraints, PoniGeometry
-from calterm.core.history import History
-from calterm.core.session import (
+from calterm.core.common.geometry import Constraints, PoniGeometry
+from calterm.core.common.history import History
+from calterm.errors import InputError
+from calterm.tui.session import (
     Session,
     keep_previous,
     load_prefs,
@@ -26,7 +27,6 @@ from calterm.core.session import (
     save_session,
     session_path,
 )
-from calterm.errors import InputError
 
 
 def _result() -> CalibrationResult:
@@ -98,7 +98,7 @@ def test_atomic_write_leaves_old_document_when_writer_dies(tmp_path, monkeypatch
     s = _session()
     save_session(s)
     before = session_path().read_text()
-    import calterm.core.versions as versions
+    import calterm.core.io.versions as versions
 
     def boom(*a, **k):
         raise OSError("disk vanished")

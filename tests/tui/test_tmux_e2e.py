@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from calterm.core.synthetic import demo_case
+from calterm.core.simulate.powder import demo_case
 
 from .tmux_driver import Tmux
 
@@ -28,7 +28,7 @@ def term(isolated_home):
 
 
 def test_demo_calibrate_in_a_real_terminal(term):
-    pytest.importorskip("calterm.core.calibrate")
+    pytest.importorskip("calterm.core.calibrate.pipeline")
     w = term.start()
     term.wait_for(w, "Distance mm", timeout=60)
     term.wait_for(w, "Prepare demo done", timeout=120)

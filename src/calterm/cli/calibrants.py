@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calterm.core import calibrants
+from calterm.core.common import calibrants
 
 
 def add_parser(sub):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 
 from calterm.cli.common import add_image_options, parse_names, parse_xy, print_json
-from calterm.core.calibrants import wavelength_m
-from calterm.core.calibration import PEAK_METHODS, CalibrationRequest, ControlPoint
-from calterm.core.geometry import PARAMS, Constraints
-from calterm.core.versions import check_writable
+from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, ControlPoint
+from calterm.core.common.calibrants import wavelength_m
+from calterm.core.common.geometry import PARAMS, Constraints
+from calterm.core.io.versions import check_writable
 from calterm.errors import InputError
 
 
@@ -98,7 +98,7 @@ def request_from_args(args) -> CalibrationRequest:
 
 
 def run(args) -> int:
-    from calterm.core.calibrate import calibrate, write_poni
+    from calterm.core.calibrate.pipeline import calibrate, write_poni
 
     request = request_from_args(args)
     for out in (args.poni, args.history, args.pattern, args.cake, args.residuals):
@@ -116,16 +116,16 @@ def run(args) -> int:
             summary.setdefault("outputs", {})["history"] = args.history
         outputs = summary.setdefault("outputs", {})
         if args.pattern:
-            from calterm.core.integrate import write_pattern
+            from calterm.core.calibrate.integrate import write_pattern
 
             write_pattern(result, request, args.pattern)
             outputs["pattern"] = args.pattern
         if args.cake:
-            from calterm.core.integrate import write_cake
+            from calterm.core.calibrate.integrate import write_cake
 
             outputs["cake"] = write_cake(result, request, args.cake)
         if args.residuals:
-            from calterm.core.integrate import write_residuals
+            from calterm.core.calibrate.integrate import write_residuals
 
             write_residuals(result, args.residuals)
             outputs["residuals"] = args.residuals

@@ -63,7 +63,7 @@ def _xy(text: str) -> tuple[float, float]:
 
 def _load(args):
     """The image as float with NaN at invalid/masked pixels, and the detector choice (or None)."""
-    from calterm.core.images import load_image, load_mask, orient
+    from calterm.core.io.images import load_image, load_mask, orient
 
     img = load_image(args.image, frame=args.frame, rotate=args.rotate, flip=args.flip)
     invalid = img.invalid.copy()
@@ -71,7 +71,7 @@ def _load(args):
         invalid |= load_mask(args.mask, img.shape, args.rotate, args.flip)
     choice = None
     if args.detector or args.pixel_size is not None or args.wavelength is not None:
-        from calterm.core.detectors import detector_mask, resolve_detector
+        from calterm.core.common.detectors import detector_mask, resolve_detector
 
         raw_shape = img.shape[::-1] if args.rotate in (90, 270) else img.shape
         choice = resolve_detector(raw_shape, args.detector, args.pixel_size)
@@ -83,7 +83,7 @@ def _load(args):
 
 
 def _calibration(args, result, choice) -> dict | None:
-    from calterm.core import circle_calib
+    from calterm.core.circle import calibration as circle_calib
 
     pixel = None
     if choice is not None:
@@ -101,7 +101,7 @@ def _calibration(args, result, choice) -> dict | None:
 
 
 def run(args) -> int:
-    from calterm.core.circle import CircleOptions, fit_circle, fit_ring
+    from calterm.core.circle.fit import CircleOptions, fit_circle, fit_ring
 
     if args.order < 1:
         raise InputError("--order must be 1 or more")

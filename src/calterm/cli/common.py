@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from calterm.core.jsonable import plain_json
+from calterm.core.common.jsonable import plain_json
 from calterm.errors import InputError
 
 

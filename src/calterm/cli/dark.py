@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from calterm.cli.common import parse_range, print_json
-from calterm.core.darkstats import DarkOptions, compute_dark
-from calterm.core.framesource import expand_sources
-from calterm.core.images import TIFF_SUFFIXES, write_image
-from calterm.core.jobs import JobContext, Progress
-from calterm.core.versions import write_versioned
+from calterm.core.common.jobs import JobContext, Progress
+from calterm.core.health.dark import DarkOptions, compute_dark
+from calterm.core.io.frames import expand_sources
+from calterm.core.io.images import TIFF_SUFFIXES, write_image
+from calterm.core.io.versions import write_versioned
 from calterm.errors import InputError
 
 IMAGE_SUFFIXES = TIFF_SUFFIXES | {".edf", ".npy"}

@@ -13,10 +13,10 @@ def add_parser(sub):
 def run(args) -> int:
     from calterm.cli.calibrate import _print_report
     from calterm.cli.common import print_json
-    from calterm.core.calibrate import calibrate
-    from calterm.core.demo import demo_request
-    from calterm.core.geometry import max_tth_error_deg
-    from calterm.core.synthetic import demo_case
+    from calterm.core.calibrate.pipeline import calibrate
+    from calterm.core.common.geometry import max_tth_error_deg
+    from calterm.core.simulate.demo import demo_request
+    from calterm.core.simulate.powder import demo_case
 
     request = demo_request()
     if not args.json:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calterm.core import detectors
+from calterm.core.common import detectors
 from calterm.errors import InputError
 
 

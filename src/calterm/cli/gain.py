@@ -55,7 +55,7 @@ def add_parser(sub):
 
 
 def _specs(args):
-    from calterm.core.gain_files import PositionSpec, folder_positions
+    from calterm.core.gain.files import PositionSpec, folder_positions
 
     if args.folder:
         if args.position or args.calibration:
@@ -88,10 +88,10 @@ def _parse_date(text: str | None) -> _dt.date | None:
 
 
 def run(args) -> int:
-    from calterm.core.gain_files import dated_name, load_positions, write_outputs
-    from calterm.core.gainmap import MIN_POSITIONS, GainOptions, compute_gain_map
-    from calterm.core.images import load_mask
-    from calterm.core.jobs import JobContext
+    from calterm.core.common.jobs import JobContext
+    from calterm.core.gain.files import dated_name, load_positions, write_outputs
+    from calterm.core.gain.gain_map import MIN_POSITIONS, GainOptions, compute_gain_map
+    from calterm.core.io.images import load_mask
 
     specs = _specs(args)
     if len(specs) < MIN_POSITIONS:

@@ -1,7 +1,7 @@
 """`calterm history NAME [--restore K] [--json]`: the versions of a calibration file and their log.
 
 Every calterm writer keeps ``NAME.vK.EXT`` versions with ``NAME.EXT`` pointing at the current one
-(see :mod:`calterm.core.versions`); going back is one atomic link change, itself logged.
+(see :mod:`calterm.core.io.versions`); going back is one atomic link change, itself logged.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from calterm.cli.common import print_json
-from calterm.core.versions import list_versions, read_log, set_current
+from calterm.core.io.versions import list_versions, read_log, set_current
 from calterm.errors import InputError
 
 

@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 
 from calterm.cli.common import parse_range, print_json
-from calterm.core.images import load_mask, read_array, write_image
-from calterm.core.layout import load_layout
-from calterm.core.mask import MaskRules, build_mask
-from calterm.core.versions import write_versioned
+from calterm.core.common.panel_layouts import load_layout
+from calterm.core.health.mask import MaskRules, build_mask
+from calterm.core.io.images import load_mask, read_array, write_image
+from calterm.core.io.versions import write_versioned
 from calterm.errors import InputError
 
 BOUNDS = (("average-min", 0.0, "good when average > this"), ("average-max", 2000.0, "good when average <= this"),
@@ -82,7 +82,7 @@ def run(args) -> int:
         shape = read_array(args.combine[0])[0].shape[-2:]
     geometry = detector = None
     if args.poni:
-        from calterm.core.geometry import load_poni
+        from calterm.core.common.geometry import load_poni
 
         geometry, detector = load_poni(args.poni)
         if shape is None and detector.shape is not None:
@@ -91,7 +91,7 @@ def run(args) -> int:
         raise InputError("give --average, --std, --max, --combine or a --poni with a detector shape")
     det_mask = None
     if args.detector:
-        from calterm.core.detectors import resolve_detector
+        from calterm.core.common.detectors import resolve_detector
 
         det = resolve_detector(shape, args.detector).detector
         det_mask = det.mask

@@ -34,9 +34,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def build_session(args):
     """The session to open: resumed, on the given image, or the demo (request filled in later)."""
-    from calterm.core.calibrants import wavelength_m
-    from calterm.core.calibration import CalibrationRequest
-    from calterm.core.session import Session, keep_previous, load_session
+    from calterm.core.calibrate.model import CalibrationRequest
+    from calterm.core.common.calibrants import wavelength_m
+    from calterm.tui.session import Session, keep_previous, load_session
 
     path = Path(args.session).expanduser() if args.session else None
     if args.resume:

@@ -18,21 +18,21 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.signal import Signal
 
-from calterm.core.session import Session, load_prefs, save_prefs, save_session
 from calterm.tui.commands import COMMANDS
-from calterm.tui.jobs import JobRunner
 from calterm.tui.preview_data import ImageCache
 from calterm.tui.screens.help import HelpScreen
 from calterm.tui.screens.prompt import PromptScreen
+from calterm.tui.session import Session, load_prefs, save_prefs, save_session
 from calterm.tui.themes import DEFAULT_THEME, load_themes
+from calterm.tui.workers import JobRunner
 
 # mode -> (module, class); a screen's module (and its plotting widgets) is imported when the screen
 # is first shown, so start-up pays only for the first screen
-SCREENS = {"parameters": ("parameters", "ParametersScreen"), "points": ("points", "PointsScreen"),
-           "refinement": ("refinement", "RefinementScreen"), "jobs": ("jobs", "JobsScreen"),
-           "results": ("results", "ResultsScreen"), "circle": ("circle", "CircleScreen"),
-           "dark": ("dark", "DarkScreen"), "mask": ("mask", "MaskScreen"), "align": ("align", "AlignScreen"),
-           "gain": ("gain", "GainScreen")}
+SCREENS = {"parameters": ("calibrate.parameters", "ParametersScreen"), "points": ("calibrate.points", "PointsScreen"),
+           "refinement": ("calibrate.refinement", "RefinementScreen"), "jobs": ("jobs", "JobsScreen"),
+           "results": ("calibrate.results", "ResultsScreen"), "circle": ("circle.single_ring", "CircleScreen"),
+           "dark": ("health.dark", "DarkScreen"), "mask": ("health.mask", "MaskScreen"),
+           "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen")}
 SCREEN_KEYS = "1234567890"  # the screens' keys, in the order of SCREENS
 
 
@@ -218,7 +218,7 @@ class CaltermApp(App):
 
 
 def _demo_request(ctx):
-    from calterm.core.demo import demo_request
+    from calterm.core.simulate.demo import demo_request
 
     ctx.report("render the LaB6 demo image (first start only)")
     return demo_request()
@@ -226,7 +226,7 @@ def _demo_request(ctx):
 
 def _calibrate(request, ctx):
     try:
-        from calterm.core.calibrate import calibrate
+        from calterm.core.calibrate.pipeline import calibrate
     except ImportError as exc:
         from calterm.errors import ComputationError
 

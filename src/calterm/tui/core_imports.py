@@ -13,7 +13,7 @@ import importlib
 import threading
 
 HEAVY = ("numpy", "scipy.ndimage", "scipy.optimize", "pyFAI", "pyFAI.detectors", "pyFAI.calibrant",
-         "calterm.core.calibrate", "calterm.core.integrate", "calterm.core.points")
+         "calterm.core.calibrate.pipeline", "calterm.core.calibrate.integrate", "calterm.core.calibrate.points")
 
 _lock = threading.Lock()
 _done = False

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calterm.core.calibration import CalibrationRequest
-from calterm.core.geometry import PoniGeometry
+from calterm.core.calibrate.model import CalibrationRequest
+from calterm.core.common.geometry import PoniGeometry
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def image_key(r: CalibrationRequest) -> tuple:
 
 def start_geometry(r: CalibrationRequest, detector, shape: tuple[int, int]) -> PoniGeometry:
     """The untilted geometry the start values describe (centre defaults to the image centre)."""
-    from calterm.core.geometry import geometry_from_center
+    from calterm.core.common.geometry import geometry_from_center
 
     center = r.center_xy if r.center_xy is not None else ((shape[1] - 1) / 2, (shape[0] - 1) / 2)
     distance_mm = r.distance_mm if r.distance_mm else 100.0
@@ -64,8 +64,8 @@ def ring_model(r: CalibrationRequest, shape: tuple[int, int], geometry: PoniGeom
     """Predicted rings for ``geometry`` (default: the start values) on the request's detector."""
     from dataclasses import replace
 
-    from calterm.core.calibrants import load_calibrant
-    from calterm.core.detectors import resolve_detector
+    from calterm.core.common.calibrants import load_calibrant
+    from calterm.core.common.detectors import resolve_detector
 
     detector = resolve_detector(shape, r.detector, r.pixel_size_um).detector
     geo = geometry if geometry is not None else start_geometry(r, detector, shape)
@@ -92,7 +92,7 @@ class ImageCache:
 
     def get(self, r: CalibrationRequest):
         """(core Image, PreviewImage) for the request's image, frame and orientation."""
-        from calterm.core.images import load_image
+        from calterm.core.io.images import load_image
 
         key = image_key(r)
         with self._lock:

@@ -16,7 +16,7 @@ from calterm.tui.widgets.job_bar import JobBar
 from calterm.tui.widgets.session_bar import SessionBar
 
 if TYPE_CHECKING:
-    from calterm.core.session import Session
+    from calterm.tui.session import Session
 
 
 class CaltermScreen(Screen):

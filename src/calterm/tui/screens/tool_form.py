@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Checkbox, Input, Label
 
-from calterm.core.jsonable import plain_json
+from calterm.core.common.jsonable import plain_json
 from calterm.errors import InputError
 from calterm.tui.screens.base import CaltermScreen
 

@@ -1,7 +1,7 @@
 """The progress line of whatever job runs: stage, counts, bar, elapsed time, and how to cancel.
 
 It polls the job record ten times a second instead of receiving every report, so a job that
-reports thousands of times a second costs the interface nothing (see :mod:`calterm.tui.jobs`).
+reports thousands of times a second costs the interface nothing (see :mod:`calterm.tui.workers`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from calterm.core.session import Session
+from calterm.tui.session import Session
 
 SCREENS = (("1", "parameters", "Params"), ("2", "points", "Points"), ("3", "refinement", "Refine"),
            ("4", "jobs", "Jobs"), ("5", "results", "Results"), ("6", "circle", "Ring"), ("7", "dark", "Dark"),

@@ -1,0 +1,100 @@
+"""Checking a calibration: the integrated 1D pattern and the cake, with the calibrant's ring
+positions, through pyFAI's integrators (we only choose units and masks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calterm.core.calibrate.model import CalibrationRequest, CalibrationResult
+from calterm.core.io.versions import atomic_write_text
+
+
+@dataclass(frozen=True)
+class Pattern:
+    tth_deg: np.ndarray
+    intensity: np.ndarray
+    ring_tth_deg: np.ndarray  # calibrant rings within the pattern's range
+
+
+@dataclass(frozen=True)
+class Cake:
+    intensity: np.ndarray  # (n_chi, n_tth)
+    tth_deg: np.ndarray
+    chi_deg: np.ndarray
+    ring_tth_deg: np.ndarray
+
+
+_last: list = []  # (key, prepared image) of the last call: pattern then cake read the image once
+
+
+def _inputs(result: CalibrationResult, request: CalibrationRequest):
+    import os
+
+    from calterm.core.calibrate.pipeline import prepare
+
+    def mtime(path: str | None):
+        try:
+            return os.stat(path.split("::")[0]).st_mtime_ns if path else None
+        except OSError:
+            return None  # prepare() below reports the missing file in one line
+
+    key = (request.image_path, request.frame, request.rotate, request.flip, request.mask_path, request.detector,
+           request.pixel_size_um, request.calibrant, request.wavelength_m, request.i_max,
+           mtime(request.image_path), mtime(request.mask_path))
+    if not _last or _last[0][0] != key:
+        _last[:] = [(key, prepare(request))]
+    prep = _last[0][1]
+    ai = result.geometry.to_pyfai(result.detector)
+    return prep, ai, ~prep.valid
+
+
+def _rings_in(prep, lo: float, hi: float) -> np.ndarray:
+    rings = np.degrees(prep.tth_rad)
+    return rings[(rings >= lo) & (rings <= hi)]
+
+
+def pattern(result: CalibrationResult, request: CalibrationRequest, npt: int = 2000) -> Pattern:
+    """Azimuthally integrated intensity against 2θ (degrees), masked pixels excluded."""
+    prep, ai, mask = _inputs(result, request)
+    res = ai.integrate1d(prep.image.data, npt, unit="2th_deg", mask=mask, method=("bbox", "csr", "cython"))
+    tth = np.asarray(res.radial)
+    return Pattern(tth, np.asarray(res.intensity), _rings_in(prep, tth.min(), tth.max()))
+
+
+def cake(result: CalibrationResult, request: CalibrationRequest, npt_tth: int = 500, npt_chi: int = 360) -> Cake:
+    """The image regridded to (χ, 2θ): straight vertical lines when the geometry is right."""
+    prep, ai, mask = _inputs(result, request)
+    res = ai.integrate2d(prep.image.data, npt_tth, npt_chi, unit="2th_deg", mask=mask,
+                         method=("bbox", "csr", "cython"))
+    tth = np.asarray(res.radial)
+    return Cake(np.asarray(res.intensity), tth, np.asarray(res.azimuthal), _rings_in(prep, tth.min(), tth.max()))
+
+
+def write_pattern(result: CalibrationResult, request: CalibrationRequest, path: str) -> None:
+    """Two columns, 2θ (deg) and intensity, with the calibrant's ring positions in the header."""
+    p = pattern(result, request)
+    lines = [f"# calterm pattern: {result.calibrant}, {result.detector_name}",
+             "# rings (2theta deg): " + " ".join(f"{t:.5f}" for t in p.ring_tth_deg),
+             "# 2theta_deg intensity"]
+    lines += [f"{t:.6f} {i:.6g}" for t, i in zip(p.tth_deg, p.intensity, strict=True)]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def write_cake(result: CalibrationResult, request: CalibrationRequest, path: str) -> dict:
+    """The cake as a float32 image (rows = χ, columns = 2θ); returns its axes for the report."""
+    from calterm.core.io.images import write_image
+
+    c = cake(result, request)
+    write_image(path, c.intensity.astype(np.float32))
+    return {"path": path, "tth_deg": [float(c.tth_deg[0]), float(c.tth_deg[-1])],
+            "chi_deg": [float(c.chi_deg[0]), float(c.chi_deg[-1])], "shape": list(c.intensity.shape)}
+
+
+def write_residuals(result: CalibrationResult, path: str) -> None:
+    """Per-point residuals as CSV: x, y (pixels), ring, Δ2θ (degrees)."""
+    lines = ["x,y,ring,delta_2th_deg"]
+    lines += [f"{x:.4f},{y:.4f},{r},{np.degrees(d):.8f}"
+              for x, y, r, d in zip(result.cols, result.rows, result.ring, result.residual_rad, strict=True)]
+    atomic_write_text(path, "\n".join(lines) + "\n")

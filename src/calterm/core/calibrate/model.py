@@ -1,0 +1,119 @@
+"""What a geometry calibration takes and gives: plain frozen dataclasses shared by CLI, TUI and
+session files. The pipeline that fills them lives in :mod:`calterm.core.calibrate.pipeline`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from calterm.core.common.geometry import Constraints, PoniGeometry
+from calterm.core.common.history import History
+
+PEAK_METHODS = ("spokes", "massif", "blob")
+
+
+@dataclass(frozen=True)
+class ControlPoint:
+    """A user point: x = column, y = row (pixel centres at integers); ring is 1-based or None."""
+
+    x: float
+    y: float
+    ring: int | None = None
+
+
+@dataclass(frozen=True)
+class CalibrationRequest:
+    """Everything a calibration needs; every field a user can type in the CLI or the TUI."""
+
+    image_path: str
+    calibrant: str
+    wavelength_m: float
+    frame: int = 0
+    rotate: int = 0
+    flip: str | None = None
+    detector: str | None = None
+    pixel_size_um: float | None = None
+    mask_path: str | None = None
+    distance_mm: float | None = None
+    center_xy: tuple[float, float] | None = None
+    points: tuple[ControlPoint, ...] = ()
+    grow_points: bool = True  # grow each seed point into its whole ring (Dioptas' automatic search)
+    search_size_px: int = 10  # window of the single-peak search around each typed point
+    rings: int | None = None  # at most this many rings in the final fit (None: all resolved rings)
+    constraints: Constraints = field(default_factory=Constraints)
+    auto_refine: bool = True
+    peak_method: str = "spokes"  # spokes (fast, default), massif or blob (pyFAI's peak pickers)
+    delta_2th_deg: float | None = None  # half-width of the window around each ring (None: adaptive)
+    i_min_factor: float = 0.1  # peaks weaker than this fraction of the ring's median are dropped
+    i_max: float | None = None  # pixels above this are treated as saturated
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RingResidual:
+    """Residual statistics of one ring (angles in degrees)."""
+
+    ring: int  # 1-based
+    d_A: float
+    tth_deg: float
+    count: int
+    mean_deg: float
+    std_deg: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the fit can be trusted, in words a user reads."""
+
+    status: str  # "good", "doubtful" or "failed"
+    reasons: tuple[str, ...]
+    rms_rad: float
+    noise_floor_rad: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "good"
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """A calibrated geometry with everything that explains it."""
+
+    geometry: PoniGeometry
+    sigma: dict[str, float]  # 1-σ uncertainty of each free parameter (PONI units)
+    detector_name: str
+    shape: tuple[int, int]
+    rows: np.ndarray  # control points actually fitted: row (y), column (x), 1-based ring
+    cols: np.ndarray
+    ring: np.ndarray
+    residual_rad: np.ndarray  # 2θ_calc - 2θ_ring per point
+    rings: tuple[RingResidual, ...]
+    verdict: Verdict
+    history: History
+    fit2d: dict[str, float]
+    timings_s: dict[str, float]
+    calibrant: str
+    detector: object = field(repr=False, compare=False, default=None)  # the pyFAI detector used
+
+    @property
+    def rms_2th_deg(self) -> float:
+        return float(np.degrees(np.sqrt(np.mean(self.residual_rad**2))))
+
+    def summary(self) -> dict:
+        """The ``--json`` document: geometry in PONI units plus residuals and the verdict."""
+        return {
+            "geometry": self.geometry.as_dict(),
+            "sigma": self.sigma,
+            "fit2d": self.fit2d,
+            "detector": self.detector_name,
+            "shape": list(self.shape),
+            "calibrant": self.calibrant,
+            "rms_2th_deg": self.rms_2th_deg,
+            "n_points": int(self.rows.size),
+            "rings": [asdict(r) for r in self.rings],
+            "verdict": {"status": self.verdict.status, "reasons": list(self.verdict.reasons),
+                        "rms_rad": self.verdict.rms_rad, "noise_floor_rad": self.verdict.noise_floor_rad},
+            "timings_s": self.timings_s,
+        }

@@ -1,0 +1,177 @@
+"""Files in and out of a gain-map run: positions (frames + calibration) and the versioned outputs.
+
+A position is a glob of frames plus one calibration: a PONI file (pyFAI's, or one written by
+``calterm calibrate``) or a GSAS-II ``.imctrl`` file, whose detector comes from the image shape or
+the user. Frames are averaged pixel by pixel over the frames where the pixel is valid, so a
+pixel lost in one frame does not bias the average.
+
+The folder layout (``--folder DIR``): one subfolder per position, sorted by name, each holding its
+frames and exactly one ``.poni`` or ``.imctrl`` file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from calterm.core.common.geometry import PoniGeometry, load_poni
+from calterm.core.common.jobs import JobContext
+from calterm.core.common.jsonable import plain_json
+from calterm.core.io.images import TIFF_SUFFIXES, load_image
+from calterm.core.io.versions import write_versioned
+from calterm.errors import InputError
+
+CALIBRATION_SUFFIXES = (".poni", ".imctrl")
+IMAGE_SUFFIXES = (*TIFF_SUFFIXES, ".edf", ".cbf", ".h5", ".hdf5", ".nxs", ".npy", ".img", ".mccd")
+
+
+@dataclass(frozen=True)
+class PositionSpec:
+    """Where one position's data are: a frames glob and a calibration file."""
+
+    frames: str
+    calibration: str
+
+
+@dataclass
+class Position:
+    """One position, loaded: the averaged frame, its invalid pixels, and its geometry."""
+
+    name: str
+    image: np.ndarray
+    invalid: np.ndarray
+    geometry: PoniGeometry
+    frames: list[str]
+    calibration: str
+    notes: list[str] = field(default_factory=list)
+
+
+def expand_frames(pattern: str) -> list[str]:
+    paths = sorted(p for p in glob.glob(os.path.expanduser(pattern)) if Path(p).is_file())
+    if not paths:
+        raise InputError(f"{pattern}: no frames match")
+    return paths
+
+
+def average_frames(paths: list[str], ctx: JobContext | None = None, label: str = "frames"
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the frames where each pixel is valid; invalid where no frame has it valid."""
+    total = count = None
+    for i, path in enumerate(paths):
+        if ctx is not None:
+            ctx.report(f"reading {label}", i, len(paths))
+        img = load_image(path)
+        if total is None:
+            total = np.zeros(img.shape)
+            count = np.zeros(img.shape, dtype=np.int32)
+        elif img.shape != total.shape:
+            raise InputError(f"{path}: shape {img.shape} differs from {paths[0]} {total.shape}")
+        total += img.data
+        count += ~img.invalid
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    return mean, count == 0
+
+
+def load_calibration(path: str, shape: tuple[int, int], detector_name: str | None = None,
+                     pixel_size_um: float | None = None) -> tuple[PoniGeometry, object, list[str]]:
+    """Geometry, pyFAI detector and notes from a PONI or GSAS-II file, checked against ``shape``."""
+    from calterm.core.common.detectors import resolve_detector
+
+    suffix = Path(path).suffix.lower()
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    if suffix == ".imctrl":
+        from calterm.core.gain.gsas_imctrl import ignored_terms, load_imctrl
+
+        choice = resolve_detector(shape, detector_name, pixel_size_um)
+        geometry, controls = load_imctrl(path, choice.detector)
+        return geometry, choice.detector, [f"detector {choice.name} ({choice.how})", *ignored_terms(controls)]
+    if suffix != ".poni":
+        raise InputError(f"{path}: calibration must be a .poni or GSAS-II .imctrl file")
+    geometry, detector = load_poni(path)
+    det_shape = tuple(detector.shape) if detector.shape is not None else None
+    if det_shape is None or detector.pixel1 is None:
+        choice = resolve_detector(shape, detector_name, pixel_size_um)
+        return geometry, choice.detector, [f"PONI has no detector; using {choice.name}"]
+    if det_shape != tuple(shape):
+        raise InputError(f"{path}: detector shape {det_shape} does not match the frames {tuple(shape)}")
+    return geometry, detector, []
+
+
+def folder_positions(folder: str) -> list[PositionSpec]:
+    """One position per subfolder of ``folder`` (sorted): its image files and its calibration."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{folder}: not a directory")
+    specs = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        calibrations = sorted(p for p in sub.iterdir() if p.suffix.lower() in CALIBRATION_SUFFIXES)
+        frames = [p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+        if not frames:
+            continue
+        if len(calibrations) != 1:
+            raise InputError(f"{sub}: expected exactly one .poni or .imctrl file, found {len(calibrations)}")
+        suffixes = sorted({p.suffix for p in frames})
+        if len(suffixes) > 1:
+            raise InputError(f"{sub}: frames of several formats ({', '.join(suffixes)}); keep one")
+        specs.append(PositionSpec(str(sub / f"*{suffixes[0]}"), str(calibrations[0])))
+    if not specs:
+        raise InputError(f"{folder}: no subfolder holds frames")
+    return specs
+
+
+def load_positions(specs: list[PositionSpec], detector_name: str | None = None, pixel_size_um: float | None = None,
+                   ctx: JobContext | None = None) -> tuple[list[Position], object]:
+    """Load every position; all must share one image shape. Returns the positions and the detector."""
+    positions: list[Position] = []
+    detector = None
+    for k, spec in enumerate(specs, start=1):
+        paths = expand_frames(spec.frames)
+        image, invalid = average_frames(paths, ctx, f"position {k}")
+        if positions and image.shape != positions[0].image.shape:
+            raise InputError(f"position {k}: frames have shape {image.shape}, position 1 has "
+                             f"{positions[0].image.shape}; all positions must use one detector")
+        geometry, det, notes = load_calibration(spec.calibration, image.shape, detector_name, pixel_size_um)
+        detector = detector or det
+        positions.append(Position(f"position {k}", image, invalid, geometry, paths, spec.calibration, notes))
+    if detector is None:
+        raise InputError("no positions given")
+    return positions, detector
+
+
+def dated_name(name: str, date: _dt.date | None = None) -> str:
+    """``NAME_YYYY-MM-DD`` (the reference method's naming), keeping any directory part."""
+    return f"{name}_{(date or _dt.date.today()).isoformat()}"
+
+
+def write_outputs(base: str, images: dict[str, np.ndarray], report: dict, command: str = "",
+                  inputs: dict | None = None) -> dict[str, dict[str, str]]:
+    """Write each image as ``BASE[_KEY].tif`` (key "gain" has no suffix) and ``BASE_report.json``.
+
+    Every file goes through :func:`write_versioned`; returns {key: {"path", "version"}}.
+    """
+    import tifffile
+
+    written: dict[str, dict[str, str]] = {}
+    for key, data in images.items():
+        path = f"{base}.tif" if key == "gain" else f"{base}_{key}.tif"
+
+        def writer(tmp: Path, data=data) -> None:
+            tifffile.imwrite(tmp, data)
+
+        version = write_versioned(path, writer, command, inputs)
+        written[key] = {"path": path, "version": str(version)}
+    report_path = f"{base}_report.json"
+    report = {**report, "outputs": {k: v["path"] for k, v in written.items()} | {"report": report_path}}
+    text = json.dumps(plain_json(report), indent=2, allow_nan=False)
+    version = write_versioned(report_path, lambda tmp: tmp.write_text(text, encoding="utf-8"), command, inputs)
+    written["report"] = {"path": report_path, "version": str(version)}
+    return written
+

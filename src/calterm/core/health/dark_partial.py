@@ -1,0 +1,198 @@
+"""Per-pixel running statistics of frames that merge exactly, whatever way the run is split.
+
+A :class:`DarkPartial` holds per-pixel float64 count, mean, M2 (sum of squared deviations), max
+and min of some frames. Two partials merge with Chan et al.'s pairwise formula, so a run cut into
+files, blocks, processes or Dask tasks gives the same numbers (to rounding) as one pass, and memory
+never depends on the number of frames.
+
+Inside one piece, :class:`Accumulator` keeps *shifted sums* (sum of x-K and of (x-K)^2 with K the
+piece's first frame) rather than per-frame Welford updates: two fewer array passes per frame, and
+with K a real frame of the same pixel the deviations stay of the order of the noise, so the
+cancellation that ruins naive sums of squares does not occur. Non-finite values (and, for a
+sigma-clipped pass, values outside a per-pixel window) are left out pixel by pixel, hence a
+per-pixel count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from calterm.core.io.frames import FrameRead, FrameUnit, iter_frames
+from calterm.errors import InputError
+
+FrameKey = tuple[str, int | None]
+
+
+@dataclass
+class DarkPartial:
+    """Statistics of some frames; ``merge`` combines two of them exactly (Chan's formula)."""
+
+    count: np.ndarray  # int64 per pixel (or one int64 for all): frames that contributed a finite value
+    mean: np.ndarray
+    m2: np.ndarray
+    max: np.ndarray
+    min: np.ndarray
+    frames_used: int = 0
+    skipped: list[tuple[str, int | None, str]] = field(default_factory=list)
+    frame_means: list[tuple[str, int | None, float]] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, shape: tuple[int, int]) -> DarkPartial:
+        return cls(np.int64(0), np.zeros(shape), np.zeros(shape), np.full(shape, -np.inf), np.full(shape, np.inf))
+
+    def pixel_counts(self) -> np.ndarray:
+        return np.broadcast_to(self.count, self.mean.shape)
+
+    def merge(self, other: DarkPartial) -> DarkPartial:
+        """Chan et al. (1979): mean and M2 of the union from those of two disjoint parts."""
+        n = self.count + other.count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(n > 0, other.count / np.maximum(n, 1), 0.0)
+        delta = other.mean - self.mean
+        mean = self.mean + delta * frac
+        m2 = self.m2 + other.m2 + delta * delta * self.count * frac
+        return DarkPartial(n, mean, m2, np.fmax(self.max, other.max), np.fmin(self.min, other.min),
+                           self.frames_used + other.frames_used, self.skipped + other.skipped,
+                           self.frame_means + other.frame_means)
+
+
+def _exact_in_float32(dtype: np.dtype) -> bool:
+    """8- and 16-bit integers: x - K is exact in float32 and (x - K)^2 rounds by at most 6e-8 (relative)."""
+    return dtype.kind in "iu" and dtype.itemsize <= 2
+
+
+class Accumulator:
+    """Shifted sums of frames of one shape; ``window`` (lo, hi) keeps only lo <= x <= hi per pixel.
+
+    Speed, since a dark run is thousands of frames: for 8/16-bit integer frames (most detectors) the
+    per-frame work buffer is float32 (exact differences; squares rounded by at most 6e-8 before they
+    are summed in float64), and max/min stay in the frame's own dtype, which halves memory traffic.
+    """
+
+    def __init__(self, shape: tuple[int, int], window: tuple[np.ndarray, np.ndarray] | None = None,
+                 exclude: frozenset[FrameKey] = frozenset(), record_means: bool = False) -> None:
+        self.shape = tuple(shape)
+        self.window = window
+        self.exclude = exclude
+        self.record_means = record_means
+        self.shift: np.ndarray | None = None
+        self._d: np.ndarray | None = None
+        self.s1 = np.zeros(shape)
+        self.s2 = np.zeros(shape)
+        self.max: np.ndarray | None = None  # in the frames' dtype while every frame counted fully
+        self.min: np.ndarray | None = None
+        self.n_full = 0  # frames where every pixel counted: no per-pixel count update needed
+        self.count: np.ndarray | None = None
+        self.frames_used = 0
+        self.skipped: list[tuple[str, int | None, str]] = []
+        self.frame_means: list[tuple[str, int | None, float]] = []
+
+    def add(self, read: FrameRead) -> bool:
+        """Add one frame; False if it was skipped (unreadable) or excluded. Wrong shape raises."""
+        if read.data is None:
+            self.skipped.append((read.path, read.frame, read.error or "unreadable"))
+            return False
+        if (read.path, read.frame) in self.exclude:
+            return False
+        x = read.data
+        if x.shape != self.shape:
+            where = read.path if read.frame is None else f"{read.path} frame {read.frame}"
+            raise InputError(f"{where}: shape {x.shape} differs from the run's {self.shape}; "
+                             "refusing to mix detectors or binnings in one dark run")
+        if self.shift is None:
+            work = np.float32 if _exact_in_float32(x.dtype) else np.float64
+            self.shift = np.where(np.isfinite(x), x, 0).astype(work)
+            self._d = np.empty(self.shape, work)
+        elif self._d.dtype == np.float32 and not _exact_in_float32(x.dtype):  # type: ignore[union-attr]
+            self.shift = self.shift.astype(np.float64)  # a wider frame type joined: widen the work buffer
+            self._d = np.empty(self.shape)
+        d = np.subtract(x, self.shift, out=self._d)
+        if self.window is None and (x.dtype.kind != "f" or np.isfinite(d.sum())):
+            self.n_full += 1
+            self.s1 += d
+            d *= d
+            self.s2 += d
+            self._extremes(x)
+        else:
+            self._add_masked(x, d)
+        if self.record_means:
+            self.frame_means.append((read.path, read.frame, float(np.nanmean(x, dtype=np.float64))))
+        self.frames_used += 1
+        return True
+
+    def _extremes(self, x: np.ndarray) -> None:
+        if self.max is None:
+            self.max, self.min = x.copy(), x.copy()
+            return
+        if self.max.dtype != x.dtype:
+            wide = np.result_type(self.max.dtype, x.dtype)
+            self.max, self.min = self.max.astype(wide, copy=False), self.min.astype(wide, copy=False)  # type: ignore[union-attr]
+        np.maximum(self.max, x, out=self.max)
+        np.minimum(self.min, x, out=self.min)
+
+    def _float_extremes(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.max is None:
+            return np.full(self.shape, -np.inf), np.full(self.shape, np.inf)
+        return self.max.astype(np.float64), self.min.astype(np.float64)  # type: ignore[union-attr]
+
+    def _add_masked(self, x: np.ndarray, d: np.ndarray) -> None:
+        ok = np.isfinite(d)
+        if self.window is not None:
+            ok &= (x >= self.window[0]) & (x <= self.window[1])
+        if self.count is None:
+            self.count = np.zeros(self.shape, np.int64)
+        self.count += ok
+        d[~ok] = 0.0
+        self.s1 += d
+        d *= d
+        self.s2 += d
+        if self.max is None or self.max.dtype != np.float64:
+            self.max, self.min = self._float_extremes()
+        xs = np.where(ok, x, np.nan)
+        np.fmax(self.max, xs, out=self.max)
+        np.fmin(self.min, xs, out=self.min)
+
+    def partial(self) -> DarkPartial:
+        # one count for all pixels unless some were left out: 8 bytes less per pixel to send and merge
+        count = np.int64(self.n_full) if self.count is None else self.count + self.n_full
+        shift = self.shift.astype(np.float64) if self.shift is not None else np.zeros(self.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            safe = np.maximum(count, 1)
+            mean = np.where(count > 0, shift + self.s1 / safe, 0.0)
+            m2 = np.maximum(self.s2 - self.s1 * self.s1 / safe, 0.0)
+        high, low = self._float_extremes()
+        return DarkPartial(count, mean, m2, high, low, self.frames_used, list(self.skipped), list(self.frame_means))
+
+
+def accumulate_units(units: Iterable[FrameUnit], shape: tuple[int, int],
+                     window: tuple[np.ndarray, np.ndarray] | None = None,
+                     exclude: frozenset[FrameKey] = frozenset(), record_means: bool = False,
+                     on_frame=None) -> DarkPartial:
+    """Statistics of every frame of ``units`` (the task one worker runs); ``on_frame()`` after each."""
+    acc = Accumulator(shape, window, exclude, record_means)
+    for unit in units:
+        for read in iter_frames(unit):
+            acc.add(read)
+            if on_frame is not None:
+                on_frame()
+    return acc.partial()
+
+
+def std_from(partial: DarkPartial, ddof: int = 0) -> np.ndarray:
+    """Per-pixel standard deviation: population (ddof 0, as cxi.mpi_average) or sample (ddof 1)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = partial.pixel_counts() - ddof
+        return np.where(n > 0, np.sqrt(partial.m2 / np.maximum(n, 1)), np.nan)
+
+
+def finished(partial: DarkPartial) -> dict[str, np.ndarray]:
+    """Average, max and min images; NaN where no frame gave a value."""
+    none = partial.pixel_counts() == 0
+    return {
+        "average": np.where(none, np.nan, partial.mean),
+        "max": np.where(none, np.nan, partial.max),
+        "min": np.where(none, np.nan, partial.min),
+    }

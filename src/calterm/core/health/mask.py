@@ -1,0 +1,197 @@
+"""Pixel masks from dark-run statistics, geometry ranges, the detector's gaps and existing mask files.
+
+The default rule is ``cxi.make_dials_mask``'s: a pixel is good when 0 < average <= 2000,
+0 < std <= 10 and max >= 300 (each bound settable or switched off). Optional: detector-wide
+statistical limits (mean +- k sigma of the average or std image over the pixels the detector does
+not mask, as psana does), a border of N pixels around each module, and 2theta / q / d ranges from a
+PONI geometry. The result can be combined with existing mask files (union or intersection) and is
+always united with the detector's own mask (its gaps are never good).
+
+Masks are True = masked (pyFAI's convention); ``as_output`` gives 1 = good on request. The report
+counts the pixels each rule flags (rules overlap, so counts need not add up to the total).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from calterm.core.common.panel_layouts import Panel, modules_between_gaps
+from calterm.errors import InputError
+
+Range = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class MaskRules:
+    """Thresholds (None switches one off) and optional rules; defaults are cxi.make_dials_mask's."""
+
+    average_min: float | None = 0.0  # good when average > average_min
+    average_max: float | None = 2000.0  # good when average <= average_max
+    std_min: float | None = 0.0  # good when std > std_min
+    std_max: float | None = 10.0  # good when std <= std_max
+    max_min: float | None = 300.0  # good when max >= max_min
+    average_sigma: float | None = None  # good when |average - detector mean| <= k * detector std
+    std_sigma: float | None = None
+    border: int = 0  # pixels masked at each module edge
+    tth_range_deg: Range | None = None  # good inside [lo, hi]
+    q_range_nm: Range | None = None  # q in 1/nm, as pyFAI
+    d_range_A: Range | None = None  # d-spacing in angstrom
+
+    def __post_init__(self) -> None:
+        for name in ("average_sigma", "std_sigma"):
+            k = getattr(self, name)
+            if k is not None and not k > 0:
+                raise InputError(f"{name.replace('_', ' ')} must be positive, not {k}")
+        if self.border < 0:
+            raise InputError(f"border must be >= 0 pixels, not {self.border}")
+        for name in ("tth_range_deg", "q_range_nm", "d_range_A"):
+            r = getattr(self, name)
+            if r is not None and r[0] is not None and r[1] is not None and not r[0] < r[1]:
+                raise InputError(f"{name}: low must be below high, got {r}")
+
+
+@dataclass
+class MaskResult:
+    """The mask (True = masked) and the number of pixels each rule flags."""
+
+    mask: np.ndarray
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def masked(self) -> int:
+        return int(self.mask.sum())
+
+    def as_output(self, good: bool = False) -> np.ndarray:
+        """uint8 image: 1 = masked (pyFAI), or 1 = good when ``good``."""
+        return (~self.mask if good else self.mask).astype(np.uint8)
+
+    def report(self) -> dict:
+        n = self.mask.size
+        return {"shape": list(self.mask.shape), "masked": self.masked, "good": n - self.masked,
+                "masked_fraction": self.masked / n, "rules": dict(self.counts)}
+
+
+def threshold_flags(average: np.ndarray | None, std: np.ndarray | None, maximum: np.ndarray | None,
+                    rules: MaskRules, valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-rule bad-pixel flags from the statistics images (NaN statistics are flagged ``not_finite``)."""
+    flags: dict[str, np.ndarray] = {}
+    given = [a for a in (average, std, maximum) if a is not None]
+    if given:
+        flags["not_finite"] = np.logical_or.reduce([~np.isfinite(a) for a in given])
+    with np.errstate(invalid="ignore"):
+        if average is not None:
+            if rules.average_min is not None:
+                flags["average_low"] = average <= rules.average_min
+            if rules.average_max is not None:
+                flags["average_high"] = average > rules.average_max
+            if rules.average_sigma is not None:
+                flags["average_sigma"] = _sigma_flags(average, rules.average_sigma, valid)
+        if std is not None:
+            if rules.std_min is not None:
+                flags["std_low"] = std <= rules.std_min
+            if rules.std_max is not None:
+                flags["std_high"] = std > rules.std_max
+            if rules.std_sigma is not None:
+                flags["std_sigma"] = _sigma_flags(std, rules.std_sigma, valid)
+        if maximum is not None and rules.max_min is not None:
+            flags["max_low"] = maximum < rules.max_min
+    return flags
+
+
+def _sigma_flags(image: np.ndarray, k: float, valid: np.ndarray | None) -> np.ndarray:
+    """Outside mean +- k std of the image over finite pixels the detector does not mask."""
+    use = np.isfinite(image) if valid is None else np.isfinite(image) & valid
+    if not use.any():
+        raise InputError("no finite pixel to compute the detector-wide mean and sigma from")
+    mean, sigma = image[use].mean(), image[use].std()
+    return np.abs(image - mean) > k * sigma
+
+
+def border_flags(shape: tuple[int, int], width: int, modules: Sequence[Panel]) -> np.ndarray:
+    """``width`` pixels inside each module's edge."""
+    flags = np.zeros(shape, bool)
+    for m in modules:
+        region = flags[m.slices]
+        region[:width, :] = True
+        region[-width:, :] = True
+        region[:, :width] = True
+        region[:, -width:] = True
+    return flags
+
+
+def range_flags(rules: MaskRules, geometry, detector, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Pixels outside the 2theta / q / d ranges, computed by pyFAI from a PONI geometry."""
+    wanted = [r for r in ("tth_range_deg", "q_range_nm", "d_range_A") if getattr(rules, r) is not None]
+    if not wanted:
+        return {}
+    if geometry is None:
+        raise InputError("2theta, q or d ranges need a PONI file (--poni)")
+    if detector.shape is not None and tuple(detector.shape) != tuple(shape):
+        raise InputError(f"the PONI's detector has shape {tuple(detector.shape)}, the images {tuple(shape)}")
+    ai = geometry.to_pyfai(detector)
+    flags = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in wanted:
+            if name == "tth_range_deg":
+                values = np.degrees(ai.twoThetaArray(shape))
+            else:
+                q = ai.qArray(shape)  # 1/nm
+                values = q if name == "q_range_nm" else np.where(q > 0, 20 * math.pi / q, np.inf)
+            lo, hi = getattr(rules, name)
+            bad = ~np.isfinite(values)
+            if lo is not None:
+                bad |= values < lo
+            if hi is not None:
+                bad |= values > hi
+            flags[name.rsplit("_", 1)[0]] = bad
+    return flags
+
+
+def build_mask(shape: tuple[int, int], rules: MaskRules = MaskRules(), *, average=None, std=None, maximum=None,
+               detector_mask: np.ndarray | None = None, modules: Sequence[Panel] | None = None,
+               geometry=None, detector=None, files: Sequence[tuple[str, np.ndarray]] = (),
+               combine: str = "union") -> MaskResult:
+    """The mask: rules united, combined with ``files`` (union or intersection), plus the detector mask.
+
+    ``modules`` (for the border) default to the detector's unmasked regions, else the whole image.
+    Intersection keeps a pixel masked only if the rules and every file mask it.
+    """
+    if combine not in ("union", "intersection"):
+        raise InputError(f"combine must be 'union' or 'intersection', not {combine!r}")
+    for name, img in (("average", average), ("std", std), ("max", maximum), *files):
+        if img is not None and img.shape != tuple(shape):
+            raise InputError(f"{name}: shape {img.shape} does not match {tuple(shape)}")
+    det = None if detector_mask is None else np.asarray(detector_mask, bool)
+    if det is not None and det.shape != tuple(shape):
+        raise InputError(f"detector mask shape {det.shape} does not match {tuple(shape)}")
+    flags = threshold_flags(average, std, maximum, rules, None if det is None else ~det)
+    if rules.border:
+        if modules is None:
+            modules = modules_between_gaps(det) if det is not None and det.any() else \
+                [Panel("detector", 0, 0, shape[1], shape[0])]
+        flags["border"] = border_flags(shape, rules.border, modules)
+    flags.update(range_flags(rules, geometry, detector, shape))
+    sources = []
+    if flags:
+        sources.append(np.logical_or.reduce(list(flags.values())))
+    counts = {name: int(f.sum()) for name, f in flags.items()}
+    for name, m in files:
+        m = np.asarray(m, bool)
+        counts[f"file:{name}"] = int(m.sum())
+        sources.append(m)
+    if not sources and det is None:
+        raise InputError("nothing to build a mask from: give statistics images, ranges, mask files or a detector")
+    if not sources:
+        mask = np.zeros(shape, bool)
+    elif combine == "union":
+        mask = np.logical_or.reduce(sources)
+    else:
+        mask = np.logical_and.reduce(sources)
+    if det is not None:
+        counts["detector"] = int(det.sum())
+        mask = mask | det
+    return MaskResult(mask, counts)

@@ -1,0 +1,271 @@
+"""Screen 1, calibration parameters: image, detector, calibrant, wavelength/energy, pixel size,
+start distance and centre, rotate/flip, mask — Dioptas' start values, one line each.
+
+A field applies as soon as it parses (and is saved at once); a field that does not parse turns
+red and changes nothing. Wavelength and energy are one value shown twice. Detector and calibrant
+have searchable lists (``d`` and ``l``: fuzzy search over pyFAI's registry and the user's files);
+the side panel says what the detector resolves to and draws the calibrant's rings.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Provider
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Label, Select, Static
+
+from calterm.tui.screens.base import CaltermScreen
+
+HC_KEV_A = 12.398419843320026  # the constant calterm.core.common.calibrants uses
+
+# id, label, placeholder
+FIELDS = (
+    ("image", "Image", "path of the calibration image"),
+    ("frame", "Frame", "0"),
+    ("detector", "Detector", "auto (by image shape); d: list"),
+    ("calibrant", "Calibrant", "LaB6, CeO2, ... or a .D file; l: list"),
+    ("wavelength", "Wavelength Å", "e.g. 0.3344"),
+    ("energy", "Energy keV", "e.g. 37.08"),
+    ("pixel", "Pixel size µm", "detector's"),
+    ("distance", "Distance mm", "start value"),
+    ("center", "Centre x, y px", "start value: column, row"),
+    ("mask", "Mask file", "none"),
+)
+
+
+def _opt_float(text: str, positive: bool = True) -> float | None:
+    if not text.strip():
+        return None
+    v = float(text)
+    if not math.isfinite(v) or (positive and v <= 0):
+        raise ValueError(text)
+    return v
+
+
+class ParametersScreen(CaltermScreen):
+    MODE = "parameters"
+    AUTO_FOCUS = ""  # nothing focused: single keys (c, 1-6) act at once; tab enters the form
+    HELP = ("Start values of the calibration. A field applies as soon as it is valid (red: not valid). "
+            "tab moves between fields, esc leaves a field, d/l open searchable detector/calibrant lists.")
+    DEFAULT_CSS = """
+    ParametersScreen #form { width: 50; }
+    ParametersScreen Grid { grid-size: 2; grid-columns: 16 1fr; grid-rows: 1; height: auto; grid-gutter: 0 1; }
+    ParametersScreen Label { height: 1; color: $text-muted; }
+    ParametersScreen Input.-invalid-value { color: $error; text-style: bold; }
+    ParametersScreen Input:focus { background: $panel; color: $accent; text-style: bold; }
+    ParametersScreen #side { width: 1fr; padding: 0 1; }
+    ParametersScreen #info { height: auto; }
+    """
+    BINDINGS = [Binding("d", "choose_detector", "Detector"), Binding("l", "choose_calibrant", "Calibrant")]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal():
+            with VerticalScroll(id="form", can_focus=False), Grid():
+                for key, label, placeholder in FIELDS:
+                    yield Label(label)
+                    yield Input(placeholder=placeholder, id=f"f-{key}", compact=True)
+                yield Label("Rotate")
+                yield Select([(f"{a}°", a) for a in (0, 90, 180, 270)], id="f-rotate", compact=True,
+                             allow_blank=False, value=0)
+                yield Label("Flip")
+                yield Select([("none", ""), ("horizontal", "h"), ("vertical", "v")], id="f-flip",
+                             compact=True, allow_blank=False, value="")
+            with Vertical(id="side"):
+                yield Static("", id="info")
+                # the rings plot (plotext) is mounted after the first paint, see _described
+
+    # --- session -> fields --------------------------------------------------------------------
+    def on_session_changed(self, what: str) -> None:
+        if what in ("all", "resume"):
+            self._fill()
+        if what in ("all", "resume", "request"):
+            # after the first paint: describing imports pyFAI, which must not delay the first screen
+            self.set_timer(0.2, self.describe)
+
+    def _fill(self) -> None:
+        r = self.session.request
+        values = {
+            "image": r.image_path, "frame": str(r.frame), "detector": r.detector or "", "calibrant": r.calibrant,
+            "wavelength": f"{r.wavelength_m * 1e10:.6g}", "energy": f"{HC_KEV_A / (r.wavelength_m * 1e10):.6g}",
+            "pixel": "" if r.pixel_size_um is None else f"{r.pixel_size_um:g}",
+            "distance": "" if r.distance_mm is None else f"{r.distance_mm:g}",
+            "center": "" if r.center_xy is None else f"{r.center_xy[0]:g}, {r.center_xy[1]:g}",
+            "mask": r.mask_path or "",
+        }
+        for key, value in values.items():
+            field = self.query_one(f"#f-{key}", Input)
+            with field.prevent(Input.Changed):
+                field.value = value
+            field.remove_class("-invalid-value")
+        with self.query_one("#f-rotate", Select).prevent(Select.Changed):
+            self.query_one("#f-rotate", Select).value = r.rotate
+        with self.query_one("#f-flip", Select).prevent(Select.Changed):
+            self.query_one("#f-flip", Select).value = r.flip or ""
+
+    # --- fields -> session --------------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        key = (event.input.id or "")[2:]
+        try:
+            changes, geometry = self._parse(key, event.value)
+        except (ValueError, TypeError):
+            event.input.add_class("-invalid-value")
+            return
+        event.input.remove_class("-invalid-value")
+        r = self.session.request
+        if all(getattr(r, k) == v for k, v in changes.items()):
+            return
+        if key in ("wavelength", "energy"):
+            other = self.query_one("#f-energy" if key == "wavelength" else "#f-wavelength", Input)
+            wl_a = changes["wavelength_m"] * 1e10
+            with other.prevent(Input.Changed):
+                other.value = f"{HC_KEV_A / wl_a:.6g}" if key == "wavelength" else f"{wl_a:.6g}"
+            other.remove_class("-invalid-value")
+        if key == "image":
+            self.session.result = None
+            self.session.demo = False
+        self.capp.update_request("request", geometry=geometry, **changes)
+
+    def _parse(self, key: str, text: str) -> tuple[dict, bool]:
+        text = text.strip()
+        if key == "image":
+            if not Path(text).expanduser().is_file():
+                raise ValueError("no such file")
+            return {"image_path": str(Path(text).expanduser())}, True
+        if key == "frame":
+            v = int(text or 0)
+            if v < 0:
+                raise ValueError(text)
+            return {"frame": v}, True
+        if key == "detector":
+            return {"detector": text or None}, True
+        if key == "calibrant":
+            if not text:
+                raise ValueError("empty")
+            return {"calibrant": text}, True
+        if key == "wavelength":
+            v = float(text)
+            if not 0.01 < v < 20:
+                raise ValueError(text)
+            return {"wavelength_m": v * 1e-10}, True
+        if key == "energy":
+            v = float(text)
+            if not 0.5 < v < 1000:
+                raise ValueError(text)
+            return {"wavelength_m": HC_KEV_A / v * 1e-10}, True
+        if key == "pixel":
+            return {"pixel_size_um": _opt_float(text)}, True
+        if key == "distance":
+            return {"distance_mm": _opt_float(text)}, True
+        if key == "center":
+            if not text:
+                return {"center_xy": None}, True
+            x, y = (float(v) for v in text.replace(";", ",").split(","))
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise ValueError(text)
+            return {"center_xy": (x, y)}, True
+        if key == "mask":
+            if text and not Path(text).expanduser().is_file():
+                raise ValueError("no such file")
+            return {"mask_path": str(Path(text).expanduser()) if text else None}, False
+        raise ValueError(key)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "f-rotate" and event.value != self.session.request.rotate:
+            self.session.result = None
+            self.capp.update_request("request", geometry=True, rotate=int(event.value))
+        elif event.select.id == "f-flip" and (event.value or None) != self.session.request.flip:
+            self.session.result = None
+            self.capp.update_request("request", geometry=True, flip=event.value or None)
+
+    # --- side panel: what the detector and calibrant resolve to --------------------------------
+    @work(thread=True, exclusive=True, group="describe")
+    def describe(self) -> None:
+        r = self.session.request
+        lines, rings, title = [], [], "calibrant rings"
+        try:
+            from calterm.core.common.calibrants import load_calibrant
+
+            cal = load_calibrant(r.calibrant)
+            tth = [math.degrees(t) for t in cal.two_theta_rad(r.wavelength_m)]
+            rings = tth[:40]
+            title = f"{cal.name}: {len(tth)} rings, first at {tth[0]:.3f}° 2θ" if tth else cal.name
+        except Exception as exc:
+            lines.append(f"[red]calibrant: {exc}[/red]")
+        if r.image_path:
+            try:
+                from calterm.core.common.detectors import resolve_detector
+                from calterm.core.io.images import read_array
+
+                shape = read_array(r.image_path, r.frame)[0].shape[-2:]
+                if r.rotate in (90, 270):
+                    shape = shape[::-1]
+                choice = resolve_detector(shape, r.detector, r.pixel_size_um)
+                p1, p2 = choice.pixel_size_um
+                lines.append(f"image {shape[1]} x {shape[0]} px (x × y)")
+                lines.append(f"detector [b]{choice.name}[/b] ({choice.how}), pixel {p1:g} × {p2:g} µm")
+                if choice.alternatives:
+                    lines.append(f"[dim]also this shape: {', '.join(choice.alternatives[:4])}[/dim]")
+            except Exception as exc:
+                lines.append(f"[red]{exc}[/red]")
+        lines.append(f"λ {r.wavelength_m * 1e10:.5f} Å = {HC_KEV_A / (r.wavelength_m * 1e10):.4f} keV")
+        self.capp.from_thread(self._described, "\n".join(lines), rings, title)
+
+    def _described(self, info: str, rings: list[float], title: str) -> None:
+        from calterm.tui.widgets.calibrant_rings import CalibrantRings
+
+        self.query_one("#info", Static).update(info)
+        plots = self.query(CalibrantRings)
+        if not plots:
+            self.query_one("#side").mount(CalibrantRings(id="rings"))
+            plots = self.query(CalibrantRings)
+        plots.first().show(rings, title)
+
+    # --- searchable lists ---------------------------------------------------------------------
+    def action_choose_detector(self) -> None:
+        self._choose("detector", "Search pyFAI's detectors…")
+
+    def action_choose_calibrant(self) -> None:
+        self._choose("calibrant", "Search calibrants…")
+
+    @work(thread=True, exclusive=True, group="choose")
+    def _choose(self, key: str, placeholder: str) -> None:
+        if key == "detector":
+            from calterm.core.common.detectors import registered_names
+
+            names = ["auto", *registered_names()]
+        else:
+            from calterm.core.common.calibrants import registered_names, user_calibrant_dir
+
+            user = sorted(p.name for p in user_calibrant_dir().glob("*.D")) if user_calibrant_dir().is_dir() else []
+            names = [*user, *registered_names()]
+        self.capp.from_thread(self._show_choices, key, names, placeholder)
+
+    def _show_choices(self, key: str, names: list[str], placeholder: str) -> None:
+        field = self.query_one(f"#f-{key}", Input)
+
+        def pick(name: str) -> None:
+            field.value = "" if name == "auto" else name  # Input.Changed applies it
+
+        from textual.command import CommandPalette
+
+        class Names(Provider):
+            async def discover(self):
+                for name in names:
+                    yield DiscoveryHit(name, partial_pick(name))
+
+            async def search(self, query: str):
+                matcher = self.matcher(query)
+                for name in names:
+                    score = matcher.match(name)
+                    if score > 0:
+                        yield Hit(score, matcher.highlight(name), partial_pick(name))
+
+        def partial_pick(name: str):
+            return lambda: pick(name)
+
+        self.app.push_screen(CommandPalette(providers=[Names], placeholder=placeholder))

@@ -1,0 +1,160 @@
+"""Screen 3, refinement options: which of the seven PONI parameters are free and their bounds,
+and how rings are extracted (Dioptas' refinement options).
+
+Bounds are in PONI units (m, rad) because that is what the fit and the PONI file use; an empty
+bound means unbounded. Every valid edit applies at once and is saved.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual.app import ComposeResult
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from calterm.core.calibrate.model import PEAK_METHODS
+from calterm.core.common.geometry import PARAMS, Constraints
+from calterm.tui.screens.base import CaltermScreen
+
+UNITS = {"dist": "m", "poni1": "m", "poni2": "m", "rot1": "rad", "rot2": "rad", "rot3": "rad", "wavelength": "m"}
+
+# id, label, request field, kind (float / int / optional float / optional int), placeholder
+OPTIONS = (
+    ("delta", "Δ2θ window °", "delta_2th_deg", "ofloat", "adaptive"),
+    ("imin", "I min factor", "i_min_factor", "float", "0.1"),
+    ("imax", "I max", "i_max", "ofloat", "none (no saturation)"),
+    ("rings", "Number of rings", "rings", "oint", "all resolved"),
+    ("search", "Search size px", "search_size_px", "int", "10"),
+)
+
+
+def _value(kind: str, text: str):
+    text = text.strip()
+    if kind.startswith("o") and not text:
+        return None
+    v = int(text) if kind.endswith("int") else float(text)
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(text)
+    return v
+
+
+class RefinementScreen(CaltermScreen):
+    MODE = "refinement"
+    AUTO_FOCUS = ""
+    HELP = ("Fix or free each geometry parameter and bound it (PONI units, empty = unbounded); choose how "
+            "rings are searched. tab moves between fields, space toggles a box.")
+    DEFAULT_CSS = """
+    RefinementScreen #params { grid-size: 4; grid-columns: 18 10 1fr 1fr; grid-rows: 1; height: auto;
+                               grid-gutter: 0 1; }
+    RefinementScreen #options { grid-size: 2; grid-columns: 18 1fr; grid-rows: 1; height: auto;
+                                grid-gutter: 0 1; margin-top: 1; }
+    RefinementScreen Label { height: 1; color: $text-muted; }
+    RefinementScreen Checkbox { height: 1; border: none; padding: 0; }
+    RefinementScreen Input.-invalid-value { color: $error; text-style: bold; }
+    RefinementScreen Input:focus { background: $panel; color: $accent; text-style: bold; }
+    RefinementScreen .head { color: $accent; text-style: bold; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(can_focus=False):
+            with Grid(id="params"):
+                for head in ("parameter", "fixed", "lower bound", "upper bound"):
+                    yield Static(head, classes="head")
+                for name in PARAMS:
+                    yield Label(f"{name} ({UNITS[name]})")
+                    yield Checkbox("fix", id=f"fix-{name}", compact=True)
+                    yield Input(placeholder="-inf", id=f"lo-{name}", compact=True)
+                    yield Input(placeholder="+inf", id=f"hi-{name}", compact=True)
+            with Grid(id="options"):
+                yield Label("Automatic refinement")
+                yield Checkbox("extract more rings, refit", id="auto", compact=True)
+                yield Label("Grow typed points")
+                yield Checkbox("into whole rings", id="grow", compact=True)
+                yield Label("Use mask")
+                yield Checkbox("the mask file of screen 1", id="use-mask", compact=True)
+                yield Label("Peak search")
+                yield Select([(m, m) for m in PEAK_METHODS], id="method", compact=True, allow_blank=False,
+                             value=PEAK_METHODS[0])
+                for key, label, _field, _kind, placeholder in OPTIONS:
+                    yield Label(label)
+                    yield Input(placeholder=placeholder, id=f"opt-{key}", compact=True)
+
+    def on_session_changed(self, what: str) -> None:
+        if what not in ("all", "resume"):
+            return
+        s = self.session
+        r = s.request
+        for name in PARAMS:
+            box = self.query_one(f"#fix-{name}", Checkbox)
+            with box.prevent(Checkbox.Changed):
+                box.value = name in r.constraints.fixed
+            lo, hi = r.constraints.bounds.get(name, (None, None))
+            for prefix, v in (("lo", lo), ("hi", hi)):
+                field = self.query_one(f"#{prefix}-{name}", Input)
+                with field.prevent(Input.Changed):
+                    field.value = "" if v is None else repr(v)
+                field.remove_class("-invalid-value")
+        for wid, value in (("auto", r.auto_refine), ("grow", r.grow_points), ("use-mask", s.use_mask)):
+            box = self.query_one(f"#{wid}", Checkbox)
+            with box.prevent(Checkbox.Changed):
+                box.value = value
+        method = self.query_one("#method", Select)
+        with method.prevent(Select.Changed):
+            method.value = r.peak_method
+        for key, _label, field_name, _kind, _ in OPTIONS:
+            field = self.query_one(f"#opt-{key}", Input)
+            v = getattr(r, field_name)
+            with field.prevent(Input.Changed):
+                field.value = "" if v is None else f"{v:g}"
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        wid = event.checkbox.id or ""
+        r = self.session.request
+        if wid.startswith("fix-"):
+            name = wid[4:]
+            c = r.constraints.with_fixed(fix=[name]) if event.value else r.constraints.with_fixed(free=[name])
+            self.capp.update_request(constraints=c)
+        elif wid == "auto":
+            self.capp.update_request(auto_refine=event.value)
+        elif wid == "grow":
+            self.capp.update_request(grow_points=event.value)
+        elif wid == "use-mask":
+            self.session.use_mask = event.value
+            self.capp.changed()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "method" and event.value != self.session.request.peak_method:
+            self.capp.update_request(peak_method=str(event.value))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        wid = event.input.id or ""
+        r = self.session.request
+        try:
+            if wid.startswith(("lo-", "hi-")):
+                name = wid[3:]
+                lo_text = self.query_one(f"#lo-{name}", Input).value.strip()
+                hi_text = self.query_one(f"#hi-{name}", Input).value.strip()
+                bounds = dict(r.constraints.bounds)
+                if lo_text or hi_text:
+                    lo = float(lo_text) if lo_text else -math.inf
+                    hi = float(hi_text) if hi_text else math.inf
+                    if not lo < hi:
+                        raise ValueError("low must be below high")
+                    bounds[name] = (lo, hi)
+                else:
+                    bounds.pop(name, None)
+                c = Constraints(fixed=r.constraints.fixed, bounds=bounds)
+                for prefix in ("lo", "hi"):
+                    self.query_one(f"#{prefix}-{name}", Input).remove_class("-invalid-value")
+                self.capp.update_request(constraints=c)
+                return
+            for key, _label, field_name, kind, _ in OPTIONS:
+                if wid == f"opt-{key}":
+                    value = _value(kind, event.value)
+                    event.input.remove_class("-invalid-value")
+                    if value != getattr(r, field_name):
+                        self.capp.update_request(**{field_name: value})
+                    return
+        except (ValueError, TypeError):
+            event.input.add_class("-invalid-value")

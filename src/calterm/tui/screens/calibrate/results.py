@@ -1,0 +1,307 @@
+"""Screen 5, results: the geometry in PONI and Fit2D terms with uncertainties, the verdict in words,
+residuals per ring and per point, the optimization history, and the plots that show a fit is right.
+
+The summary line (verdict, RMS, distance in mm) is always on screen whatever the tab. Points sort
+by any column (``o`` or a header click); the highlighted point is marked on the preview; ``d``
+drops it and refits. ``s`` saves the PONI file (versioned: an earlier file is kept as a numbered
+version, never overwritten silently); ``e`` exports the history as CSV.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.screens.prompt import PromptScreen
+from calterm.tui.widgets.check_plots import VIEWS, CheckPlots
+from calterm.tui.widgets.image_preview import ImagePreview
+from calterm.tui.widgets.residual_plot import ResidualPlot
+
+SORTS = ("#", "ring", "|Δ2θ|", "x", "y")
+UNITS = {"dist": ("mm", 1e3), "poni1": ("mm", 1e3), "poni2": ("mm", 1e3), "rot1": ("mrad", 1e3),
+         "rot2": ("mrad", 1e3), "rot3": ("mrad", 1e3), "wavelength": ("Å", 1e10)}
+
+
+def summary_text(result) -> str:
+    """The line outside checks read: verdict, RMS and the refined distance in mm."""
+    v = result.verdict
+    color = {"good": "green", "doubtful": "yellow"}.get(v.status, "red")
+    dist_mm = result.geometry.dist * 1e3
+    sd = result.sigma.get("dist")
+    pm = f" ± {sd * 1e3:.3f}" if sd is not None and math.isfinite(sd) else ""
+    return (f"[b {color}]{v.status}[/]: distance [b]{dist_mm:.3f}{pm} mm[/b] · RMS {v.rms_rad * 1e3:.3f} mrad "
+            f"({result.rms_2th_deg:.4f}°) · {result.rows.size} points, {len(result.rings)} rings")
+
+
+def with_detector(result, request):
+    """The result with its pyFAI detector (a resumed session stores only the detector's name)."""
+    if result.detector is not None:
+        return result
+    from calterm.core.common.detectors import resolve_detector
+
+    choice = resolve_detector(result.shape, request.detector or result.detector_name, request.pixel_size_um)
+    return replace(result, detector=choice.detector)
+
+
+class ResultsScreen(CaltermScreen):
+    MODE = "results"
+    AUTO_FOCUS = "#tabs"
+    HELP = ("The calibration: geometry (PONI and Fit2D), residuals per ring and per point, history, plots. "
+            "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits.")
+    DEFAULT_CSS = """
+    ResultsScreen #summary { height: auto; max-height: 3; padding: 0 1; background: $surface; }
+    ResultsScreen TabbedContent { height: 1fr; }
+    ResultsScreen TabPane { padding: 0; }
+    ResultsScreen #point-table { width: 46; }
+    ResultsScreen #geometry { padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("s", "save_poni", "Save PONI"),
+        Binding("e", "export_history", "Export CSV"),
+        Binding("d", "delete_and_refit", "Delete+refit", show=False),
+        Binding("o", "sort_points", "Sort", show=False),
+        Binding("v", "plot_view", "Plot view", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("no calibration yet: press c to calibrate", id="summary")
+        with TabbedContent(id="tabs"):
+            with TabPane("Geometry", id="tab-geometry"):
+                yield Static("", id="geometry")
+            with TabPane("Rings", id="tab-rings"):
+                yield DataTable(id="ring-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Points", id="tab-points"), Horizontal():
+                yield DataTable(id="point-table", cursor_type="row", zebra_stripes=True)
+                yield ImagePreview(id="point-preview")
+            with TabPane("History", id="tab-history"):
+                yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Plots", id="tab-plots"):
+                yield CheckPlots(id="check-plots")
+
+    def on_mount(self) -> None:
+        self._sort = 0
+        self._shown = None
+        view = self.session.tools.get("results", {}).get("plot_view", "all")
+        self.query_one(CheckPlots).set_view(view if view in VIEWS else "all")
+
+    def on_session_changed(self, what: str) -> None:
+        result = self.session.result
+        if result is None:
+            self.query_one("#summary", Static).update("no calibration yet: press [b]c[/b] to calibrate")
+            return
+        if self._shown is not result:
+            self._shown = result
+            self._fill(result)
+        self.update_previews()
+
+    # --- filling ------------------------------------------------------------------------------
+    def _fill(self, result) -> None:
+        self.query_one("#summary", Static).update(summary_text(result))
+        self.query_one("#geometry", Static).update(self._geometry_table(result))
+        rings = self.query_one("#ring-table", DataTable)
+        rings.clear(columns=True)
+        rings.add_columns("ring", "d Å", "2θ °", "n", "mean Δ2θ m°", "std m°")
+        for r in result.rings:
+            rings.add_row(str(r.ring), f"{r.d_A:.5f}", f"{r.tth_deg:.4f}", str(r.count), f"{r.mean_deg * 1e3:+.3f}",
+                          f"{r.std_deg * 1e3:.3f}")
+        self._fill_points(result)
+        hist = self.query_one("#history-table", DataTable)
+        hist.clear(columns=True)
+        hist.add_columns(*result.history.columns)
+        for row in result.history.rows[-500:]:  # the CSV has them all; the table shows the last 500
+            hist.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row))
+        self._plot_residuals(result)
+
+    def _geometry_table(self, result) -> Table:
+        table = Table(box=None, pad_edge=False, expand=False)
+        table.add_column("PONI", style="bold")
+        table.add_column("value", justify="right")
+        table.add_column("± 1σ", justify="right")
+        table.add_column("  ")
+        table.add_column("Fit2D", style="bold")
+        table.add_column("value", justify="right")
+        g = result.geometry.as_dict()
+        fit2d = [("direct dist mm", result.fit2d.get("directDist")), ("centre x px", result.fit2d.get("centerX")),
+                 ("centre y px", result.fit2d.get("centerY")), ("tilt °", result.fit2d.get("tilt")),
+                 ("tilt plane °", result.fit2d.get("tiltPlanRotation")), ("", None), ("", None)]
+        for (name, value), (fname, fvalue) in zip(g.items(), fit2d, strict=True):
+            unit, scale = UNITS[name]
+            s = result.sigma.get(name)
+            sigma = "fixed" if s is None else f"{s * scale:.2g}"
+            table.add_row(f"{name} {unit}", f"{value * scale:.5f}", sigma, "", fname,
+                          "" if fvalue is None else f"{fvalue:.4f}")
+        v = result.verdict
+        grid = Table.grid()
+        grid.add_row(table)
+        grid.add_row("")
+        grid.add_row(f"verdict: {v.status} — RMS {v.rms_rad * 1e3:.3f} mrad, noise floor "
+                     f"{v.noise_floor_rad * 1e3:.3f} mrad; detector {result.detector_name}, {result.calibrant}")
+        for reason in v.reasons:
+            grid.add_row(f"  · {reason}")
+        return grid
+
+    def _order(self, result) -> np.ndarray:
+        n = result.rows.size
+        key = SORTS[self._sort]
+        if key == "ring":
+            return np.lexsort((np.arange(n), result.ring))
+        if key == "|Δ2θ|":
+            return np.argsort(-np.abs(result.residual_rad), kind="stable")
+        if key == "x":
+            return np.argsort(result.cols, kind="stable")
+        if key == "y":
+            return np.argsort(result.rows, kind="stable")
+        return np.arange(n)
+
+    def _fill_points(self, result) -> None:
+        table = self.query_one("#point-table", DataTable)
+        table.clear(columns=True)
+        for label, key in (("#", "#"), ("x", "x"), ("y", "y"), ("ring", "ring"), ("Δ2θ m°", "|Δ2θ|")):
+            mark = " ▼" if SORTS[self._sort] == key else ""
+            table.add_column(label + mark, key=key)
+        res_mdeg = np.degrees(result.residual_rad) * 1e3
+        for i in self._order(result)[:5000]:
+            table.add_row(str(i + 1), f"{result.cols[i]:.2f}", f"{result.rows[i]:.2f}", str(result.ring[i]),
+                          f"{res_mdeg[i]:+.3f}", key=str(i))
+
+    def _plot_residuals(self, result) -> None:
+        cx, cy = result.fit2d.get("centerX", 0.0) - 0.5, result.fit2d.get("centerY", 0.0) - 0.5
+        azimuth = np.degrees(np.arctan2(result.rows - cy, result.cols - cx))
+        self.query_one(ResidualPlot).show(azimuth, np.degrees(result.residual_rad) * 1e3, result.ring)
+        self._pattern(result)
+
+    @work(thread=True, exclusive=True, group="pattern")
+    def _pattern(self, result) -> None:
+        """The 1D pattern, then the cake (0.1-1 s each, pyFAI's integrators), off the event loop."""
+        plots = self.query_one(CheckPlots)
+        request = self.session.effective_request()
+        self.capp.from_thread(plots.computing)
+        try:
+            from calterm.core.calibrate.integrate import cake, pattern
+
+            full = with_detector(result, request)
+            self.capp.from_thread(plots.show_pattern, pattern(full, request))
+            self.capp.from_thread(plots.show_cake, cake(full, request))
+        except Exception as exc:  # shown in the plots: the rest of the results stay usable
+            self.capp.from_thread(plots.failed, f"cannot integrate: {exc}")
+
+    def action_plot_view(self) -> None:
+        """Open the Plots tab, then cycle it: all three checks, or the pattern, cake or residuals alone."""
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != "tab-plots":
+            tabs.active = "tab-plots"
+            return
+        view = self.query_one(CheckPlots).cycle_view()
+        self.session.tools.setdefault("results", {})["plot_view"] = view
+        self.capp.changed("", debounce=True)
+
+    # --- selection, sorting, delete + refit ---------------------------------------------------
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "point-table" or self.session.result is None or event.row_key.value is None:
+            return
+        i = int(event.row_key.value)
+        r = self.session.result
+        self.query_one("#point-preview", ImagePreview).show(marked=(float(r.cols[i]), float(r.rows[i])))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        if event.data_table.id == "point-table" and event.column_key.value in SORTS:
+            self._sort = SORTS.index(event.column_key.value)
+            self._fill_points(self.session.result)
+
+    def action_sort_points(self) -> None:
+        if self.session.result is not None:
+            self._sort = (self._sort + 1) % len(SORTS)
+            self._fill_points(self.session.result)
+            self.query_one(TabbedContent).active = "tab-points"
+            self.notify(f"points sorted by {SORTS[self._sort]}")
+
+    def action_delete_and_refit(self) -> None:
+        result = self.session.result
+        table = self.query_one("#point-table", DataTable)
+        if result is None or not table.row_count:
+            return
+        self.query_one(TabbedContent).active = "tab-points"
+        row_key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        drop = int(row_key.value)
+        keep = np.ones(result.rows.size, dtype=bool)
+        keep[drop] = False
+        request = self.session.effective_request()
+
+        def refit_job(ctx):
+            from calterm.core.calibrate.pipeline import refit
+
+            ctx.report("refit without the deleted point", 0, 1)
+            return refit(with_detector(result, request), request, keep)
+
+        def done(new) -> None:
+            self.session.result = new
+            self.session.rings_from_result = True
+            self.capp.changed("result")
+            self.notify(f"point {drop + 1} deleted; refitted: RMS {new.verdict.rms_rad * 1e3:.3f} mrad")
+
+        self.capp.jobs.start("Refit", refit_job, on_done=done)
+
+    # --- outputs ------------------------------------------------------------------------------
+    def _default(self, suffix: str) -> str:
+        stem = Path(self.session.request.image_path).stem or "calibration"
+        return str(Path.cwd() / f"{stem}{suffix}")
+
+    def action_save_poni(self) -> None:
+        result = self.session.result
+        if result is None:
+            self.notify("nothing to save: calibrate first (c)", severity="warning")
+            return
+        request = self.session.request
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+
+            def save(ctx):
+                from calterm.core.calibrate.pipeline import write_poni
+
+                return write_poni(with_detector(result, request), Path(path).expanduser(), command="calterm tui")
+
+            def saved(version) -> None:
+                self.session.outputs["poni"] = path
+                self.capp.changed("")
+                self.notify(f"PONI saved: {path} -> {Path(version).name}")
+
+            self.capp.jobs.start("Save PONI", save, on_done=saved)
+
+        default = self.session.outputs.get("poni") or self._default(".poni")
+        self.app.push_screen(PromptScreen("Save PONI file", default,
+                                          "an existing file is kept as a numbered version"), chosen)
+
+    def action_export_history(self) -> None:
+        result = self.session.result
+        if result is None:
+            self.notify("no history yet: calibrate first (c)", severity="warning")
+            return
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            target = Path(path).expanduser()
+            existed = target.exists()
+            try:
+                result.history.write_csv(target)
+            except Exception as exc:
+                self.notify(f"cannot write {target}: {exc}", severity="error")
+                return
+            self.session.outputs["history"] = str(target)
+            self.capp.changed("")
+            self.notify(f"history ({len(result.history)} rows) {'replaced' if existed else 'written'}: {target}")
+
+        default = self.session.outputs.get("history") or self._default("-history.csv")
+        self.app.push_screen(PromptScreen("Export optimization history (CSV)", default), chosen)

@@ -1,0 +1,1 @@
+"""The single-ring screen (6)."""

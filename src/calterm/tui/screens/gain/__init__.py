@@ -1,0 +1,1 @@
+"""The gain map screen (0)."""

@@ -1,0 +1,263 @@
+"""Screen 0, gain map (``calterm gain`` in the app): positions (a frames glob and a calibration each),
+options, progress, every position's radial profile with the extrapolation range, previews of the map
+and of the damaged pixels, and the outputs written by the same writer as the CLI.
+
+Keys: in Frames/Calibration, enter adds the position (``a`` outside a field); in Folder, enter
+takes one position per subfolder; ``delete`` removes the highlighted position; ``r`` (or enter in
+an option) computes (esc cancels); ``w`` exports ``NAME_YYYY-MM-DD.tif`` and its companions
+(versioned); ``t`` cycles the tabs Setup, Profiles and Map.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
+
+from calterm.errors import InputError
+from calterm.tui.screens.tool_form import Field, ToolScreen, number
+from calterm.tui.widgets.density_map import DensityMap
+from calterm.tui.widgets.flag_map import FlagMap
+from calterm.tui.widgets.gain_profile_plot import GainProfilePlot
+
+TABS = ("gain-setup", "gain-profiles", "gain-map")
+POSITION_FIELDS = ("frames", "calibration")
+
+
+def parse_range(text: str) -> tuple[float, float] | None:
+    if not text.strip():
+        return None
+    try:
+        lo, hi = (float(t) for t in text.split(","))
+    except ValueError:
+        raise InputError(f"Range 2θ°: expected MIN,MAX in degrees, got {text!r}") from None
+    if not lo < hi:
+        raise InputError(f"Range 2θ°: MIN must be below MAX, got {text!r}")
+    return lo, hi
+
+
+class GainScreen(ToolScreen):
+    MODE = "gain"
+    AUTO_FOCUS = ""  # nothing focused: single keys (r, w, 0-9) act at once; tab enters the form
+    HELP = ("Gain map from amorphous scattering at three or more positions: add each position's frames glob "
+            "and calibration (enter, or a), or a folder; r computes (esc cancels), w exports the map, "
+            "t cycles Setup / Profiles / Map.")
+    FIELDS = (
+        Field("frames", "Frames glob", "", "frames of one position, e.g. pos1/*.tif", wide=True),
+        Field("calibration", "Calibration", "", ".poni or GSAS-II .imctrl; enter adds", wide=True),
+        Field("folder", "Folder", "", "or one subfolder per position; enter loads", wide=True),
+        Field("range", "Range 2θ°", "", "suggested"), Field("bins", "Bins", "", "auto"),
+        Field("polarization", "Polarization", "0.99"), Field("filter_size", "Filter size", "3"),
+        Field("damaged_sigma", "Damaged σ", "4"), Field("form", "Form", "divide", "divide|multiply"),
+        Field("detector", "Detector", "", "for .imctrl"), Field("mask", "Mask", "", "beam stop etc."),
+        Field("output", "Output name", "gain", "NAME; the date is appended", wide=True),
+    )
+    DEFAULT_CSS = """
+    GainScreen TabbedContent { height: 1fr; }
+    GainScreen TabPane { padding: 0; }
+    GainScreen #gain-positions { height: 1fr; min-height: 4; }
+    GainScreen #gain-summary { width: 30; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("a", "add_position", "Add position", show=False),
+        Binding("delete", "remove_position", "Remove", show=False),
+        Binding("t", "next_tab", "Tab"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(id="gain-tabs"):
+            with TabPane("Setup", id="gain-setup"):
+                yield from self.compose_form()
+                yield DataTable(id="gain-positions", cursor_type="row", zebra_stripes=True)
+            with TabPane("Profiles", id="gain-profiles"):
+                yield GainProfilePlot(id="gain-plot")
+            with TabPane("Map", id="gain-map"), Horizontal():
+                with Vertical(id="gain-summary"):
+                    yield Static("no map yet: r computes it", id="gain-text")
+                yield DensityMap(id="gain-preview", title="gain map")
+                yield FlagMap(id="gain-damaged", title="damaged")
+
+    def on_mount(self) -> None:
+        self.computed = None
+        self.query_one("#gain-positions", DataTable).add_columns("#", "frames", "calibration")
+
+    def on_restored(self, what: str) -> None:
+        self._fill_positions()
+        report = self.state.get("report")
+        if what == "all" and report and self.computed is None:
+            self._show_report(report, restored=True)
+
+    # --- positions ----------------------------------------------------------------------------
+    @property
+    def positions(self) -> list[list[str]]:
+        return self.state.setdefault("inputs", {}).setdefault("positions", [])
+
+    def _fill_positions(self) -> None:
+        table = self.query_one("#gain-positions", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for k, (frames, calibration) in enumerate(self.positions, start=1):
+            table.add_row(str(k), frames, Path(calibration).name)
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1))
+
+    def action_add_position(self) -> None:
+        v = self.values()
+        frames, calibration = str(v["frames"]), str(v["calibration"])
+        if not frames or not calibration:
+            self.notify("fill Frames glob and Calibration, then enter", severity="warning")
+            self.query_one("#f-frames" if not frames else "#f-calibration", Input).focus()
+            return
+        self.positions.append([frames, calibration])
+        for key in POSITION_FIELDS:
+            self.set_value(key, "")
+        self._fill_positions()
+        self.capp.changed("")
+        self.query_one("#f-frames", Input).focus()
+        self.notify(f"position {len(self.positions)} added")
+
+    def action_remove_position(self) -> None:
+        table = self.query_one("#gain-positions", DataTable)
+        if self.positions and table.cursor_row >= 0:
+            del self.positions[min(table.cursor_row, len(self.positions) - 1)]
+            self._fill_positions()
+            self.capp.changed("")
+
+    def _load_folder(self, folder: str) -> None:
+        from calterm.core.gain.files import folder_positions
+
+        try:
+            specs = folder_positions(str(Path(folder).expanduser()))
+        except InputError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.positions[:] = [[s.frames, s.calibration] for s in specs]
+        self._fill_positions()
+        self.capp.changed("")
+        self.notify(f"{len(specs)} positions from {folder}")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        key = (event.input.id or "")[2:]
+        if key in POSITION_FIELDS:
+            event.prevent_default()  # not a run (the base class's handler would run next)
+            self.action_add_position()
+        elif key == "folder":
+            event.prevent_default()
+            if event.value.strip():
+                self._load_folder(event.value.strip())
+
+    def action_next_tab(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + 1) % len(TABS)] if tabs.active in TABS else TABS[0]
+
+    # --- run ----------------------------------------------------------------------------------
+    def _request(self, v: dict) -> dict:
+        from calterm.core.gain.gain_map import MIN_POSITIONS, GainOptions
+
+        if len(self.positions) < MIN_POSITIONS:
+            raise InputError(f"Frames glob: a gain map needs at least {MIN_POSITIONS} positions, "
+                             f"{len(self.positions)} given")
+        form = str(v["form"]) or "divide"
+        if form not in ("divide", "multiply"):
+            raise InputError(f"Form: divide or multiply, not {form!r}")
+        options = GainOptions(polarization=number(v["polarization"] or "0.99", "Polarization"),
+                              bins=number(v["bins"], "Bins", integer=True, optional=True, positive=True),
+                              tth_range=parse_range(str(v["range"])),
+                              filter_size=number(v["filter_size"] or "3", "Filter size", integer=True, positive=True),
+                              damaged_sigma=number(v["damaged_sigma"] or "4", "Damaged σ", positive=True))
+        return {"options": options, "form": form, "positions": [list(p) for p in self.positions],
+                "detector": str(v["detector"]) or None, "mask": str(v["mask"]) or None}
+
+    def action_run(self) -> None:
+        request = self.parse(self._request)
+        if request is None:
+            return
+
+        def job(ctx):
+            return compute(request, ctx)
+
+        self.query_one("#gain-text", Static).update("computing… (esc cancels)")
+        self.query_one(GainProfilePlot).show(message="computing the gain map…")
+        self.capp.jobs.start("Gain map", job, on_done=self._done,
+                             on_fail=lambda rec: self.query_one("#gain-text", Static).update(
+                                 f"[b]{rec.status}[/b]: {rec.message}"))
+
+    def _done(self, computed: dict) -> None:
+        self.computed = computed
+        result = computed["result"]
+        finite = np.isfinite(result.gain)
+        lo, hi = np.percentile(result.gain[finite], [2, 99.5]) if finite.any() else (np.nan, np.nan)
+        report = {**computed["report"], "map_range": [float(lo), float(hi)]}  # the preview's . and @
+        self.keep_report(report)
+        self._show_report(report)
+        self.query_one(DensityMap).show(result.gain, reduce="mean", log=False, square=True)
+        self.query_one(FlagMap).show(result.damaged)
+        self.query_one(TabbedContent).active = "gain-profiles"
+
+    def _show_report(self, report: dict, restored: bool = False) -> None:
+        lo, hi = report["tth_range_deg"]
+        self.query_one(GainProfilePlot).show(report["profile"], (lo, hi))
+        unc = report.get("median_uncertainty")
+        lines = [f"{len(report['positions'])} positions, {report['form']} form",
+                 f"range [b]{lo:.3f}-{hi:.3f}°[/b] ({'suggested' if report['range_suggested'] else 'given'})",
+                 f"{len(report['iteration_changes'])} passes, {report['extrapolated_bins']} bins extrapolated",
+                 f"damaged pixels [b]{report['damaged_pixels']}[/b]",
+                 f"no estimate {report['pixels_without_estimate']} px",
+                 f"median uncertainty {'-' if unc is None else f'{100 * unc:.2f} %'}",
+                 f"{report.get('elapsed_s', 0):.1f} s"]
+        if report.get("map_range") and None not in report["map_range"]:
+            lines.append("map: . {:.3f} … @ {:.3f}".format(*report["map_range"]))
+        lines.append("[dim](restored: r recomputes)[/]" if restored else "w exports the map")
+        self.query_one("#gain-text", Static).update("\n".join(lines))
+
+    # --- export -------------------------------------------------------------------------------
+    def action_write(self) -> None:
+        computed = self.computed
+        if computed is None:
+            self.notify("nothing to export: r computes the gain map first", severity="warning")
+            return
+        name = str(self.values()["output"]) or "gain"
+        form = computed["form"]
+
+        def job(ctx):
+            from calterm.core.gain.files import dated_name, write_outputs
+
+            ctx.report("writing the gain map")
+            inputs = {"positions": [{"frames": f, "calibration": c} for f, c in computed["positions"]], "form": form}
+            base = dated_name(str(Path(name).expanduser()))
+            return write_outputs(base, computed["result"].images(form), computed["report"], "calterm tui gain", inputs)
+
+        def done(written: dict) -> None:
+            self.session.outputs["gain"] = written["gain"]["path"]
+            self.capp.changed("")
+            self.notify(f"gain map written: {written['gain']['path']} -> {Path(written['gain']['version']).name} "
+                        f"(+ {len(written) - 1} companions)")
+
+        self.capp.jobs.start("Export gain map", job, on_done=done)
+
+
+def compute(request: dict, ctx) -> dict:
+    """Load the positions and compute the map (in a worker), as ``calterm gain`` does."""
+    from calterm.core.gain.files import PositionSpec, load_positions
+    from calterm.core.gain.gain_map import compute_gain_map
+    from calterm.core.io.images import load_mask
+
+    started = time.perf_counter()
+    specs = [PositionSpec(str(Path(f).expanduser()), str(Path(c).expanduser())) for f, c in request["positions"]]
+    positions, detector = load_positions(specs, request["detector"], None, ctx)
+    options = request["options"]
+    if request["mask"]:
+        from dataclasses import replace
+
+        options = replace(options, mask=load_mask(request["mask"], positions[0].image.shape))
+    result = compute_gain_map(positions, detector, options, ctx)
+    report = result.report()
+    report["form"] = request["form"]
+    report["inputs"] = [{"frames": p.frames[:20], "calibration": p.calibration, "notes": p.notes} for p in positions]
+    report["elapsed_s"] = round(time.perf_counter() - started, 3)
+    return {"result": result, "report": report, "form": request["form"], "positions": request["positions"]}

@@ -1,0 +1,1 @@
+"""Detector health screens: dark statistics (7), mask (8), panel alignment (9)."""

@@ -1,0 +1,199 @@
+"""Screen 9, panel alignment (``calterm align`` in the app): the displacement of each quadrant or
+layout panel found by correlating its powder rings with themselves rotated about the beam centre,
+with the correlation before and after, and the image before and after moving every panel back.
+
+``shift`` is where the panel's content sits relative to where it belongs (x = column, y = row,
+pixels); moving the panel by -shift aligns it. The image and centre start from the calibration
+(screen 1 and the result); ``r`` (or enter) aligns, ``w`` writes the corrected image and/or the
+offsets file (versioned).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static
+
+from calterm.errors import InputError
+from calterm.tui.screens.tool_form import Field, ToolScreen, number
+from calterm.tui.widgets.image_preview import ImagePreview
+
+
+def parse_center(text: str) -> tuple[float, float]:
+    try:
+        x, y = (float(t) for t in text.replace(";", ",").split(","))
+    except ValueError:
+        raise InputError(f"Centre: expected X,Y in pixels, got {text!r}") from None
+    return x, y
+
+
+class AlignScreen(ToolScreen):
+    MODE = "align"
+    AUTO_FOCUS = ""  # nothing focused: single keys (r, w, 0-9) act at once; tab enters the form
+    HELP = ("Panel alignment: a powder image (a max or average of a bright run), the beam centre and the "
+            "panels (quadrants or a layout file). r aligns (esc cancels); w writes the corrected image and "
+            "the offsets file. shift = where the panel's content sits; move the panel by -shift.")
+    FIELDS = (
+        Field("image", "Image", "", "powder image", wide=True),
+        Field("center", "Centre x,y", "", "beam centre px"), Field("search", "Search px", "20"),
+        Field("panels", "Panels", "quadrants", "or a layout file"), Field("frame", "Frame", "0"),
+        Field("mask", "Mask", "", "mask file (nonzero = masked)", wide=True),
+        Field("corrected", "Corrected →", "", "aligned.tif"), Field("offsets", "Offsets →", "", "offsets.json"),
+    )
+    DEFAULT_CSS = """
+    AlignScreen #align-top { height: 7; }
+    AlignScreen #align-table { width: 52; }
+    AlignScreen #align-summary { width: 1fr; padding: 0 1; }
+    AlignScreen #align-previews { height: 1fr; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        yield from self.compose_form()
+        with Horizontal(id="align-top"):
+            yield DataTable(id="align-table", cursor_type="row", zebra_stripes=True)
+            yield Static("r aligns the panels", id="align-summary")
+        with Horizontal(id="align-previews"):
+            yield ImagePreview(id="align-before")
+            yield ImagePreview(id="align-after")
+
+    def on_mount(self) -> None:
+        self.aligned = None
+        self.query_one("#align-table", DataTable).add_columns("panel", "dx px", "dy px", "cc before", "cc after")
+        self.query_one("#align-before", ImagePreview).border_title = "before"
+        self.query_one("#align-after", ImagePreview).border_title = "after: panels moved by -shift"
+
+    def on_restored(self, what: str) -> None:
+        report = self.state.get("report")
+        if what == "all" and report and self.aligned is None:
+            self._table(report, restored=True)
+
+    def default_for(self, f: Field):
+        s = self.session
+        if f.key == "image":
+            return s.request.image_path or ""
+        if f.key == "center":
+            if s.result is not None and "centerX" in s.result.fit2d:
+                return f"{s.result.fit2d['centerX'] - 0.5:.2f},{s.result.fit2d['centerY'] - 0.5:.2f}"
+            if s.request.center_xy is not None:
+                return f"{s.request.center_xy[0]:.2f},{s.request.center_xy[1]:.2f}"
+        return f.default
+
+    # --- run ----------------------------------------------------------------------------------
+    def _request(self, v: dict) -> dict:
+        if not v["image"]:
+            raise InputError("Image: give a powder image")
+        return {"image": str(v["image"]), "center": parse_center(str(v["center"])),
+                "panels": str(v["panels"]) or "quadrants", "mask": str(v["mask"]) or None,
+                "frame": number(v["frame"] or "0", "Frame", integer=True),
+                "search": number(v["search"] or "20", "Search px", positive=True)}
+
+    def action_run(self) -> None:
+        request = self.parse(self._request)
+        if request is None:
+            return
+
+        def job(ctx):
+            return align(request, ctx)
+
+        self.query_one("#align-summary", Static).update("aligning… (esc cancels)")
+        self.capp.jobs.start("Align panels", job, on_done=self._done,
+                             on_fail=lambda rec: self.query_one("#align-summary", Static).update(
+                                 f"[b]{rec.status}[/b]: {rec.message}"))
+
+    def _done(self, aligned: dict) -> None:
+        self.aligned = aligned
+        report = {**aligned["result"].report(), "center": list(aligned["center"]), "image": aligned["image"]}
+        self.keep_report(report)
+        self._table(report)
+        self.query_one("#align-before", ImagePreview).show(image=aligned["before"])
+        self.query_one("#align-after", ImagePreview).show(image=aligned["after"])
+
+    def _table(self, report: dict, restored: bool = False) -> None:
+        table = self.query_one("#align-table", DataTable)
+        table.clear()
+        for p in report["panels"]:
+            table.add_row(p["name"], f"{p['shift'][0]:+.2f}", f"{p['shift'][1]:+.2f}", f"{p['cc_before']:.4f}",
+                          f"{p['cc']:.4f}")
+        note = "[dim](restored: r recomputes)[/]" if restored else "w writes the corrected image / offsets"
+        self.query_one("#align-summary", Static).update(
+            f"mean cc [b]{report['cc_before']:.4f} → {report['cc_after']:.4f}[/b]\n"
+            f"centre {report['center'][0]:.2f}, {report['center'][1]:.2f}\n"
+            f"move each panel by -shift\n{note}")
+
+    # --- write --------------------------------------------------------------------------------
+    def action_write(self) -> None:
+        aligned = self.aligned
+        if aligned is None:
+            self.notify("nothing to write: r aligns first", severity="warning")
+            return
+        v = self.values()
+        corrected, offsets = str(v["corrected"]), str(v["offsets"])
+        if not corrected and not offsets:
+            self.notify("fill Corrected → and/or Offsets → with a file path", severity="warning")
+            return
+        inputs = {"image": aligned["image"], "center": list(aligned["center"]), "panels": aligned["panels_arg"],
+                  "mask": aligned["mask"]}
+
+        def job(ctx):
+            from calterm.core.io.images import write_image
+            from calterm.core.io.versions import write_versioned
+
+            written = {}
+            if corrected:
+                ctx.report("writing the corrected image")
+                written["corrected"] = str(write_versioned(
+                    Path(corrected).expanduser(), lambda tmp: write_image(tmp, aligned["corrected"]),
+                    command="calterm tui align --corrected", inputs=inputs))
+            if offsets:
+                doc = {"center": list(aligned["center"]),
+                       "units": "pixels; x = column, y = row; move each panel by correction",
+                       "panels": [{**panel.as_dict(), "shift": list(r.shift), "correction": [-r.shift[0], -r.shift[1]],
+                                   "cc": r.cc} for panel, r in zip(aligned["panels"], aligned["result"].panels,
+                                                                    strict=True)]}
+                text = json.dumps(doc, indent=2) + "\n"
+                written["offsets"] = str(write_versioned(
+                    Path(offsets).expanduser(), lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                    command="calterm tui align --offsets", inputs=inputs))
+            return written
+
+        def done(written: dict) -> None:
+            for name in written:
+                self.session.outputs[f"align_{name}"] = corrected if name == "corrected" else offsets
+            self.capp.changed("")
+            self.notify("written: " + ", ".join(f"{n} -> {Path(p).name}" for n, p in written.items()))
+
+        self.capp.jobs.start("Write alignment", job, on_done=done)
+
+
+def align(request: dict, ctx) -> dict:
+    """Read, align and correct (in a worker): everything the screen shows and writes."""
+    import numpy as np
+
+    from calterm.core.common.panel_layouts import load_layout, quadrants
+    from calterm.core.health.alignment import align_panels, corrected_image
+    from calterm.core.io.images import load_image, load_mask
+    from calterm.tui.preview_data import PreviewImage
+
+    ctx.report("reading the image")
+    img = load_image(request["image"], frame=request["frame"])
+    h, w = img.shape
+    cx, cy = request["center"]
+    if not (0 <= cx <= w - 1 and 0 <= cy <= h - 1):
+        raise InputError(f"centre {cx:g},{cy:g} lies outside the {w}x{h} image")
+    panels = quadrants(img.shape) if request["panels"] == "quadrants" else load_layout(request["panels"], img.shape)
+    valid = ~img.invalid
+    if request["mask"]:
+        valid &= ~load_mask(request["mask"], img.shape)
+    result = align_panels(img.data, panels, (cx, cy), valid=valid, search_px=request["search"], ctx=ctx)
+    fixed = corrected_image(img.data, panels, result)
+
+    def preview(data, tag):
+        return PreviewImage((request["image"], tag), np.log1p(np.clip(np.where(valid, data, 0), 0, None))
+                            .astype(np.float32))
+
+    return {"result": result, "panels": panels, "panels_arg": request["panels"], "center": (cx, cy),
+            "image": request["image"], "mask": request["mask"], "corrected": fixed,
+            "before": preview(img.data, "before"), "after": preview(fixed, "after")}

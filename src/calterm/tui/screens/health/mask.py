@@ -1,0 +1,200 @@
+"""Screen 8, pixel mask (``calterm mask`` in the app): rules on dark-run statistics, the number of
+pixels each rule flags, a preview of the mask, and the mask written as a new version.
+
+Defaults are cxi.make_dials_mask's (good when 0 < average <= 2000, 0 < std <= 10, max >= 300); a
+bound of ``none`` (or empty) switches a rule off. The mask is rebuilt as rules are typed (a worker,
+so a 16-Mpixel detector never blocks the keys) or with ``r``/enter; ``w`` writes it (1 = masked,
+pyFAI's convention, unless "1 = good" is ticked).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from calterm.errors import InputError
+from calterm.tui.screens.tool_form import Field, ToolScreen, number, words
+from calterm.tui.widgets.flag_map import FlagMap
+
+MASK_SUFFIXES = (".edf", ".mask", ".tif", ".tiff", ".npy")
+BOUNDS = (("average_min", "avg >"), ("average_max", "avg ≤"), ("std_min", "std >"), ("std_max", "std ≤"),
+          ("max_min", "max ≥"))
+
+
+class MaskScreen(ToolScreen):
+    MODE = "mask"
+    AUTO_FOCUS = ""  # nothing focused: single keys (r, w, 0-9) act at once; tab enters the form
+    HELP = ("Pixel mask from dark statistics: a pixel is good when every rule holds ('none' switches a "
+            "bound off). Counts and preview follow as you type; r rebuilds, w writes the mask (versioned).")
+    FIELDS = (
+        Field("average", "Average", "", "average image of a dark run", wide=True),
+        Field("std", "Std", "", "standard deviation image", wide=True),
+        Field("max", "Max", "", "maximum image", wide=True),
+        Field("average_min", "avg >", "0"), Field("average_max", "avg ≤", "2000"),
+        Field("std_min", "std >", "0"), Field("std_max", "std ≤", "10"),
+        Field("max_min", "max ≥", "300"), Field("border", "Border px", "0"),
+        Field("average_sigma", "avg ±kσ", "", "off"), Field("std_sigma", "std ±kσ", "", "off"),
+        Field("detector", "Detector", "", "add its gaps"), Field("combine", "Combine", "", "mask files"),
+        Field("output", "Output →", "mask.edf", ".edf .mask .tif .npy"), Field("good", "1 = good", False),
+    )
+    DEFAULT_CSS = """
+    MaskScreen #mask-body { height: 1fr; }
+    MaskScreen #mask-side { width: 36; }
+    MaskScreen #mask-counts { height: 1fr; }
+    MaskScreen #mask-summary { height: 2; padding: 0 1; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        yield from self.compose_form()
+        with Horizontal(id="mask-body"):
+            with Vertical(id="mask-side"):
+                yield Static("fill the statistics images", id="mask-summary")
+                yield DataTable(id="mask-counts", cursor_type="row", zebra_stripes=True)
+            yield FlagMap(id="mask-preview", title="masked")
+
+    def on_mount(self) -> None:
+        self.result = None
+        self._images: dict[str, tuple[tuple, object]] = {}  # path -> (mtime, size), array: read once
+        self._timer = None
+        self.query_one("#mask-counts", DataTable).add_columns("rule", "pixels", "%")
+
+    def on_restored(self, what: str) -> None:
+        self.rebuild()  # inputs may have changed elsewhere (the dark screen's written images)
+
+    def on_field_changed(self, key: str) -> None:
+        if key != "output":
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = self.set_timer(0.3, self.rebuild)
+
+    # --- building -----------------------------------------------------------------------------
+    def _request(self, v: dict) -> dict:
+        from calterm.core.health.mask import MaskRules
+
+        bounds = {key: number(v[key], label, optional=True, allow_none_word=True) for key, label in BOUNDS}
+        rules = MaskRules(**bounds, average_sigma=number(v["average_sigma"], "avg ±kσ", optional=True, positive=True),
+                          std_sigma=number(v["std_sigma"], "std ±kσ", optional=True, positive=True),
+                          border=number(v["border"] or "0", "Border px", integer=True))
+        paths = {k: str(v[k]) or None for k in ("average", "std", "max")}
+        combine = words(str(v["combine"]))
+        if not any(paths.values()) and not combine:
+            raise InputError("Average: give at least one statistics image or mask file")
+        return {"rules": rules, "paths": paths, "combine": combine, "detector": str(v["detector"]) or None}
+
+    def rebuild(self) -> None:
+        """Rebuild the mask from the current fields (quietly: a half-typed rule just waits)."""
+        try:
+            request = self._request(self.values())
+        except InputError as exc:
+            self.query_one("#mask-summary", Static).update(f"[dim]{exc}[/]")
+            return
+        self._build(request)
+
+    def action_run(self) -> None:
+        request = self.parse(self._request)
+        if request is not None:
+            self._build(request)
+
+    def _read(self, path: str):
+        """A statistics image as float, cached by path and modification time."""
+        from calterm.core.io.images import read_array
+
+        p = Path(path).expanduser()
+        try:
+            stamp = (p.stat().st_mtime_ns, p.stat().st_size)
+        except OSError:
+            raise InputError(f"{path}: no such file") from None
+        cached = self._images.get(str(p))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        raw, _ = read_array(p)
+        if raw.ndim != 2 or raw.dtype.kind not in "biuf":
+            raise InputError(f"{path}: expected a 2D numeric image, got shape {raw.shape} of {raw.dtype}")
+        data = raw.astype(float)
+        self._images[str(p)] = (stamp, data)
+        return data
+
+    @work(thread=True, exclusive=True, group="mask-preview")
+    def _build(self, request: dict) -> None:
+        try:
+            result = build(request, self._read)
+        except Exception as exc:  # a wrong path or shape: said in the summary, the form stays usable
+            message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+            self.capp.from_thread(self._failed, message)
+            return
+        self.capp.from_thread(self._show, result)
+
+    def _failed(self, message: str) -> None:
+        self.result = None
+        self.query_one("#mask-summary", Static).update(f"[red]{message}[/]")
+        self.query_one("#mask-counts", DataTable).clear()
+        self.query_one(FlagMap).show(message="no mask")
+
+    def _show(self, result) -> None:
+        self.result = result
+        n = result.mask.size
+        self.query_one("#mask-summary", Static).update(
+            f"[b]{result.masked}[/b] of {n} masked ({100 * result.masked / n:.2f} %)\nw writes the mask")
+        table = self.query_one("#mask-counts", DataTable)
+        table.clear()
+        for name, count in result.counts.items():
+            table.add_row(name, str(count), f"{100 * count / n:.2f}")
+        table.add_row("total", str(result.masked), f"{100 * result.masked / n:.2f}")
+        self.query_one(FlagMap).show(result.mask)
+        self.keep_report(result.report())
+
+    # --- write --------------------------------------------------------------------------------
+    def action_write(self) -> None:
+        result = self.result
+        v = self.values()
+        out = Path(str(v["output"])).expanduser()
+        if result is None:
+            self.notify("no mask yet: fill the statistics images (r rebuilds)", severity="warning")
+            return
+        if out.suffix.lower() not in MASK_SUFFIXES:
+            self.notify(f"{out}: use .edf, .mask, .tif or .npy", severity="error")
+            return
+        good = bool(v["good"])
+        data = result.as_output(good=good)
+        inputs = {k: v[k] for k in ("average", "std", "max", "detector", "combine")}
+        inputs["rules"] = {key: v[key] for key, _ in BOUNDS} | {k: v[k] for k in ("average_sigma", "std_sigma", "border")}
+
+        def job(ctx):
+            from calterm.core.io.images import write_image
+            from calterm.core.io.versions import write_versioned
+
+            ctx.report("writing the mask")
+            return str(write_versioned(out, lambda tmp: write_image(tmp, data), command="calterm tui mask",
+                                       inputs=inputs))
+
+        def done(version: str) -> None:
+            self.session.outputs["mask"] = str(out)
+            self.capp.changed("")
+            self.notify(f"mask written: {out} -> {Path(version).name} ({'1 = good' if good else '1 = masked'})")
+
+        self.capp.jobs.start("Write mask", job, on_done=done)
+
+
+def build(request: dict, read):
+    """The mask for ``request`` (as :meth:`MaskScreen._request` makes it), images through ``read``."""
+    from calterm.core.health.mask import build_mask
+    from calterm.core.io.images import load_mask, read_array
+
+    images = {k: read(p) if p else None for k, p in request["paths"].items()}
+    shape = next((img.shape for img in images.values() if img is not None), None)
+    if shape is None:
+        shape = read_array(request["combine"][0])[0].shape[-2:]
+    det_mask = None
+    if request["detector"]:
+        from calterm.core.common.detectors import resolve_detector
+
+        det_mask = resolve_detector(shape, request["detector"]).detector.mask
+        if det_mask is not None and tuple(det_mask.shape) != tuple(shape):
+            raise InputError(f"detector mask shape {tuple(det_mask.shape)} does not match the images {tuple(shape)}")
+    files = [(Path(p).name, load_mask(p, shape)) for p in request["combine"]]
+    return build_mask(shape, request["rules"], average=images["average"], std=images["std"],
+                      maximum=images["max"], detector_mask=det_mask, files=files)

@@ -1,0 +1,90 @@
+"""Parameters and refinement screens: a field applies (and is saved) as soon as it is valid; an
+invalid field turns red and changes nothing; wavelength and energy stay one value."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+
+import pytest
+
+from calterm.tui.session import session_path
+
+
+async def _type(pilot, app, selector: str, text: str) -> None:
+    field = app.screen.query_one(selector)
+    field.focus()
+    field.value = ""
+    await pilot.press(*text)
+    await pilot.pause(0.05)
+
+
+def test_parameters_apply_validate_and_link_wavelength_energy(tui):
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await _type(pilot, app, "#f-distance", "185.5")
+            assert app.session.request.distance_mm == 185.5
+            assert json.loads(session_path().read_text())["request"]["distance_mm"] == 185.5
+            await pilot.press("end", "x")  # "185.5x": red, and the last valid value stays
+            assert app.screen.query_one("#f-distance").has_class("-invalid-value")
+            assert app.session.request.distance_mm == 185.5
+            await _type(pilot, app, "#f-distance", "-3")
+            assert app.screen.query_one("#f-distance").has_class("-invalid-value")
+            await _type(pilot, app, "#f-energy", "12.398419843320026")
+            assert app.session.request.wavelength_m == pytest.approx(1e-10, rel=1e-12)
+            assert app.screen.query_one("#f-wavelength").value == "1"
+            await _type(pilot, app, "#f-center", "500.5, 510")
+            assert app.session.request.center_xy == (500.5, 510.0)
+            await _type(pilot, app, "#f-calibrant", "CeO2")
+            assert app.session.request.calibrant == "CeO2"
+            await pilot.press("escape")  # leave the field: single keys act again
+            assert app.focused is None
+            await pilot.press("3")
+            assert app.current_mode == "refinement"
+
+    asyncio.run(go())
+
+
+def test_refinement_fix_free_bounds_and_options(tui):
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("3")
+            await tui.settle(app, pilot)
+            assert "wavelength" in app.session.request.constraints.fixed
+            app.screen.query_one("#fix-dist").focus()
+            await pilot.press("space")
+            app.screen.query_one("#fix-wavelength").focus()
+            await pilot.press("space")
+            c = app.session.request.constraints
+            assert "dist" in c.fixed and "wavelength" not in c.fixed
+            await _type(pilot, app, "#lo-rot1", "-0.1")
+            assert app.session.request.constraints.bounds["rot1"] == (-0.1, math.inf)
+            await _type(pilot, app, "#hi-rot1", "0.2")
+            assert app.session.request.constraints.bounds["rot1"] == (-0.1, 0.2)
+            await pilot.press("end", "x")  # not a number: refused, the last valid bounds stay
+            assert app.screen.query_one("#hi-rot1").has_class("-invalid-value")
+            assert app.session.request.constraints.bounds["rot1"] == (-0.1, 0.2)
+            await _type(pilot, app, "#hi-rot1", "0.2")
+            await _type(pilot, app, "#lo-rot1", "0.5")  # low above high: refused at "0.5"
+            assert app.screen.query_one("#lo-rot1").has_class("-invalid-value")
+            assert app.session.request.constraints.bounds["rot1"] == (0.0, 0.2)
+            await _type(pilot, app, "#opt-rings", "5")
+            await _type(pilot, app, "#opt-delta", "0.25")
+            await _type(pilot, app, "#opt-imax", "55000")
+            r = app.session.request
+            assert (r.rings, r.delta_2th_deg, r.i_max) == (5, 0.25, 55000.0)
+            app.screen.query_one("#auto").focus()
+            await pilot.press("space")
+            app.screen.query_one("#use-mask").focus()
+            await pilot.press("space")
+            assert app.session.request.auto_refine is False and app.session.use_mask is False
+            saved = json.loads(session_path().read_text())
+            assert saved["request"]["constraints"]["bounds"]["rot1"] == [0.0, 0.2]
+            assert saved["use_mask"] is False and saved["request"]["auto_refine"] is False
+
+    asyncio.run(go())
