@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from calterm.cli.common import parse_xy, print_json
+from calterm.cli.common import print_json
 from calterm.core.common.panel_layouts import load_layout, quadrants
 from calterm.core.health.alignment import align_panels, corrected_image
 from calterm.core.io.images import load_image, load_mask, write_image
 from calterm.core.io.versions import write_versioned
 from calterm.errors import InputError
+from calterm.inputs.values import parse_xy
 
 
 def add_parser(sub):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 
-from calterm.cli.common import add_image_options, parse_names, parse_xy, print_json
+from calterm.cli.common import add_image_options, print_json
 from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, ControlPoint
 from calterm.core.common.calibrants import wavelength_m
 from calterm.core.common.geometry import PARAMS, Constraints
 from calterm.core.io.versions import check_writable
 from calterm.errors import InputError
+from calterm.inputs.values import parse_names, parse_xy
 
 
 def add_parser(sub):

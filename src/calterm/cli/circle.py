@@ -13,8 +13,9 @@ import math
 
 import numpy as np
 
-from calterm.cli.common import add_image_options, parse_xy, print_json
+from calterm.cli.common import add_image_options, print_json
 from calterm.errors import InputError
+from calterm.inputs.values import parse_xy
 
 
 def add_parser(sub):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from calterm.cli.common import parse_range, print_json
+from calterm.cli.common import print_json
 from calterm.core.common.jobs import JobContext, Progress
 from calterm.core.health.dark import DarkOptions, compute_dark
 from calterm.core.io.frames import expand_sources
 from calterm.core.io.images import TIFF_SUFFIXES, write_image
 from calterm.core.io.versions import write_versioned
 from calterm.errors import InputError
+from calterm.inputs.values import parse_range
 
 IMAGE_SUFFIXES = TIFF_SUFFIXES | {".edf", ".npy"}
 OUTPUTS = ("average", "std", "max", "min", "clipped_mean")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from calterm.cli.common import parse_range, print_json
+from calterm.cli.common import print_json
 from calterm.core.common.panel_layouts import load_layout
 from calterm.core.health.mask import MaskRules, build_mask
 from calterm.core.io.images import load_mask, read_array, write_image
 from calterm.core.io.versions import write_versioned
 from calterm.errors import InputError
+from calterm.inputs.values import parse_range
 
 BOUNDS = (("average-min", 0.0, "good when average > this"), ("average-max", 2000.0, "good when average <= this"),
           ("std-min", 0.0, "good when std > this"), ("std-max", 10.0, "good when std <= this"),

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from calterm.cli.common import add_image_options, parse_xy
+from calterm.cli.common import add_image_options
 from calterm.errors import InputError
+from calterm.inputs.values import parse_xy
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -16,9 +16,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
-from calterm.cli.common import parse_xy
 from calterm.core.calibrate.model import ControlPoint
 from calterm.errors import InputError
+from calterm.inputs.values import parse_xy
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.widgets.image_preview import ImagePreview
 
