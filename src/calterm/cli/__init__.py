@@ -2,6 +2,9 @@
 
 Each subcommand lives in its own module under ``calterm.cli`` exposing ``add_parser(subparsers)``
 and ``run(args) -> int``; modules are discovered, so adding a subcommand touches no shared file.
+Start-up is part of the design: ``calterm --help`` imports no subcommand module (each one's one-line
+help is read from its source, see :func:`subcommand_help`), and ``calterm COMMAND`` imports only
+that command's module, which imports the heavy libraries (pyFAI, scipy, dask) only where it needs them.
 ``calterm`` alone, ``calterm IMAGE`` and ``calterm --resume`` open the terminal app (the ``tui``
 subcommand). Errors reach the user as one line on
 stderr with exit 2 (bad usage/input) or 1 (computation failed or doubtful); ``--debug`` shows the
@@ -11,11 +14,13 @@ traceback instead.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import logging
 import pkgutil
 import sys
 import traceback
+from pathlib import Path
 
 from calterm import __version__
 from calterm.errors import CaltermError
@@ -35,13 +40,47 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"calterm: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser, or (``only``) the parser of one subcommand: importing every subcommand
-    module costs ~0.3 s, which a single command (and the TUI's start-up) should not pay."""
+def subcommand_help(name: str) -> str | None:
+    """The one-line help of subcommand ``name``, read from the ``help=`` of its module's
+    ``add_parser("name", help=...)`` call without importing the module (importing them all would
+    cost ``calterm --help`` ~0.2 s of numpy/pyFAI imports). None when it is not a plain string there
+    (or the module defines no ``add_parser``): the caller then imports the module."""
+    source = (Path(__file__).parent / f"{name}.py").read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_parser"
+                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == name):
+            for keyword in node.keywords:
+                if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):
+                    return str(keyword.value.value)
+    return None
+
+
+def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = _Parser(prog="calterm", description="Calibrate X-ray area detectors from a terminal.")
     parser.add_argument("--version", action="version", version=f"calterm {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    return parser, parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+
+def overview_parser() -> argparse.ArgumentParser:
+    """The top-level parser for ``calterm --help`` / ``--version``: every subcommand listed with its
+    one-line help, none of their modules imported (a module whose help is not a plain string is)."""
+    parser, sub = _top_parser()
+    for name in subcommand_modules():
+        text = subcommand_help(name)
+        if text is not None:
+            sub.add_parser(name, help=text)
+        else:
+            module = importlib.import_module(f"calterm.cli.{name}")
+            if hasattr(module, "add_parser"):
+                module.add_parser(sub)
+    return parser
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``only``) the parser of one subcommand: importing every subcommand
+    module costs ~0.3 s, which a single command (and the TUI's start-up) should not pay."""
+    parser, sub = _top_parser()
     for name in subcommand_modules():
         if only is not None and name != only:
             continue
@@ -60,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if "tui" in commands and (not argv or argv[0] == "--resume" or (argv[0] not in commands and not argv[0].startswith("-"))):
         argv = ["tui", *argv]  # `calterm`, `calterm IMAGE`, `calterm --resume` open the app
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(chosen if chosen in commands else None)
+    parser = build_parser(chosen) if chosen in commands else overview_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
