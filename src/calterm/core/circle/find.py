@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
+from calterm.core.common import sampling  # scipy.ndimage's calls without its 0.15 s import
 from calterm.core.common.circle_fits import circle_from_three
 from calterm.errors import ComputationError
 
@@ -68,7 +68,7 @@ def _contrast(smooth: np.ndarray, circles: np.ndarray, delta: float, n_angles: i
     for i, (cx, cy, r) in enumerate(circles):
         rr = np.array([r - delta, r, r + delta])[:, None]
         x, y = cx + rr * np.cos(ang), cy + rr * np.sin(ang)
-        v = ndimage.map_coordinates(smooth, [y.ravel(), x.ravel()], order=1, cval=np.nan).reshape(3, -1)
+        v = sampling.map_coordinates_linear(smooth, y.ravel(), x.ravel()).reshape(3, -1)
         c = np.minimum(v[1] - v[0], v[1] - v[2])
         c = c[np.isfinite(c)]
         # sum over the visible arc per full circle: a full ring beats an equally sharp short arc, and
@@ -82,10 +82,10 @@ def find_ring(image: np.ndarray, seed: int = 0, min_radius_px: float = 15.0) -> 
     logged, valid, b = _binned(image)
     h, w = logged.shape
     fill = np.where(valid, logged, np.median(logged[valid]) if valid.any() else 0.0)
-    smooth = ndimage.gaussian_filter(fill, 1.0)
-    band = smooth - ndimage.gaussian_filter(fill, 6.0)
+    smooth = sampling.gaussian_filter(fill, 1.0)
+    band = smooth - sampling.gaussian_filter(fill, 6.0)
     # ignore the band-pass response within reach of invalid regions and the image border
-    usable = ndimage.binary_erosion(valid, iterations=4, border_value=0)
+    usable = sampling.binary_erosion(valid, iterations=4)
     values = band[usable]
     if values.size < 100:
         raise ComputationError("automatic ring search: too few valid pixels")
