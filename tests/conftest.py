@@ -1,8 +1,13 @@
 """Shared fixtures: calibration images rendered with pyFAI at a known geometry (small or binned
-detectors so unit tests stay fast), written once per test session, and the real-data folder."""
+detectors so unit tests stay fast), written once per test session, and the real-data folder.
+
+The real images (no one here made them) live in ``$CALTERM_REALDATA``, by default ``../shared/realdata``
+beside the checkout. Without them their tests skip, and the end of pytest's report lists each one
+skipped and why, so a run without real data cannot pass for a full one."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +18,9 @@ from calterm.core.common.geometry import PoniGeometry
 from calterm.core.io.images import write_image
 from calterm.core.simulate.powder import SyntheticCase, render
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+REALDATA_DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("CALTERM_REALDATA") or REALDATA_DEFAULT).expanduser()
+REALDATA_SKIP = "real data"  # every real-data skip reason starts so; the summary lists them
 
 CASES = {
     # Pilatus1M binned 2x2 (module gaps), LaB6, small tilt
@@ -85,8 +92,40 @@ def rendered(tmp_path_factory):
     return get
 
 
+def realdata_file(name: str) -> Path:
+    """A file of the real-data folder, or a skip that names where it was looked for."""
+    path = REALDATA / name
+    if not path.is_file():
+        how = "CALTERM_REALDATA" if os.environ.get("CALTERM_REALDATA") else "the default; set CALTERM_REALDATA"
+        pytest.skip(f"{REALDATA_SKIP}: {path} not found ({how})")
+    return path
+
+
+@pytest.fixture(scope="session")
+def realdata_path():
+    """``realdata_path(name)`` -> the real file, or a skip naming where it was looked for."""
+    return realdata_file
+
+
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    if not (REALDATA / "README.md").is_file():
-        pytest.skip(f"real data folder {REALDATA} not present")
-    return REALDATA
+    """The real-data folder (its README.md must be there), or a skip saying where it was looked for."""
+    return realdata_file("README.md").parent
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say, after every run, which real-data tests were skipped and why (they guard what synthetic
+    images cannot: a run without them is not a full run)."""
+    skipped = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(REALDATA_SKIP):
+            skipped.append((report.nodeid, reason))
+    if skipped:
+        terminalreporter.section("real data not tested", sep="-", yellow=True)
+        terminalreporter.line(f"{len(skipped)} real-data test(s) skipped; folder {REALDATA} "
+                              "(set CALTERM_REALDATA to the folder of the real images):")
+        for nodeid, reason in skipped:
+            terminalreporter.line(f"  {nodeid}: {reason}")

@@ -1,4 +1,4 @@
-"""Single-ring fits on real detector images (../shared/realdata): what physics guarantees, no guessed truth.
+"""Single-ring fits on real detector images ($CALTERM_REALDATA, default ../shared/realdata): what physics guarantees, no guessed truth.
 
 The images come without a reference geometry, so the tests check self-consistency: typed points
 and the automatic search agree, and the three silver behenate orders of the ADSC image, each
@@ -16,7 +16,6 @@ or more off at first order: the check discriminates).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,8 +23,6 @@ import pytest
 from calterm.core.circle.fit import CircleOptions, fit_circle, fit_ring
 from calterm.core.circle.points import working_image
 from calterm.core.io.images import load_image
-
-REALDATA = Path(__file__).parents[3].parent / "shared" / "realdata"
 
 # points as a person types them from a display: a few pixels off the ring
 MAR_POINTS = [(600, 503), (787, 690), (600, 877), (413, 690), (470, 560), (730, 820), (740, 560),
@@ -42,27 +39,24 @@ QUANTUM_WAVELENGTH_A = 1.6083  # from the .img header
 AGBH_D001_A = 58.380
 
 
-def _image(name: str) -> np.ndarray:
-    path = REALDATA / name
-    if not path.is_file():
-        pytest.skip(f"real data not found at {path} (the shared/ folder beside the repository)")
+def _image(path) -> np.ndarray:
     img = load_image(path)
     return working_image(img.data, img.invalid)
 
 
 @pytest.fixture(scope="module")
-def mar():
-    return _image("agbe_60sec_006.mar1200")
+def mar(realdata_path):  # $CALTERM_REALDATA or ../shared/realdata (tests/conftest.py)
+    return _image(realdata_path("agbe_60sec_006.mar1200"))
 
 
 @pytest.fixture(scope="module")
-def flicam():
-    return _image("FLICAM_AgBeh_001_c.tif")
+def flicam(realdata_path):
+    return _image(realdata_path("FLICAM_AgBeh_001_c.tif"))
 
 
 @pytest.fixture(scope="module")
-def quantum():
-    return _image("AgBe_Quantum.img")
+def quantum(realdata_path):
+    return _image(realdata_path("AgBe_Quantum.img"))
 
 
 def test_mar_strong_ring_points_and_automatic_agree(mar):
