@@ -92,6 +92,29 @@ def rendered(tmp_path_factory):
     return get
 
 
+def assert_poni_file_is(path, geometry: PoniGeometry, detector) -> None:
+    """The PONI file at ``path``, read back by pyFAI, is ``geometry`` on ``detector``: all seven
+    parameters (to 1e-12 relative) and the 2θ of every pixel (pyFAI's twoThetaArray of the file
+    against that of the geometry, to 1e-12 rad), so a sign flip or an added rotation cannot pass."""
+    import pyFAI
+
+    from calterm.core.common.geometry import PARAMS
+
+    read = pyFAI.load(str(path))
+    for name in PARAMS:
+        assert getattr(read, name) == pytest.approx(getattr(geometry, name), rel=1e-12, abs=1e-15), name
+    truth = geometry.to_pyfai(detector)
+    shape = tuple(detector.shape)
+    assert tuple(read.detector.shape) == shape and read.detector.pixel1 == pytest.approx(detector.pixel1)
+    np.testing.assert_allclose(read.twoThetaArray(shape), truth.twoThetaArray(shape), rtol=0, atol=1e-12)
+
+
+@pytest.fixture(scope="session")
+def poni_file_is():
+    """``poni_file_is(path, geometry, detector)``: see :func:`assert_poni_file_is`."""
+    return assert_poni_file_is
+
+
 def realdata_file(name: str) -> Path:
     """A file of the real-data folder, or a skip that names where it was looked for."""
     path = REALDATA / name
