@@ -1,12 +1,10 @@
-"""Images in the formats beamlines write, orientation, masks, detectors and calibrants."""
+"""Images in the formats beamlines write, orientation and masks (detectors and calibrants: tests/core/common)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from calterm.core.common.calibrants import load_calibrant, wavelength_m
-from calterm.core.common.detectors import detector_mask, resolve_detector
 from calterm.core.io.images import load_image, load_mask, orient, write_image
 from calterm.errors import InputError
 
@@ -73,41 +71,3 @@ def test_mask_files(tmp_path):
     np.save(tmp_path / "p.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(InputError):  # never unpickles
         load_mask(tmp_path / "p.npy", (1,))
-
-
-def test_detectors():
-    choice = resolve_detector((1043, 981))
-    assert choice.name == "Pilatus1M" and choice.how == "by shape" and "PilatusCdTe1M" in choice.alternatives
-    assert detector_mask(choice, (1043, 981)).sum() > 50000  # module gaps
-    assert resolve_detector((2167, 2070), "eiger4m").name == "Eiger4M"
-    binned = resolve_detector((521, 490), "Pilatus1M")
-    assert binned.detector.pixel1 == pytest.approx(344e-6) and "binned 2x2" in binned.name
-    generic = resolve_detector((100, 200), pixel_size_um=75)
-    assert generic.how == "generic" and generic.pixel_size_um == pytest.approx((75, 75))
-    with pytest.raises(InputError, match="registry"):
-        resolve_detector((100, 200))
-    with pytest.raises(InputError, match="unknown detector"):
-        resolve_detector((100, 200), "NoSuchThing")
-    with pytest.raises(InputError, match="shape"):
-        resolve_detector((100, 200), "Pilatus1M")
-    with pytest.raises(InputError, match="positive"):
-        resolve_detector((100, 200), pixel_size_um=-1)
-
-
-def test_calibrants(tmp_path, monkeypatch):
-    lab6 = load_calibrant("lab6")
-    assert lab6.name == "LaB6" and lab6.d_spacings_A[0] == pytest.approx(4.15683, rel=1e-5)
-    assert all(a > b for a, b in zip(lab6.d_spacings_A, lab6.d_spacings_A[1:], strict=False))
-    user = tmp_path / "cal"
-    user.mkdir()
-    (user / "Mine.D").write_text("# my calibrant\n5.0\n2.5\n2.5\n")
-    assert load_calibrant(str(user / "Mine.D")).d_spacings_A == (5.0, 2.5)
-    monkeypatch.setenv("CALTERM_CALIBRANTS", str(user))
-    assert load_calibrant("Mine").source.endswith("Mine.D")
-    with pytest.raises(InputError, match="unknown calibrant"):
-        load_calibrant("Unobtainium")
-    assert wavelength_m(energy_keV=12.398419843320026) == pytest.approx(1e-10)
-    with pytest.raises(InputError):
-        wavelength_m(1.0, 12.0)
-    with pytest.raises(InputError):
-        wavelength_m(energy_keV=-3)
