@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from calterm.cli.common import print_json
-from calterm.core.io.versions import list_versions, read_log, set_current
+from calterm.core.io.versions import list_versions, read_log, set_current, version_path
 from calterm.errors import InputError
 
 
@@ -21,12 +21,25 @@ def add_parser(sub):
     return p
 
 
+def _check_restore(target: Path, number: int) -> None:
+    """Before the link changes: the version exists and the link and its log can be written there."""
+    from calterm.core.io.writer import OUTPUT_SUFFIXES, preflight
+
+    if not version_path(target, number).is_file():
+        raise InputError(f"{target}: no version {number}")
+    kind = next((k for k, suffixes in OUTPUT_SUFFIXES.items() if target.suffix.lower() in suffixes), None)
+    if kind is None:
+        raise InputError(f"{target}: calterm writes no {target.suffix or 'suffix-less'} files; nothing to restore")
+    preflight(target, kind)
+
+
 def run(args) -> int:
     target = Path(args.name)
     versions = list_versions(target)
     if not versions:
         raise InputError(f"{target}: no versions found (files named {target.stem}.vK{target.suffix})")
     if args.restore is not None:
+        _check_restore(target, args.restore)
         set_current(target, args.restore, command=f"calterm history --restore {args.restore}")
         versions = list_versions(target)
     log = read_log(target)

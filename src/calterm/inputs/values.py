@@ -43,3 +43,42 @@ def output_path(text: str | Path, kind: str) -> Path:
     from calterm.core.io.writer import preflight
 
     return preflight(Path(str(text)).expanduser(), kind)
+
+
+def parse_number(value: str | float | int | None, name: str, *, integer: bool = False, optional: bool = False,
+                 positive: bool = False, allow_none_word: bool = False, default: float | int | None = None):
+    """One number a user typed (a field's text or an argparse value), named ``name`` in the error.
+
+    Empty text gives ``default`` when one is set, None when ``optional``; ``none``/``off`` give None
+    when ``allow_none_word`` (a rule switched off). Numbers pass through, checked like text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is not None or optional:
+            return default
+        raise InputError(f"{name}: a value is needed")
+    if isinstance(value, bool):
+        raise InputError(f"{name}: expected a number, got {value!r}")
+    text = str(value).strip()
+    if allow_none_word and text.lower() in ("none", "off"):
+        return None
+    try:
+        number = int(text) if integer else float(text)
+    except ValueError:
+        raise InputError(f"{name}: expected {'an integer' if integer else 'a number'}, got {text!r}") from None
+    if not math.isfinite(number) or (positive and number <= 0):
+        raise InputError(f"{name}: expected a {'positive ' if positive else ''}finite number, got {text!r}")
+    return number
+
+
+def parse_words(text: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """Paths or globs: a field's space-separated text (quotes keep a path with spaces whole), or a
+    list the shell already split (argparse's ``nargs``)."""
+    import shlex
+
+    if text is None:
+        return []
+    if not isinstance(text, str):
+        return [str(t) for t in text]
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise InputError(f"cannot split {text!r}: {exc}") from None

@@ -24,7 +24,6 @@ from calterm.core.common.geometry import PoniGeometry, load_poni
 from calterm.core.common.jobs import JobContext
 from calterm.core.common.jsonable import plain_json
 from calterm.core.io.images import TIFF_SUFFIXES, load_image
-from calterm.core.io.versions import write_versioned
 from calterm.errors import InputError
 
 CALIBRATION_SUFFIXES = (".poni", ".imctrl")
@@ -151,27 +150,40 @@ def dated_name(name: str, date: _dt.date | None = None) -> str:
     return f"{name}_{(date or _dt.date.today()).isoformat()}"
 
 
+GAIN_IMAGES = ("gain", "unfiltered", "damaged_mask", "uncertainty")  # the keys of GainResult.images()
+
+
+def output_paths(base: str) -> dict[str, str]:
+    """Every file a run named ``base`` writes: ``BASE[_KEY].tif`` (key "gain" has no suffix) and
+    ``BASE_report.json``; known before the run, so each is checked before any work starts."""
+    paths = {key: f"{base}.tif" if key == "gain" else f"{base}_{key}.tif" for key in GAIN_IMAGES}
+    return {**paths, "report": f"{base}_report.json"}
+
+
+def gain_provenance(specs: list[PositionSpec], form: str) -> dict:
+    """What the map came from, logged with every file written."""
+    return {"positions": [{"frames": s.frames, "calibration": s.calibration} for s in specs], "form": form}
+
+
 def write_outputs(base: str, images: dict[str, np.ndarray], report: dict, command: str = "",
                   inputs: dict | None = None) -> dict[str, dict[str, str]]:
-    """Write each image as ``BASE[_KEY].tif`` (key "gain" has no suffix) and ``BASE_report.json``.
+    """Write each image as ``BASE[_KEY].tif`` and the report as ``BASE_report.json``.
 
-    Every file goes through :func:`write_versioned`; returns {key: {"path", "version"}}.
+    Every file goes through the one writer (:func:`calterm.core.io.writer.write_output`), as a new
+    version; returns {key: {"path", "version"}}.
     """
-    import tifffile
+    from calterm.core.io.images import write_image
+    from calterm.core.io.writer import write_output, write_text_output
 
+    paths = output_paths(base)
     written: dict[str, dict[str, str]] = {}
     for key, data in images.items():
-        path = f"{base}.tif" if key == "gain" else f"{base}_{key}.tif"
-
-        def writer(tmp: Path, data=data) -> None:
-            tifffile.imwrite(tmp, data)
-
-        version = write_versioned(path, writer, command, inputs)
+        path = paths.get(key, f"{base}_{key}.tif")
+        version = write_output(path, lambda tmp, d=data: write_image(tmp, d), command=command, inputs=inputs)
         written[key] = {"path": path, "version": str(version)}
-    report_path = f"{base}_report.json"
+    report_path = paths["report"]
     report = {**report, "outputs": {k: v["path"] for k, v in written.items()} | {"report": report_path}}
     text = json.dumps(plain_json(report), indent=2, allow_nan=False)
-    version = write_versioned(report_path, lambda tmp: tmp.write_text(text, encoding="utf-8"), command, inputs)
+    version = write_text_output(report_path, text, command=command, inputs=inputs)
     written["report"] = {"path": report_path, "version": str(version)}
     return written
-

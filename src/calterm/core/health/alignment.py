@@ -18,8 +18,11 @@ touch one) take no part.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -242,3 +245,89 @@ def corrected_image(image: np.ndarray, panels: Sequence[Panel], result: AlignRes
         covered = ndimage.shift(np.ones_like(sub), (-dy, -dx), order=0, mode="constant", cval=0.0)
         out[panel.slices][covered < 0.5] = fill
     return out
+
+
+# --- from files to the written outputs: what ``calterm align`` and the align screen share ---------
+@dataclass(frozen=True)
+class AlignSources:
+    """What to align: the image, the beam centre (px, x = column, y = row) and the panels."""
+
+    image: str
+    center: tuple[float, float]
+    panels: str = "quadrants"  # or a layout file
+    mask: str | None = None
+    frame: int = 0
+    search_px: float = 20.0
+
+
+@dataclass
+class AlignRun:
+    """An alignment and what it was computed on (the image, its valid pixels, the panels)."""
+
+    sources: AlignSources
+    result: AlignResult
+    panels: list[Panel]
+    image: np.ndarray
+    valid: np.ndarray
+
+    @cached_property
+    def corrected(self) -> np.ndarray:
+        """The image with every panel moved by -shift."""
+        return corrected_image(self.image, self.panels, self.result)
+
+    def report(self) -> dict:
+        return {**self.result.report(), "center": list(self.sources.center), "image": self.sources.image}
+
+
+def align_from_files(sources: AlignSources, ctx: JobContext | None = None) -> AlignRun:
+    """Read the image (and mask, layout), check the centre lies on it, and align its panels."""
+    from calterm.core.common.panel_layouts import load_layout, quadrants
+    from calterm.core.io.images import load_image, load_mask
+
+    ctx = ctx or JobContext()
+    ctx.report("reading the image")
+    img = load_image(sources.image, frame=sources.frame)
+    h, w = img.shape
+    cx, cy = sources.center
+    if not (0 <= cx <= w - 1 and 0 <= cy <= h - 1):
+        raise InputError(f"centre {cx:g},{cy:g} lies outside the {w}x{h} image")
+    panels = quadrants(img.shape) if sources.panels == "quadrants" else load_layout(sources.panels, img.shape)
+    valid = ~img.invalid
+    if sources.mask:
+        valid &= ~load_mask(sources.mask, img.shape)
+    result = align_panels(img.data, panels, (cx, cy), valid=valid, search_px=sources.search_px, ctx=ctx)
+    return AlignRun(sources, result, list(panels), img.data, valid)
+
+
+def offsets_document(run: AlignRun) -> dict:
+    """The panel shifts as a JSON geometry file: each panel's shift and the correction (-shift)."""
+    return {"center": list(run.sources.center), "units": "pixels; x = column, y = row; move each panel by correction",
+            "panels": [{**panel.as_dict(), "shift": list(r.shift), "correction": [-r.shift[0], -r.shift[1]],
+                        "cc": r.cc} for panel, r in zip(run.panels, run.result.panels, strict=True)]}
+
+
+def alignment_provenance(sources: AlignSources) -> dict:
+    """What the outputs came from, logged with each one written."""
+    return {"image": sources.image, "center": list(sources.center), "panels": sources.panels, "mask": sources.mask,
+            "frame": sources.frame, "search_px": sources.search_px}
+
+
+def write_alignment_outputs(run: AlignRun, *, corrected: str | os.PathLike | None = None,
+                            offsets: str | os.PathLike | None = None, command: str,
+                            inputs: dict) -> dict[str, Path]:
+    """Write the corrected image and/or the offsets file through the one writer, each as a new
+    version; returns {"corrected"/"offsets": version written}."""
+    import json
+
+    from calterm.core.io.images import write_image
+    from calterm.core.io.writer import write_output, write_text_output
+
+    written: dict[str, Path] = {}
+    if corrected:
+        fixed = run.corrected
+        written["corrected"] = write_output(corrected, lambda tmp: write_image(tmp, fixed),
+                                            command=f"{command} --corrected", inputs=inputs)
+    if offsets:
+        text = json.dumps(offsets_document(run), indent=2) + "\n"
+        written["offsets"] = write_text_output(offsets, text, command=f"{command} --offsets", inputs=inputs)
+    return written

@@ -20,13 +20,15 @@ Promises:
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from calterm.core.common.jobs import JobContext
+from calterm.core.common.jobs import JobContext, Progress
 from calterm.core.health.dark_parallel import PassSpec, run_pass
 from calterm.core.health.dark_partial import DarkPartial, finished, std_from
 from calterm.core.io.frames import FrameUnit, iter_frames, plan_units
@@ -77,6 +79,7 @@ class DarkResult:
     time_s: float = 0.0
     passes: int = 1
     options: DarkOptions = field(default_factory=DarkOptions)
+    sources: list[str] = field(default_factory=list)  # the frame files, as expanded (provenance)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -163,7 +166,7 @@ def compute_dark(paths: Sequence[str], options: DarkOptions | None = None,
     images = finished(main)
     return DarkResult(images["average"], std_from(main, options.ddof), images["max"], images["min"],
                       np.array(main.pixel_counts()), main.frames_used, main.skipped, gated, clipped, fraction,
-                      time.perf_counter() - start, passes, options)
+                      time.perf_counter() - start, passes, options, [str(p) for p in paths])
 
 
 def _gated_frames(frame_means: list[tuple[str, int | None, float]], options: DarkOptions):
@@ -183,3 +186,68 @@ def _gated_frames(frame_means: list[tuple[str, int | None, float]], options: Dar
         robust_sigma = 1.4826 * np.nanmedian(np.abs(values - med))
         reject |= np.abs(values - med) > options.gate_sigma * robust_sigma
     return [fm for fm, r in zip(frame_means, reject, strict=True) if r]
+
+
+# --- what the faces share after the computation: progress rate, provenance, the written images ---
+DARK_OUTPUTS = ("average", "std", "max", "min", "clipped_mean")
+
+
+class FrameRate:
+    """Frames per second of each stage of a run (each pass has its own rate, from its first report).
+
+    One meter for the CLI's progress line and the app's job bar, so both show the same number."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, tuple[float, int]] = {}
+
+    def __call__(self, p: Progress) -> float:
+        t0, n0 = self._started.setdefault(p.stage, (p.elapsed_s, p.done))
+        seconds = p.elapsed_s - t0
+        return (p.done - n0) / seconds if seconds > 0 else 0.0
+
+    def new_stage(self, p: Progress) -> bool:
+        """True when ``p`` is the first report of its stage (call before :meth:`__call__`)."""
+        return p.stage not in self._started
+
+    @property
+    def stages(self) -> int:
+        """How many stages have reported so far."""
+        return len(self._started)
+
+
+def with_rate(progress: Callable[[Progress], None] | None) -> Callable[[Progress], None] | None:
+    """Wrap a progress callback so each stage reads "stage · N frames/s" (the rate of that stage)."""
+    if progress is None:
+        return None
+    rate = FrameRate()
+
+    def report(p: Progress) -> None:
+        progress(Progress(f"{p.stage} · {rate(p):.0f} frames/s", p.done, p.total, p.elapsed_s))
+
+    return report
+
+
+def dark_provenance(result: DarkResult, lists: Sequence[str] = ()) -> dict:
+    """What the images came from, logged with every one written (the first 20 sources named)."""
+    return {"sources": result.sources[:20], "n_sources": len(result.sources), "lists": [str(p) for p in lists],
+            "frames_used": result.frames_used, "frames_skipped": len(result.skipped),
+            "std": "sample" if result.options.ddof else "population"}
+
+
+def write_dark_outputs(result: DarkResult, paths: Mapping[str, str | os.PathLike], command: str,
+                       inputs: dict) -> dict[str, Path]:
+    """Write each named statistics image (a key of :data:`DARK_OUTPUTS`) through the one writer, as a
+    new version; returns {name: version written}. ``command`` is logged with ``--NAME`` appended."""
+    from calterm.core.io.images import write_image
+    from calterm.core.io.writer import write_output
+
+    written: dict[str, Path] = {}
+    for name, path in paths.items():
+        if name not in DARK_OUTPUTS:
+            raise InputError(f"unknown dark output {name!r} (one of {', '.join(DARK_OUTPUTS)})")
+        data = getattr(result, name)
+        if data is None:
+            raise InputError(f"{path}: no {name.replace('_', ' ')} image (it needs a clip sigma)")
+        written[name] = write_output(path, lambda tmp, d=data: write_image(tmp, d),
+                                     command=f"{command} --{name.replace('_', '-')}", inputs=inputs)
+    return written

@@ -14,8 +14,10 @@ counts the pixels each rule flags (rules overlap, so counts need not add up to t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -195,3 +197,86 @@ def build_mask(shape: tuple[int, int], rules: MaskRules = MaskRules(), *, averag
         counts["detector"] = int(det.sum())
         mask = mask | det
     return MaskResult(mask, counts)
+
+
+# --- from files to the written mask: what ``calterm mask`` and the mask screen share ---------------
+@dataclass(frozen=True)
+class MaskSources:
+    """The files a mask is built from (paths; None or empty when not given)."""
+
+    average: str | None = None
+    std: str | None = None
+    maximum: str | None = None
+    poni: str | None = None  # geometry for the 2theta/q/d ranges; its detector's mask is added
+    detector: str | None = None  # a pyFAI detector whose own mask (gaps) is added
+    layout: str | None = None  # modules for the border rule
+    combine: tuple[str, ...] = ()  # existing mask files
+    combine_mode: str = "union"
+    combine_good: bool = False  # the combine files use 1 = good
+
+
+def read_stat_image(path: str | os.PathLike) -> np.ndarray:
+    """A statistics image as float: raw values (a dark average may be negative, pedestal-subtracted)."""
+    from calterm.core.io.images import read_array
+
+    raw, _ = read_array(path)
+    if raw.ndim != 2 or raw.dtype.kind not in "biuf":
+        raise InputError(f"{path}: expected a 2D numeric image, got shape {raw.shape} of {raw.dtype}")
+    return raw.astype(float)
+
+
+def build_mask_from_files(sources: MaskSources, rules: MaskRules = MaskRules(),
+                          read: Callable[[str], np.ndarray] = read_stat_image) -> MaskResult:
+    """Read ``sources`` (statistics images through ``read``, e.g. a cache) and build the mask."""
+    from calterm.core.common.panel_layouts import load_layout
+    from calterm.core.io.images import load_mask, read_array
+
+    images = {k: read(p) if p else None for k, p in
+              (("average", sources.average), ("std", sources.std), ("max", sources.maximum))}
+    shape = next((img.shape for img in images.values() if img is not None), None)
+    if shape is None and sources.combine:
+        shape = read_array(sources.combine[0])[0].shape[-2:]
+    geometry = detector = None
+    if sources.poni:
+        from calterm.core.common.geometry import load_poni
+
+        geometry, detector = load_poni(sources.poni)
+        if shape is None and detector.shape is not None:
+            shape = tuple(detector.shape)
+    if shape is None:
+        raise InputError("give an average, std or max image, a mask file to combine or a PONI with a detector shape")
+    det_mask = None
+    if sources.detector:
+        from calterm.core.common.detectors import resolve_detector
+
+        det_mask = resolve_detector(shape, sources.detector).detector.mask
+    elif detector is not None:
+        det_mask = detector.mask
+    if det_mask is not None and tuple(det_mask.shape) != tuple(shape):
+        raise InputError(f"detector mask shape {tuple(det_mask.shape)} does not match the images {tuple(shape)}")
+    files = []
+    for path in sources.combine:
+        m = load_mask(path, shape)
+        files.append((Path(path).name, ~m if sources.combine_good else m))
+    modules = load_layout(sources.layout, shape) if sources.layout else None
+    return build_mask(shape, rules, average=images["average"], std=images["std"], maximum=images["max"],
+                      detector_mask=det_mask, modules=modules, geometry=geometry, detector=detector,
+                      files=files, combine=sources.combine_mode)
+
+
+def mask_provenance(sources: MaskSources, rules: MaskRules) -> dict:
+    """What the mask came from, logged with the written file: the files and every rule's value."""
+    return {"average": sources.average, "std": sources.std, "max": sources.maximum, "poni": sources.poni,
+            "detector": sources.detector, "layout": sources.layout, "combine": list(sources.combine),
+            "rules": {**asdict(rules), "combine_mode": sources.combine_mode, "combine_good": sources.combine_good}}
+
+
+def write_mask_output(result: MaskResult, path: str | os.PathLike, *, good: bool, command: str,
+                      inputs: dict) -> Path:
+    """Write the mask (1 = masked, or 1 = good when ``good``) as a new version; the version's path."""
+    from calterm.core.io.images import write_image
+    from calterm.core.io.writer import write_output
+
+    data = result.as_output(good=good)
+    return write_output(path, lambda tmp: write_image(tmp, data), command=command,
+                        inputs={**inputs, "convention": "1 = good" if good else "1 = masked"})

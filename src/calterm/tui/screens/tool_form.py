@@ -6,12 +6,13 @@ take a whole row), restores them from ``session.tools[MODE]["inputs"]`` and save
 (debounced), so a dropped SSH connection loses nothing typed. ``enter`` in any field runs the
 screen's computation, as does ``r`` outside a field; ``w`` writes its outputs. Values stay text
 until a run parses them, so a half-typed number is never an error until it is used.
+
+Parsing is not done here: each screen hands its values to :mod:`calterm.inputs` (the parser the CLI
+uses too) with :meth:`ToolScreen.field_name`, so an error names the field as the screen labels it.
 """
 
 from __future__ import annotations
 
-import math
-import shlex
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -31,31 +32,6 @@ class Field:
     default: str | bool = ""
     placeholder: str = ""
     wide: bool = False  # a whole row (paths, globs)
-
-
-
-
-def number(text: str, name: str, *, integer: bool = False, optional: bool = False, positive: bool = False,
-           allow_none_word: bool = False):
-    """Parse one field; an :class:`InputError` names the field (it reaches the user as one line)."""
-    text = str(text).strip()
-    if (optional and not text) or (allow_none_word and text.lower() in ("none", "off")):
-        return None
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        raise InputError(f"{name}: expected {'an integer' if integer else 'a number'}, got {text!r}") from None
-    if not math.isfinite(value) or (positive and value <= 0):
-        raise InputError(f"{name}: expected a {'positive ' if positive else ''}finite number, got {text!r}")
-    return value
-
-
-def words(text: str) -> list[str]:
-    """Space-separated paths or globs; quotes keep a path with spaces whole."""
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        raise InputError(f"cannot split {text!r}: {exc}") from None
 
 
 class ToolScreen(CaltermScreen):
@@ -153,6 +129,10 @@ class ToolScreen(CaltermScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if (event.input.id or "").startswith("f-"):
             self.action_run()
+
+    def field_name(self, key: str) -> str:
+        """What this screen calls field ``key`` (its label), for :mod:`calterm.inputs`' errors."""
+        return next((f.label for f in self.FIELDS if f.key == key), key)
 
     def parse(self, parser):
         """``parser(values)`` with a bad field shown as one line (and red, when its key is named)."""

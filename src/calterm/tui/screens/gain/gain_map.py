@@ -10,7 +10,6 @@ an option) computes (esc cancels); ``w`` exports ``NAME_YYYY-MM-DD.tif`` and its
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,25 +19,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from calterm.errors import InputError
-from calterm.tui.screens.tool_form import Field, ToolScreen, number
+from calterm.tui.screens.tool_form import Field, ToolScreen
 from calterm.tui.widgets.density_map import DensityMap
 from calterm.tui.widgets.flag_map import FlagMap
 from calterm.tui.widgets.gain_profile_plot import GainProfilePlot
 
 TABS = ("gain-setup", "gain-profiles", "gain-map")
 POSITION_FIELDS = ("frames", "calibration")
-
-
-def parse_range(text: str) -> tuple[float, float] | None:
-    if not text.strip():
-        return None
-    try:
-        lo, hi = (float(t) for t in text.split(","))
-    except ValueError:
-        raise InputError(f"Range 2θ°: expected MIN,MAX in degrees, got {text!r}") from None
-    if not lo < hi:
-        raise InputError(f"Range 2θ°: MIN must be below MAX, got {text!r}")
-    return lo, hi
 
 
 class GainScreen(ToolScreen):
@@ -156,22 +143,13 @@ class GainScreen(ToolScreen):
         tabs.active = TABS[(TABS.index(tabs.active) + 1) % len(TABS)] if tabs.active in TABS else TABS[0]
 
     # --- run ----------------------------------------------------------------------------------
-    def _request(self, v: dict) -> dict:
-        from calterm.core.gain.gain_map import MIN_POSITIONS, GainOptions
+    def _request(self, v: dict):
+        from calterm.inputs.gain import gain_request
 
-        if len(self.positions) < MIN_POSITIONS:
-            raise InputError(f"Frames glob: a gain map needs at least {MIN_POSITIONS} positions, "
-                             f"{len(self.positions)} given")
-        form = str(v["form"]) or "divide"
-        if form not in ("divide", "multiply"):
-            raise InputError(f"Form: divide or multiply, not {form!r}")
-        options = GainOptions(polarization=number(v["polarization"] or "0.99", "Polarization"),
-                              bins=number(v["bins"], "Bins", integer=True, optional=True, positive=True),
-                              tth_range=parse_range(str(v["range"])),
-                              filter_size=number(v["filter_size"] or "3", "Filter size", integer=True, positive=True),
-                              damaged_sigma=number(v["damaged_sigma"] or "4", "Damaged σ", positive=True))
-        return {"options": options, "form": form, "positions": [list(p) for p in self.positions],
-                "detector": str(v["detector"]) or None, "mask": str(v["mask"]) or None}
+        return gain_request(positions=[list(p) for p in self.positions], detector=v["detector"], mask=v["mask"],
+                            tth_range=v["range"], bins=v["bins"], polarization=v["polarization"],
+                            filter_size=v["filter_size"], damaged_sigma=v["damaged_sigma"], form=v["form"],
+                            name=self.field_name)
 
     def action_run(self) -> None:
         request = self.parse(self._request)
@@ -193,6 +171,7 @@ class GainScreen(ToolScreen):
         finite = np.isfinite(result.gain)
         lo, hi = np.percentile(result.gain[finite], [2, 99.5]) if finite.any() else (np.nan, np.nan)
         report = {**computed["report"], "map_range": [float(lo), float(hi)]}  # the preview's . and @
+        report["inputs"] = [{**p, "frames": p["frames"][:20]} for p in report["inputs"]]  # the session keeps 20
         self.keep_report(report)
         self._show_report(report)
         self.query_one(DensityMap).show(result.gain, reduce="mean", log=False, square=True)
@@ -217,20 +196,23 @@ class GainScreen(ToolScreen):
 
     # --- export -------------------------------------------------------------------------------
     def action_write(self) -> None:
+        from calterm.inputs.gain import gain_output
+
         computed = self.computed
         if computed is None:
             self.notify("nothing to export: r computes the gain map first", severity="warning")
             return
-        name = str(self.values()["output"]) or "gain"
-        form = computed["form"]
+        base = self.parse(lambda v: gain_output(v["output"] or "gain", name=self.field_name))
+        if base is None:  # a directory that cannot be written: nothing runs
+            return
+        request = computed["request"]
 
         def job(ctx):
-            from calterm.core.gain.files import dated_name, write_outputs
+            from calterm.core.gain.files import gain_provenance, write_outputs
 
             ctx.report("writing the gain map")
-            inputs = {"positions": [{"frames": f, "calibration": c} for f, c in computed["positions"]], "form": form}
-            base = dated_name(str(Path(name).expanduser()))
-            return write_outputs(base, computed["result"].images(form), computed["report"], "calterm tui gain", inputs)
+            return write_outputs(base, computed["result"].images(request.form), computed["report"], "calterm tui gain",
+                                 gain_provenance(list(request.specs), request.form))
 
         def done(written: dict) -> None:
             self.session.outputs["gain"] = written["gain"]["path"]
@@ -241,23 +223,11 @@ class GainScreen(ToolScreen):
         self.capp.jobs.start("Export gain map", job, on_done=done)
 
 
-def compute(request: dict, ctx) -> dict:
+def compute(request, ctx) -> dict:
     """Load the positions and compute the map (in a worker), as ``calterm gain`` does."""
-    from calterm.core.gain.files import PositionSpec, load_positions
-    from calterm.core.gain.gain_map import compute_gain_map
-    from calterm.core.io.images import load_mask
+    from calterm.core.gain.run import run_gain
 
-    started = time.perf_counter()
-    specs = [PositionSpec(str(Path(f).expanduser()), str(Path(c).expanduser())) for f, c in request["positions"]]
-    positions, detector = load_positions(specs, request["detector"], None, ctx)
-    options = request["options"]
-    if request["mask"]:
-        from dataclasses import replace
-
-        options = replace(options, mask=load_mask(request["mask"], positions[0].image.shape))
-    result = compute_gain_map(positions, detector, options, ctx)
-    report = result.report()
-    report["form"] = request["form"]
-    report["inputs"] = [{"frames": p.frames[:20], "calibration": p.calibration, "notes": p.notes} for p in positions]
-    report["elapsed_s"] = round(time.perf_counter() - started, 3)
-    return {"result": result, "report": report, "form": request["form"], "positions": request["positions"]}
+    run = run_gain(list(request.specs), request.options, request.form, detector_name=request.detector,
+                   pixel_size_um=request.pixel_size_um, mask_path=request.mask, ctx=ctx)
+    return {"result": run.result, "report": run.report, "form": run.form, "request": request,
+            "positions": [[s.frames, s.calibration] for s in request.specs]}

@@ -10,24 +10,14 @@ offsets file (versioned).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
-from calterm.errors import InputError
-from calterm.tui.screens.tool_form import Field, ToolScreen, number
+from calterm.tui.screens.tool_form import Field, ToolScreen
 from calterm.tui.widgets.image_preview import ImagePreview
-
-
-def parse_center(text: str) -> tuple[float, float]:
-    try:
-        x, y = (float(t) for t in text.replace(";", ",").split(","))
-    except ValueError:
-        raise InputError(f"Centre: expected X,Y in pixels, got {text!r}") from None
-    return x, y
 
 
 class AlignScreen(ToolScreen):
@@ -82,13 +72,13 @@ class AlignScreen(ToolScreen):
         return f.default
 
     # --- run ----------------------------------------------------------------------------------
-    def _request(self, v: dict) -> dict:
-        if not v["image"]:
-            raise InputError("Image: give a powder image")
-        return {"image": str(v["image"]), "center": parse_center(str(v["center"])),
-                "panels": str(v["panels"]) or "quadrants", "mask": str(v["mask"]) or None,
-                "frame": number(v["frame"] or "0", "Frame", integer=True),
-                "search": number(v["search"] or "20", "Search px", positive=True)}
+    def _request(self, v: dict, outputs: bool = False):
+        """The alignment to run (its outputs checked only when writing: ``r`` needs none)."""
+        from calterm.inputs.health import align_request
+
+        return align_request(image=v["image"], center=v["center"], panels=v["panels"], mask=v["mask"],
+                             frame=v["frame"], search=v["search"], corrected=v["corrected"] if outputs else None,
+                             offsets=v["offsets"] if outputs else None, name=self.field_name)
 
     def action_run(self) -> None:
         request = self.parse(self._request)
@@ -105,7 +95,7 @@ class AlignScreen(ToolScreen):
 
     def _done(self, aligned: dict) -> None:
         self.aligned = aligned
-        report = {**aligned["result"].report(), "center": list(aligned["center"]), "image": aligned["image"]}
+        report = aligned["run"].report()
         self.keep_report(report)
         self._table(report)
         self.query_one("#align-before", ImagePreview).show(image=aligned["before"])
@@ -125,75 +115,48 @@ class AlignScreen(ToolScreen):
 
     # --- write --------------------------------------------------------------------------------
     def action_write(self) -> None:
+        from calterm.inputs.health import align_outputs
+
         aligned = self.aligned
         if aligned is None:
             self.notify("nothing to write: r aligns first", severity="warning")
             return
-        v = self.values()
-        corrected, offsets = str(v["corrected"]), str(v["offsets"])
-        if not corrected and not offsets:
+        targets = self.parse(lambda v: align_outputs(v["corrected"], v["offsets"], name=self.field_name))
+        if targets is None:  # a wrong suffix or a directory that cannot be written: nothing runs
+            return
+        if not any(targets.values()):
             self.notify("fill Corrected → and/or Offsets → with a file path", severity="warning")
             return
-        inputs = {"image": aligned["image"], "center": list(aligned["center"]), "panels": aligned["panels_arg"],
-                  "mask": aligned["mask"]}
+        run = aligned["run"]
 
         def job(ctx):
-            from calterm.core.io.images import write_image
-            from calterm.core.io.versions import write_versioned
+            from calterm.core.health.alignment import alignment_provenance, write_alignment_outputs
 
-            written = {}
-            if corrected:
-                ctx.report("writing the corrected image")
-                written["corrected"] = str(write_versioned(
-                    Path(corrected).expanduser(), lambda tmp: write_image(tmp, aligned["corrected"]),
-                    command="calterm tui align --corrected", inputs=inputs))
-            if offsets:
-                doc = {"center": list(aligned["center"]),
-                       "units": "pixels; x = column, y = row; move each panel by correction",
-                       "panels": [{**panel.as_dict(), "shift": list(r.shift), "correction": [-r.shift[0], -r.shift[1]],
-                                   "cc": r.cc} for panel, r in zip(aligned["panels"], aligned["result"].panels,
-                                                                    strict=True)]}
-                text = json.dumps(doc, indent=2) + "\n"
-                written["offsets"] = str(write_versioned(
-                    Path(offsets).expanduser(), lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                    command="calterm tui align --offsets", inputs=inputs))
-            return written
+            ctx.report("writing the alignment")
+            return write_alignment_outputs(run, **targets, command="calterm tui align",
+                                           inputs=alignment_provenance(run.sources))
 
         def done(written: dict) -> None:
             for name in written:
-                self.session.outputs[f"align_{name}"] = corrected if name == "corrected" else offsets
+                self.session.outputs[f"align_{name}"] = str(targets[name])
             self.capp.changed("")
             self.notify("written: " + ", ".join(f"{n} -> {Path(p).name}" for n, p in written.items()))
 
         self.capp.jobs.start("Write alignment", job, on_done=done)
 
 
-def align(request: dict, ctx) -> dict:
-    """Read, align and correct (in a worker): everything the screen shows and writes."""
+def align(request, ctx) -> dict:
+    """Align (in a worker) and make the before/after previews: everything the screen shows and writes."""
     import numpy as np
 
-    from calterm.core.common.panel_layouts import load_layout, quadrants
-    from calterm.core.health.alignment import align_panels, corrected_image
-    from calterm.core.io.images import load_image, load_mask
+    from calterm.core.health.alignment import align_from_files
     from calterm.tui.preview_data import PreviewImage
 
-    ctx.report("reading the image")
-    img = load_image(request["image"], frame=request["frame"])
-    h, w = img.shape
-    cx, cy = request["center"]
-    if not (0 <= cx <= w - 1 and 0 <= cy <= h - 1):
-        raise InputError(f"centre {cx:g},{cy:g} lies outside the {w}x{h} image")
-    panels = quadrants(img.shape) if request["panels"] == "quadrants" else load_layout(request["panels"], img.shape)
-    valid = ~img.invalid
-    if request["mask"]:
-        valid &= ~load_mask(request["mask"], img.shape)
-    result = align_panels(img.data, panels, (cx, cy), valid=valid, search_px=request["search"], ctx=ctx)
-    fixed = corrected_image(img.data, panels, result)
+    run = align_from_files(request.sources, ctx)
+    fixed = run.corrected
 
     def preview(data, tag):
-        return PreviewImage((request["image"], tag), np.log1p(np.clip(np.where(valid, data, 0), 0, None))
+        return PreviewImage((run.sources.image, tag), np.log1p(np.clip(np.where(run.valid, data, 0), 0, None))
                             .astype(np.float32))
 
-    return {"result": result, "panels": panels, "panels_arg": request["panels"], "center": (cx, cy),
-            "image": request["image"], "mask": request["mask"], "corrected": fixed,
-            "before": preview(img.data, "before"), "after": preview(fixed, "after")}
+    return {"run": run, "result": run.result, "before": preview(run.image, "before"), "after": preview(fixed, "after")}

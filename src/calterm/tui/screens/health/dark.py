@@ -15,12 +15,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from calterm.errors import InputError
-from calterm.tui.screens.tool_form import Field, ToolScreen, number, words
+from calterm.tui.screens.tool_form import Field, ToolScreen
 from calterm.tui.widgets.density_map import DensityMap
 
 SHOWN = ("average", "std", "max")
-IMAGE_SUFFIXES = (".tif", ".tiff", ".edf", ".npy")
 
 
 class DarkScreen(ToolScreen):
@@ -54,6 +52,7 @@ class DarkScreen(ToolScreen):
 
     def on_mount(self) -> None:  # the base's on_mount runs next (Textual calls both)
         self.result = None
+        self.result_lists: tuple[str, ...] = ()
         self.shown = "average"
 
     def on_restored(self, what: str) -> None:
@@ -63,40 +62,35 @@ class DarkScreen(ToolScreen):
 
     # --- run ----------------------------------------------------------------------------------
     def _request(self, v: dict):
-        from calterm.core.health.dark import DarkOptions
+        from calterm.inputs.health import dark_request
 
-        files = words(str(v["files"]))
-        lists = words(str(v["lists"]))
-        if not files and not lists:
-            raise InputError("Frames: give files, globs or a list file")
-        options = DarkOptions(ddof=1 if v["sample_std"] else 0,
-                              clip_sigma=number(v["clip_sigma"], "Clip σ", optional=True, positive=True),
-                              gate_sigma=number(v["gate_sigma"], "Gate σ", optional=True, positive=True),
-                              workers=number(v["workers"] or "1", "Workers", integer=True, positive=True))
-        return files, lists, options
+        return dark_request(files=str(v["files"]), lists=str(v["lists"]), sample_std=bool(v["sample_std"]),
+                            clip_sigma=v["clip_sigma"], gate_sigma=v["gate_sigma"], workers=v["workers"],
+                            name=self.field_name)
 
     def action_run(self) -> None:
         request = self.parse(self._request)
         if request is None:
             return
-        files, lists, options = request
 
         def job(ctx):
             from calterm.core.common.jobs import JobContext
-            from calterm.core.health.dark import compute_dark
+            from calterm.core.health.dark import compute_dark, with_rate
             from calterm.core.io.frames import expand_sources
 
             ctx.report("listing frames")
-            paths = expand_sources(files, lists)
-            return compute_dark(paths, options, JobContext(progress=with_rate(ctx.progress), cancel=ctx.cancel))
+            paths = expand_sources(list(request.files), list(request.lists))
+            return compute_dark(paths, request.options, JobContext(progress=with_rate(ctx.progress),
+                                                                   cancel=ctx.cancel))
 
         self.query_one("#dark-summary", Static).update("running… (esc cancels)")
-        self.capp.jobs.start("Dark statistics", job, on_done=self._done,
+        self.capp.jobs.start("Dark statistics", job, on_done=lambda result: self._done(result, request.lists),
                              on_fail=lambda rec: self.query_one("#dark-summary", Static).update(
                                  f"[b]{rec.status}[/b]: {rec.message}"))
 
-    def _done(self, result) -> None:
+    def _done(self, result, lists: tuple[str, ...] = ()) -> None:
         self.result = result
+        self.result_lists = lists  # the list files it came from (logged with the written images)
         report = result.report()
         report["skipped"] = report["skipped"][:20]
         report["gated"] = report["gated"][:20]
@@ -140,58 +134,30 @@ class DarkScreen(ToolScreen):
 
     # --- write --------------------------------------------------------------------------------
     def action_write(self) -> None:
+        from calterm.inputs.health import dark_outputs
+
         result = self.result
         if result is None:
             self.notify("nothing to write: r computes the statistics first", severity="warning")
             return
-        v = self.values()
-        targets = {name: str(v[name]) for name in SHOWN if v[name]}
-        if not targets:
-            self.notify("fill Average →, Std → or Max → with a file path (.tif, .edf, .npy)", severity="warning")
+        targets = self.parse(lambda v: dark_outputs({name: v[name] for name in SHOWN}, name=self.field_name))
+        if targets is None:  # nothing filled, a wrong suffix or a directory that cannot be written
             return
-        for path in targets.values():
-            if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
-                self.notify(f"{path}: use .tif, .edf or .npy", severity="error")
-                return
-        inputs = {"sources": words(str(v["files"]))[:20], "lists": words(str(v["lists"])),
-                  "frames_used": result.frames_used, "std": "sample" if v["sample_std"] else "population"}
+        lists = self.result_lists
 
         def job(ctx):
-            from calterm.core.io.images import write_image
-            from calterm.core.io.versions import write_versioned
+            from calterm.core.health.dark import dark_provenance, write_dark_outputs
 
-            written = {}
-            for i, (name, path) in enumerate(targets.items()):
-                ctx.report(f"writing {name}", i, len(targets))
-                data = getattr(result, name)
-                written[name] = str(write_versioned(Path(path).expanduser(), lambda tmp, d=data: write_image(tmp, d),
-                                                    command=f"calterm tui dark --{name}", inputs=inputs))
-            return written
+            ctx.report("writing the statistics images", 0, len(targets))
+            return write_dark_outputs(result, targets, "calterm tui dark", dark_provenance(result, lists))
 
         def done(written: dict) -> None:
             for name in written:
-                self.session.outputs[f"dark_{name}"] = targets[name]
+                self.session.outputs[f"dark_{name}"] = str(targets[name])
             mask_inputs = self.session.tools.setdefault("mask", {}).setdefault("inputs", {})
             for name in written:  # the mask screen starts from the images just written
-                mask_inputs[name] = str(Path(targets[name]).expanduser())
+                mask_inputs[name] = str(targets[name])
             self.capp.changed("")
             self.notify("written: " + ", ".join(f"{n} -> {Path(p).name}" for n, p in written.items()))
 
         self.capp.jobs.start("Write dark images", job, on_done=done)
-
-
-def with_rate(progress):
-    """Wrap a progress callback so each stage reads "stage · N frames/s" (the rate of that stage)."""
-    from calterm.core.common.jobs import Progress
-
-    if progress is None:
-        return None
-    started: dict[str, tuple[float, int]] = {}
-
-    def report(p: Progress) -> None:
-        t0, n0 = started.setdefault(p.stage, (p.elapsed_s, p.done))
-        seconds = p.elapsed_s - t0
-        rate = (p.done - n0) / seconds if seconds > 0 else 0.0
-        progress(Progress(f"{p.stage} · {rate:.0f} frames/s", p.done, p.total, p.elapsed_s))
-
-    return report

@@ -17,12 +17,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from calterm.errors import InputError
-from calterm.tui.screens.tool_form import Field, ToolScreen, number, words
+from calterm.tui.screens.tool_form import Field, ToolScreen
 from calterm.tui.widgets.flag_map import FlagMap
 
-MASK_SUFFIXES = (".edf", ".mask", ".tif", ".tiff", ".npy")
-BOUNDS = (("average_min", "avg >"), ("average_max", "avg ≤"), ("std_min", "std >"), ("std_max", "std ≤"),
-          ("max_min", "max ≥"))
+BOUNDS = ("average_min", "average_max", "std_min", "std_max", "max_min")  # as calterm.inputs.health.MASK_BOUNDS
 
 
 class MaskScreen(ToolScreen):
@@ -57,7 +55,7 @@ class MaskScreen(ToolScreen):
             yield FlagMap(id="mask-preview", title="masked")
 
     def on_mount(self) -> None:
-        self.result = None
+        self.result = self.result_request = None
         self._images: dict[str, tuple[tuple, object]] = {}  # path -> (mtime, size), array: read once
         self._timer = None
         self.query_one("#mask-counts", DataTable).add_columns("rule", "pixels", "%")
@@ -72,18 +70,13 @@ class MaskScreen(ToolScreen):
             self._timer = self.set_timer(0.3, self.rebuild)
 
     # --- building -----------------------------------------------------------------------------
-    def _request(self, v: dict) -> dict:
-        from calterm.core.health.mask import MaskRules
+    def _request(self, v: dict):
+        from calterm.inputs.health import mask_request
 
-        bounds = {key: number(v[key], label, optional=True, allow_none_word=True) for key, label in BOUNDS}
-        rules = MaskRules(**bounds, average_sigma=number(v["average_sigma"], "avg ±kσ", optional=True, positive=True),
-                          std_sigma=number(v["std_sigma"], "std ±kσ", optional=True, positive=True),
-                          border=number(v["border"] or "0", "Border px", integer=True))
-        paths = {k: str(v[k]) or None for k in ("average", "std", "max")}
-        combine = words(str(v["combine"]))
-        if not any(paths.values()) and not combine:
-            raise InputError("Average: give at least one statistics image or mask file")
-        return {"rules": rules, "paths": paths, "combine": combine, "detector": str(v["detector"]) or None}
+        return mask_request(average=v["average"], std=v["std"], maximum=v["max"],
+                            bounds={key: v[key] for key in BOUNDS}, average_sigma=v["average_sigma"],
+                            std_sigma=v["std_sigma"], border=v["border"], detector=v["detector"],
+                            combine=str(v["combine"]), good=bool(v["good"]), name=self.field_name)
 
     def rebuild(self) -> None:
         """Rebuild the mask from the current fields (quietly: a half-typed rule just waits)."""
@@ -101,7 +94,7 @@ class MaskScreen(ToolScreen):
 
     def _read(self, path: str):
         """A statistics image as float, cached by path and modification time."""
-        from calterm.core.io.images import read_array
+        from calterm.core.health.mask import read_stat_image
 
         p = Path(path).expanduser()
         try:
@@ -111,31 +104,31 @@ class MaskScreen(ToolScreen):
         cached = self._images.get(str(p))
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        raw, _ = read_array(p)
-        if raw.ndim != 2 or raw.dtype.kind not in "biuf":
-            raise InputError(f"{path}: expected a 2D numeric image, got shape {raw.shape} of {raw.dtype}")
-        data = raw.astype(float)
+        data = read_stat_image(p)
         self._images[str(p)] = (stamp, data)
         return data
 
     @work(thread=True, exclusive=True, group="mask-preview")
-    def _build(self, request: dict) -> None:
+    def _build(self, request) -> None:
+        from calterm.core.health.mask import build_mask_from_files
+
         try:
-            result = build(request, self._read)
+            result = build_mask_from_files(request.sources, request.rules, read=self._read)
         except Exception as exc:  # a wrong path or shape: said in the summary, the form stays usable
             message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
-            self.capp.from_thread(self._failed, message)
+            self.call_later(self._failed, message)
             return
-        self.capp.from_thread(self._show, result)
+        self.call_later(self._show, result, request)
 
     def _failed(self, message: str) -> None:
-        self.result = None
+        self.result = self.result_request = None
         self.query_one("#mask-summary", Static).update(f"[red]{message}[/]")
         self.query_one("#mask-counts", DataTable).clear()
         self.query_one(FlagMap).show(message="no mask")
 
-    def _show(self, result) -> None:
+    def _show(self, result, request=None) -> None:
         self.result = result
+        self.result_request = request  # what the shown mask was built from (logged when written)
         n = result.mask.size
         self.query_one("#mask-summary", Static).update(
             f"[b]{result.masked}[/b] of {n} masked ({100 * result.masked / n:.2f} %)\nw writes the mask")
@@ -149,52 +142,28 @@ class MaskScreen(ToolScreen):
 
     # --- write --------------------------------------------------------------------------------
     def action_write(self) -> None:
+        from calterm.inputs.health import mask_output
+
         result = self.result
-        v = self.values()
-        out = Path(str(v["output"])).expanduser()
         if result is None:
             self.notify("no mask yet: fill the statistics images (r rebuilds)", severity="warning")
             return
-        if out.suffix.lower() not in MASK_SUFFIXES:
-            self.notify(f"{out}: use .edf, .mask, .tif or .npy", severity="error")
+        out = self.parse(lambda v: mask_output(v["output"], name=self.field_name))
+        if out is None:  # no path, a wrong suffix or a directory that cannot be written: nothing runs
             return
-        good = bool(v["good"])
-        data = result.as_output(good=good)
-        inputs = {k: v[k] for k in ("average", "std", "max", "detector", "combine")}
-        inputs["rules"] = {key: v[key] for key, _ in BOUNDS} | {k: v[k] for k in ("average_sigma", "std_sigma", "border")}
+        request, good = self.result_request, bool(self.values()["good"])
 
         def job(ctx):
-            from calterm.core.io.images import write_image
-            from calterm.core.io.versions import write_versioned
+            from calterm.core.health.mask import mask_provenance, write_mask_output
 
             ctx.report("writing the mask")
-            return str(write_versioned(out, lambda tmp: write_image(tmp, data), command="calterm tui mask",
-                                       inputs=inputs))
+            return write_mask_output(result, out, good=good, command="calterm tui mask",
+                                     inputs=mask_provenance(request.sources, request.rules))
 
-        def done(version: str) -> None:
+        def done(version) -> None:
             self.session.outputs["mask"] = str(out)
             self.capp.changed("")
-            self.notify(f"mask written: {out} -> {Path(version).name} ({'1 = good' if good else '1 = masked'})")
+            self.notify(f"mask written: {out} -> {Path(version).name} "
+                        f"({'1 = good' if good else '1 = masked'})")
 
         self.capp.jobs.start("Write mask", job, on_done=done)
-
-
-def build(request: dict, read):
-    """The mask for ``request`` (as :meth:`MaskScreen._request` makes it), images through ``read``."""
-    from calterm.core.health.mask import build_mask
-    from calterm.core.io.images import load_mask, read_array
-
-    images = {k: read(p) if p else None for k, p in request["paths"].items()}
-    shape = next((img.shape for img in images.values() if img is not None), None)
-    if shape is None:
-        shape = read_array(request["combine"][0])[0].shape[-2:]
-    det_mask = None
-    if request["detector"]:
-        from calterm.core.common.detectors import resolve_detector
-
-        det_mask = resolve_detector(shape, request["detector"]).detector.mask
-        if det_mask is not None and tuple(det_mask.shape) != tuple(shape):
-            raise InputError(f"detector mask shape {tuple(det_mask.shape)} does not match the images {tuple(shape)}")
-    files = [(Path(p).name, load_mask(p, shape)) for p in request["combine"]]
-    return build_mask(shape, request["rules"], average=images["average"], std=images["std"],
-                      maximum=images["max"], detector_mask=det_mask, files=files)
