@@ -64,7 +64,7 @@ def screen_text(app) -> str:
     import html
     import re
 
-    svg = app.export_screenshot()
+    svg = re.sub(r"<style.*?</style>", "", app.export_screenshot(), flags=re.S)  # CSS is not on screen
     text = re.sub(r"<[^>]+>", "", svg)
     return html.unescape(text).replace("\xa0", " ")
 

@@ -2,8 +2,11 @@
 
 Screens own their behaviour; the app only offers what several of them share: the session and
 its autosave, the job runner, the calibrate action (bound to ``c`` everywhere), themes and the
-command palette. Every change goes through :meth:`CaltermApp.changed`, which saves the session
-atomically before anything else happens, so a killed terminal loses nothing.
+command palette. Every change goes through :meth:`CaltermApp.changed`, which first drops every
+result that no longer belongs to the inputs (saying so), then saves the session atomically before
+anything else happens, so a killed terminal loses nothing and no screen shows a stale result.
+Jobs report back as typed messages (:mod:`calterm.tui.workers`); the app handles its own
+(the demo, the calibration) and every screen's job message bubbles through it.
 """
 
 from __future__ import annotations
@@ -15,16 +18,15 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.signal import Signal
 
 from calterm.tui.commands import COMMANDS
 from calterm.tui.preview_data import ImageCache
 from calterm.tui.screens.help import HelpScreen
 from calterm.tui.screens.prompt import PromptScreen
-from calterm.tui.session import Session, load_prefs, save_prefs, save_session
+from calterm.tui.session import Session, load_prefs, request_key, save_prefs, save_session
 from calterm.tui.themes import DEFAULT_THEME, load_themes
-from calterm.tui.workers import JobRunner
+from calterm.tui.workers import JobCancelled, JobDone, JobFailed, JobRunner
 
 # mode -> (module, class); a screen's module (and its plotting widgets) is imported when the screen
 # is first shown, so start-up pays only for the first screen
@@ -47,14 +49,6 @@ def _screen_factory(mode: str):
 
 
 SCREEN_CLASSES = {mode: _screen_factory(mode) for mode in SCREENS}
-
-
-class Deliver(Message):
-    """A worker's result on its way to the event loop (see :meth:`CaltermApp.from_thread`)."""
-
-    def __init__(self, callback, args: tuple, kwargs: dict) -> None:
-        super().__init__()
-        self.callback, self.args, self.kwargs = callback, args, kwargs
 
 
 class CaltermApp(App):
@@ -92,9 +86,10 @@ class CaltermApp(App):
         if wanted in self.available_themes:
             self.theme = wanted
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self._drop_stale()  # a resumed session shows only what still belongs to its inputs
         self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
         if self._prepare_demo:
-            self.jobs.start("Prepare demo", _demo_request, on_done=self._demo_ready)
+            self.jobs.start("Prepare demo", _demo_request, kind="demo")
         else:
             self.changed("all")
 
@@ -111,21 +106,34 @@ class CaltermApp(App):
         with contextlib.suppress(OSError):
             save_prefs(prefs)
 
-    # --- results of worker threads -------------------------------------------------------------
-    def from_thread(self, callback, *args, **kwargs) -> None:
-        """Run ``callback(*args)`` on the event loop, from a worker thread, without waiting.
+    # --- jobs' messages (a screen's job bubbles here after the screen handled it) --------------
+    def on_job_done(self, message: JobDone) -> None:
+        self.jobs.run_callbacks(message)
+        if message.kind == "demo":
+            self._demo_ready(message.result)
+        elif message.kind == "calibrate":
+            self.session.set_result(message.result, message.record.key)
+            self.changed("result")  # dropped at once if the inputs changed while it ran
+            self.action_switch("results")
 
-        ``call_from_thread`` waits for the answer and never returns if the app quits first, which
-        would keep the process alive after ctrl+q; a posted message cannot block.
-        """
-        self.post_message(Deliver(callback, args, kwargs))
+    def on_job_failed(self, message: JobFailed) -> None:
+        self.jobs.run_callbacks(message)
 
-    def on_deliver(self, message: Deliver) -> None:
-        message.callback(*message.args, **message.kwargs)
+    def on_job_cancelled(self, message: JobCancelled) -> None:
+        self.jobs.run_callbacks(message)
 
     # --- the session: every change saves it ---------------------------------------------------
+    def _drop_stale(self) -> bool:
+        notes = self.session.drop_stale()
+        for note in notes:
+            self.notify(note, severity="warning", timeout=8)
+        return bool(notes)
+
     def changed(self, what: str = "request", *, debounce: bool = False) -> None:
-        """Save the session (now, or within 0.3 s for a stream of cursor moves) and tell the screens."""
+        """Drop stale results, save the session (now, or within 0.3 s for a stream of cursor
+        moves) and tell the screens what changed ("stale" when only a drop did)."""
+        if self._drop_stale() and not what:
+            what = "stale"
         if debounce:
             if self._save_timer is not None:
                 self._save_timer.stop()
@@ -163,13 +171,7 @@ class CaltermApp(App):
             self.notify("preparing the demo image; the calibration starts as soon as it is ready")
             return
         request = self.session.effective_request()
-        self.jobs.start("Calibrate", partial(_calibrate, request), on_done=self._calibrated)
-
-    def _calibrated(self, result) -> None:
-        self.session.result = result
-        self.session.rings_from_result = True
-        self.changed("result")
-        self.action_switch("results")
+        self.jobs.start("Calibrate", partial(_calibrate, request), kind="calibrate", key=request_key(request))
 
     def action_escape(self) -> None:
         if self.jobs.cancel():
@@ -194,15 +196,14 @@ class CaltermApp(App):
                 if not Path(path).expanduser().is_file():
                     self.notify(f"{path}: no such file", severity="error")
                     return
-                self.session.result = None
-                self.session.demo = False
-                self.update_request("all", geometry=True, image_path=str(Path(path).expanduser()), points=())
+                self.session.demo = False  # the results and points of the last image drop in changed()
+                self.update_request("all", geometry=True, image_path=str(Path(path).expanduser()))
 
         self.push_screen(PromptScreen("Open image", self.session.request.image_path), opened)
 
     def action_new_demo(self) -> None:
         self.session = Session(request=replace(self.session.request, image_path=""), demo=True)
-        self.jobs.start("Prepare demo", _demo_request, on_done=self._demo_ready)
+        self.jobs.start("Prepare demo", _demo_request, kind="demo")
 
     # --- command palette: every command of the table ------------------------------------------
     def get_system_commands(self, screen):

@@ -3,7 +3,8 @@
 Both need the core (image reading, pyFAI's detector and geometry), so they are computed off the
 event loop and handed to the widgets as plain arrays. Predicted rings are a 2θ map sampled every
 ``step`` pixels; the widget turns it into contours at whatever zoom it shows, with no pyFAI call
-while drawing.
+while drawing. A ring model names the image it was computed for (``image_key``), so a preview never
+draws one image's rings over another's.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ class PreviewImage:
 
 @dataclass(frozen=True)
 class RingModel:
-    """2θ (rad) every ``step`` pixels, and the calibrant's ring angles (rad, ascending)."""
+    """2θ (rad) every ``step`` pixels, and the calibrant's ring angles (rad, ascending), for the image
+    whose :func:`image_key` is ``image_key``."""
 
     tth_grid: np.ndarray
     step: int
     ring_tth: np.ndarray
+    image_key: tuple = ()
 
     def tth_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """2θ at pixel positions (nearest sample; NaN outside the detector)."""
@@ -47,7 +50,11 @@ class RingModel:
 
 
 def image_key(r: CalibrationRequest) -> tuple:
-    return (r.image_path, r.frame, r.rotate, r.flip)
+    """The image as displayed: the file (with its size and mtime: a rewritten file is another
+    image), frame, rotate and flip."""
+    from calterm.tui.session import file_stamp
+
+    return (tuple(file_stamp(r.image_path) or ()), r.frame, r.rotate, r.flip)
 
 
 def start_geometry(r: CalibrationRequest, detector, shape: tuple[int, int]) -> PoniGeometry:
@@ -60,7 +67,7 @@ def start_geometry(r: CalibrationRequest, detector, shape: tuple[int, int]) -> P
 
 
 def ring_model(r: CalibrationRequest, shape: tuple[int, int], geometry: PoniGeometry | None = None,
-               step: int = 4) -> RingModel:
+               step: int = 4, image_key: tuple = ()) -> RingModel:
     """Predicted rings for ``geometry`` (default: the start values) on the request's detector."""
     from dataclasses import replace
 
@@ -73,7 +80,7 @@ def ring_model(r: CalibrationRequest, shape: tuple[int, int], geometry: PoniGeom
     rows, cols = np.mgrid[0 : shape[0] : step, 0 : shape[1] : step]
     tth = geo.tth(detector, rows.ravel(), cols.ravel()).reshape(rows.shape)
     ring_tth = np.sort(load_calibrant(r.calibrant).two_theta_rad(geo.wavelength))
-    return RingModel(tth.astype(np.float32), step, ring_tth)
+    return RingModel(tth.astype(np.float32), step, ring_tth, image_key)
 
 
 class ImageCache:
@@ -104,7 +111,8 @@ class ImageCache:
 
 
 def ring_geometry(session) -> PoniGeometry | None:
-    """The geometry predicted rings follow: the result's until a start value changes."""
+    """The geometry predicted rings follow: the result's until a start value changes (a result of
+    other inputs is gone already: the app drops it on every change, see ``Session.drop_stale``)."""
     if session.rings_from_result and session.result is not None:
         return session.result.geometry
     return None

@@ -9,6 +9,15 @@ in ``$CALTERM_HOME`` (default ``$XDG_STATE_HOME/calterm``, i.e. ``~/.local/state
 Results are stored as data (geometry, per-point residuals, history), not as objects, and are
 rebuilt into :class:`CalibrationResult` without pyFAI; the pyFAI detector is resolved again only
 when a computation needs it.
+
+State that cannot go stale: every result records the inputs it came from, as a plain JSON *key*
+(:func:`request_key` for a calibration, :func:`image_key` for what is placed on the pixels: control
+points, circle points, the cursor, the circle fit; :func:`tool_key` for a tool screen's report).
+A key holds the image file's size and modification time, so a file rewritten on disk counts as
+another image. :meth:`Session.drop_stale` compares every key with the current inputs and drops
+what no longer belongs to them, saying what it dropped; the app calls it on every change and
+before a resumed session is shown, so neither the screens nor ``--resume`` can show a result of
+another image or of other inputs.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from calterm.core.io.versions import atomic_write_text
 from calterm.errors import InputError
 
 FORMAT = "calterm-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: results carry the key of their inputs (a version-1 result is dropped on resume)
 
 
 def state_dir() -> Path:
@@ -47,6 +56,56 @@ def state_dir() -> Path:
 
 def session_path() -> Path:
     return state_dir() / "session.json"
+
+
+# --- the inputs a result came from ---------------------------------------------------------------
+
+
+def file_stamp(path: str | os.PathLike | None) -> list | None:
+    """[absolute path, size, mtime in ns] of a file, [path] when it is missing, None for no path."""
+    if not path:
+        return None
+    target = Path(path).expanduser().absolute()
+    try:
+        st = target.stat()
+    except (OSError, ValueError):
+        return [str(target)]
+    return [str(target), st.st_size, st.st_mtime_ns]
+
+
+def image_key(request: CalibrationRequest) -> dict:
+    """What pixel positions refer to: the image file (and its version on disk), frame, rotate, flip."""
+    return _plain({"image": file_stamp(request.image_path), "frame": request.frame, "rotate": request.rotate,
+                   "flip": request.flip})
+
+
+def request_key(request: CalibrationRequest) -> dict:
+    """The inputs a calibration of ``request`` depends on (pass the effective request: its mask is
+    the one used). Start values, points and fit options are how a result was reached, not what it
+    describes, so changing them keeps the result (press c to recalibrate with them)."""
+    calibrant = file_stamp(request.calibrant) if request.calibrant.lower().endswith(".d") else request.calibrant
+    return _plain({**image_key(request), "detector": request.detector, "pixel_size_um": request.pixel_size_um,
+                   "calibrant": calibrant, "wavelength_m": request.wavelength_m,
+                   "mask": file_stamp(request.mask_path)})
+
+
+def tool_key(inputs: dict) -> dict:
+    """A tool screen's typed inputs, with the version on disk of every one that names a file."""
+    stamps = [file_stamp(v) for v in inputs.values() if isinstance(v, str) and v]
+    return _plain({"inputs": dict(sorted(inputs.items())), "files": [s for s in stamps if s and len(s) == 3]})
+
+
+def _changed(old: dict | None, new: dict) -> str:
+    """Which inputs differ between two keys, in words ("image, wavelength_m")."""
+    if not old:
+        return "saved without the inputs it came from"
+    names = [k for k in new if old.get(k) != new.get(k)]
+    return ", ".join(names) + " changed" if names else "its inputs changed"
+
+
+def _name(key: dict | None) -> str:
+    stamp = (key or {}).get("image")
+    return Path(stamp[0]).name if stamp else "no image"
 
 
 @dataclass
@@ -73,12 +132,66 @@ class Session:
     # per tool screen (dark, mask, align, gain, results): what the user typed ("inputs") and the last
     # report, as plain JSON the screen defines; restored as typed
     tools: dict[str, dict] = field(default_factory=dict)
+    # the keys of the inputs each result came from (see request_key, image_key)
+    result_key: dict | None = None
+    points_key: dict | None = None  # the image the points, circle points and cursor are placed on
+    circle_key: dict | None = None
 
     def effective_request(self) -> CalibrationRequest:
         """The request as the core should see it (the mask only when "use mask" is on)."""
         from dataclasses import replace
 
         return self.request if self.use_mask else replace(self.request, mask_path=None)
+
+    def request_key(self) -> dict:
+        """The key a calibration started now would carry."""
+        return request_key(self.effective_request())
+
+    def image_key(self) -> dict:
+        return image_key(self.request)
+
+    def set_result(self, result: CalibrationResult, key: dict | None) -> None:
+        """A calibration arrived; ``key`` is the request_key it was started with."""
+        self.result, self.result_key, self.rings_from_result = result, key, True
+
+    def set_circle_result(self, doc: dict, key: dict | None) -> None:
+        """A circle fit arrived; ``key`` is the image_key it was started with."""
+        self.circle_result, self.circle_key = doc, key
+
+    def drop_stale(self) -> list[str]:
+        """Drop every result whose inputs are no longer the current ones; one line per drop.
+
+        Cheap (two ``stat`` calls), so the app calls it on every change."""
+        from dataclasses import replace
+
+        notes: list[str] = []
+        pixels = self.image_key()
+        if self.points_key is None:
+            self.points_key = pixels  # a version-1 session or a new one: the points are on this image
+        elif self.points_key != pixels:
+            lost = [f"{n} {what}" for n, what in ((len(self.request.points), "ring points"),
+                                                 (len(self.circle_points), "circle points")) if n]
+            if lost:
+                notes.append(f"{' and '.join(lost)} cleared: they were placed on {_name(self.points_key)} "
+                             f"({_changed(self.points_key, pixels)})")
+            self.request = replace(self.request, points=())
+            self.circle_points, self.cursor_xy, self.points_key = (), None, pixels
+        if self.circle_result is not None and self.circle_key != pixels:
+            notes.append(f"circle fit dropped: it was made on {_name(self.circle_key)} "
+                         f"({_changed(self.circle_key, pixels)})")
+            self.circle_result, self.circle_key = None, None
+        if self.result is not None:
+            now = self.request_key()
+            if self.result_key != now:
+                notes.append(f"calibration dropped: it was made for {_name(self.result_key)} "
+                             f"({_changed(self.result_key, now)}); press c to calibrate")
+                self.result, self.result_key, self.rings_from_result = None, None, False
+        for mode, state in self.tools.items():
+            if state.get("report") is not None and "key" in state and state["key"] != tool_key(state.get("inputs", {})):
+                notes.append(f"{mode} report dropped: its inputs changed; run it again")
+                state.pop("report")
+                state.pop("key")
+        return notes
 
 
 # --- to and from plain JSON -------------------------------------------------------------------
@@ -191,6 +304,9 @@ def session_to_dict(s: Session) -> dict:
         "circle_result": s.circle_result,
         "outputs": dict(s.outputs),
         "tools": s.tools,
+        "result_key": s.result_key,
+        "points_key": s.points_key,
+        "circle_key": s.circle_key,
     })
 
 
@@ -215,6 +331,9 @@ def session_from_dict(d: dict) -> Session:
         circle_result=d.get("circle_result"),
         outputs={str(k): str(v) for k, v in (d.get("outputs") or {}).items()},
         tools={str(k): v for k, v in (d.get("tools") or {}).items() if isinstance(v, dict)},
+        result_key=d.get("result_key"),
+        points_key=d.get("points_key"),
+        circle_key=d.get("circle_key"),
     )
 
 

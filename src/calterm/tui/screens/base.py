@@ -1,5 +1,6 @@
 """What every screen shares: the session line on top, the job line and the keys at the bottom,
-and a refresh whenever the session changes (the app publishes what changed)."""
+a refresh whenever the session changes (the app publishes what changed), and image previews read
+off the event loop, delivered as a typed :class:`PreviewLoaded` message."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -16,7 +18,17 @@ from calterm.tui.widgets.job_bar import JobBar
 from calterm.tui.widgets.session_bar import SessionBar
 
 if TYPE_CHECKING:
+    from calterm.tui.preview_data import PreviewImage, RingModel
     from calterm.tui.session import Session
+
+
+class PreviewLoaded(Message):
+    """A preview worker's output: the image, then its predicted rings, or why it cannot be shown."""
+
+    def __init__(self, image: PreviewImage | None = None, rings: RingModel | None = None,
+                 error: str | None = None) -> None:
+        super().__init__()
+        self.image, self.rings, self.error = image, rings, error
 
 
 class CaltermScreen(Screen):
@@ -60,7 +72,8 @@ class CaltermScreen(Screen):
         self.on_session_changed(what)
 
     def on_session_changed(self, what: str) -> None:
-        """Redraw from the session; ``what`` is request, points, result, all or resume."""
+        """Redraw from the session; ``what`` is request, points, result, all, resume, or stale (a
+        result was dropped because its inputs changed: see ``Session.drop_stale``)."""
 
     # --- image previews: read and predicted rings computed off the event loop -----------------
     _preview_key: tuple | None = None
@@ -79,16 +92,16 @@ class CaltermScreen(Screen):
 
     @work(thread=True, exclusive=True, group="preview")
     def _load_previews(self, r, geo, rings: bool) -> None:
+        # post_message is a thread-safe enqueue: it never waits for the event loop (nor after quit)
         try:
             _, preview = self.capp.images.get(r)
-            self.capp.from_thread(self._show_previews, preview, None, None)
+            self.post_message(PreviewLoaded(image=preview))
             if rings:
-                model = ring_model(r, preview.shape, geo)
-                self.capp.from_thread(self._show_previews, None, model, None)
+                self.post_message(PreviewLoaded(rings=ring_model(r, preview.shape, geo, image_key=preview.key)))
         except Exception as exc:  # shown in the preview itself: the user can fix the field and go on
             self._preview_key = None
-            self.capp.from_thread(self._show_previews, None, None, f"cannot show the image: {exc}")
+            self.post_message(PreviewLoaded(error=f"cannot show the image: {exc}"))
 
-    def _show_previews(self, image, model, message) -> None:
+    def on_preview_loaded(self, message: PreviewLoaded) -> None:
         for preview in self.query("ImagePreview"):  # by name: the first screen never imports plotext
-            preview.show(image=image, rings=model, message=message)
+            preview.show(image=message.image, rings=message.rings, message=message.error)

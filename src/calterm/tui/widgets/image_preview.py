@@ -54,6 +54,8 @@ class ImagePreview(PlotextPlot):
     def show(self, image: PreviewImage | None = None, rings: RingModel | None = None, points=None,
              cursor=None, marked=None, message: str | None = None) -> None:
         if image is not None:
+            if self.image is not None and image.key != self.image.key:
+                self.rings, self.marked = None, None  # they belonged to the image shown before
             self.image = image
         if rings is not None:
             self.rings = rings
@@ -99,7 +101,7 @@ class ImagePreview(PlotextPlot):
             if r.size:
                 plt.scatter((x0 + (c + 0.5) * step).tolist(), (-(y0 + (r + 0.5) * step)).tolist(),
                             marker="braille", color=color)
-        if self.rings is not None:
+        if self.rings is not None and self.rings.image_key in ((), self.image.key):  # this image's rings only
             r, c = self._ring_dots(x0, y0, step, cols, rows)
             if r.size:
                 plt.scatter((x0 + (c + 0.5) * step).tolist(), (-(y0 + (r + 0.5) * step)).tolist(),

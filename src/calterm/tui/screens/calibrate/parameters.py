@@ -213,7 +213,7 @@ class ParametersScreen(CaltermScreen):
             except Exception as exc:
                 lines.append(f"[red]{exc}[/red]")
         lines.append(f"λ {r.wavelength_m * 1e10:.5f} Å = {HC_KEV_A / (r.wavelength_m * 1e10):.4f} keV")
-        self.capp.from_thread(self._described, "\n".join(lines), rings, title)
+        self.call_later(self._described, "\n".join(lines), rings, title)
 
     def _described(self, info: str, rings: list[float], title: str) -> None:
         from calterm.tui.widgets.calibrant_rings import CalibrantRings
@@ -243,7 +243,7 @@ class ParametersScreen(CaltermScreen):
 
             user = sorted(p.name for p in user_calibrant_dir().glob("*.D")) if user_calibrant_dir().is_dir() else []
             names = [*user, *registered_names()]
-        self.capp.from_thread(self._show_choices, key, names, placeholder)
+        self.call_later(self._show_choices, key, names, placeholder)
 
     def _show_choices(self, key: str, names: list[str], placeholder: str) -> None:
         field = self.query_one(f"#f-{key}", Input)

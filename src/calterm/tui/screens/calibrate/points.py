@@ -6,6 +6,10 @@ cursor, and arrows then move one pixel. ``enter`` adds the brightest spot within
 of the cursor (single-peak search), ``=`` adds the cursor position as is, ``a`` searches the whole
 ring through the cursor (automatic peak search). Each point takes the current ring number, which
 can increase by itself after each point. Typed ``x, y`` adds a point exactly there.
+
+Points belong to the image they were placed on: a search that finishes after another image was
+opened adds nothing (its job carries the image key it started on), and the app clears the points
+when the image, its frame or its orientation changes (``Session.drop_stale``).
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ class PointsScreen(CaltermScreen):
         if search.value != str(s.request.search_size_px):
             with search.prevent(Input.Changed):
                 search.value = str(s.request.search_size_px)
-        if what in ("all", "resume", "points", "request"):
+        if what in ("all", "resume", "points", "request", "stale"):
             self._fill_table()
         self.update_previews()
         self._draw()
@@ -178,10 +182,10 @@ class PointsScreen(CaltermScreen):
             from calterm.core.calibrate.points import refine_peak
 
             image, _ = self.capp.images.get(r)
-            return refine_peak(image.data, ~image.invalid, x, y, r.search_size_px)
+            px, py = refine_peak(image.data, ~image.invalid, x, y, r.search_size_px)
+            return [ControlPoint(px, py, ring)]
 
-        self.capp.jobs.start("Single-peak search", find,
-                             on_done=lambda xy: self.add_points([ControlPoint(xy[0], xy[1], ring)]))
+        self.capp.jobs.start("Single-peak search", find, owner=self, kind="peak", key=self.session.image_key())
 
     def action_grow_ring(self) -> None:
         r = self.session.request
@@ -209,11 +213,19 @@ class PointsScreen(CaltermScreen):
             pts = grow_ring(image.data, ~image.invalid, centre, seed, ring, d[ring - 1], r.search_size_px)
             return [ControlPoint(float(x), float(y), ring) for x, y in zip(pts.cols, pts.rows, strict=True)]
 
-        def found(points: list[ControlPoint]) -> None:
-            self.add_points(points)
-            self.notify(f"ring {ring}: {len(points)} points")
+        self.capp.jobs.start("Ring search", grow, owner=self, kind="ring", key=self.session.image_key())
 
-        self.capp.jobs.start("Ring search", grow, on_done=found)
+    def on_job_done(self, message) -> None:
+        if message.kind not in ("peak", "ring"):
+            return
+        points: list[ControlPoint] = message.result
+        if message.record.key != self.session.image_key():
+            self.notify(f"{message.record.name}: its points were found on another image; none added",
+                        severity="warning")
+            return
+        self.add_points(points)
+        if message.kind == "ring":
+            self.notify(f"ring {points[0].ring if points else self.session.ring}: {len(points)} points")
 
     def action_delete_point(self) -> None:
         table = self.query_one("#points", DataTable)

@@ -5,6 +5,10 @@ The summary line (verdict, RMS, distance in mm) is always on screen whatever the
 by any column (``o`` or a header click); the highlighted point is marked on the preview; ``d``
 drops it and refits. ``s`` saves the PONI file (versioned: an earlier file is kept as a numbered
 version, never overwritten silently); ``e`` exports the history as CSV.
+
+Without a calibration of the image and inputs on screen (none yet, or the last one dropped because
+the image or an input it depends on changed) every tab is emptied and the summary says so: the
+screen never shows another image's numbers.
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.screens.prompt import PromptScreen
+from calterm.tui.session import request_key
 from calterm.tui.widgets.check_plots import VIEWS, CheckPlots
 from calterm.tui.widgets.image_preview import ImagePreview
 from calterm.tui.widgets.residual_plot import ResidualPlot
 
 SORTS = ("#", "ring", "|Δ2θ|", "x", "y")
+NO_RESULT = "no calibration for this image: press [b]c[/b] to calibrate"
 UNITS = {"dist": ("mm", 1e3), "poni1": ("mm", 1e3), "poni2": ("mm", 1e3), "rot1": ("mrad", 1e3),
          "rot2": ("mrad", 1e3), "rot3": ("mrad", 1e3), "wavelength": ("Å", 1e10)}
 
@@ -41,6 +48,14 @@ def summary_text(result) -> str:
     pm = f" ± {sd * 1e3:.3f}" if sd is not None and math.isfinite(sd) else ""
     return (f"[b {color}]{v.status}[/]: distance [b]{dist_mm:.3f}{pm} mm[/b] · RMS {v.rms_rad * 1e3:.3f} mrad "
             f"({result.rms_2th_deg:.4f}°) · {result.rows.size} points, {len(result.rings)} rings")
+
+
+class Integrated(Message):
+    """The check plots' data for ``result``, computed in a worker (or why it could not be)."""
+
+    def __init__(self, result, pattern=None, cake=None, error: str | None = None) -> None:
+        super().__init__()
+        self.result, self.pattern, self.cake, self.error = result, pattern, cake, error
 
 
 def with_detector(result, request):
@@ -74,7 +89,7 @@ class ResultsScreen(CaltermScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("no calibration yet: press c to calibrate", id="summary")
+        yield Static(NO_RESULT, id="summary")
         with TabbedContent(id="tabs"):
             with TabPane("Geometry", id="tab-geometry"):
                 yield Static("", id="geometry")
@@ -97,7 +112,10 @@ class ResultsScreen(CaltermScreen):
     def on_session_changed(self, what: str) -> None:
         result = self.session.result
         if result is None:
-            self.query_one("#summary", Static).update("no calibration yet: press [b]c[/b] to calibrate")
+            if self._shown is not None or what in ("all", "resume"):
+                self._shown = None
+                self._clear()
+            self.update_previews()
             return
         if self._shown is not result:
             self._shown = result
@@ -105,6 +123,15 @@ class ResultsScreen(CaltermScreen):
         self.update_previews()
 
     # --- filling ------------------------------------------------------------------------------
+    def _clear(self) -> None:
+        self.query_one("#summary", Static).update(NO_RESULT)
+        self.query_one("#geometry", Static).update("")
+        for table in ("#ring-table", "#point-table", "#history-table"):
+            self.query_one(table, DataTable).clear(columns=True)
+        self.query_one(CheckPlots).failed("no calibration")
+        self.query_one(ResidualPlot).show(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
+        self.query_one("#point-preview", ImagePreview).show(marked=())
+
     def _fill(self, result) -> None:
         self.query_one("#summary", Static).update(summary_text(result))
         self.query_one("#geometry", Static).update(self._geometry_table(result))
@@ -183,17 +210,29 @@ class ResultsScreen(CaltermScreen):
     @work(thread=True, exclusive=True, group="pattern")
     def _pattern(self, result) -> None:
         """The 1D pattern, then the cake (0.1-1 s each, pyFAI's integrators), off the event loop."""
-        plots = self.query_one(CheckPlots)
         request = self.session.effective_request()
-        self.capp.from_thread(plots.computing)
+        self.post_message(Integrated(result))
         try:
             from calterm.core.calibrate.integrate import cake, pattern
 
             full = with_detector(result, request)
-            self.capp.from_thread(plots.show_pattern, pattern(full, request))
-            self.capp.from_thread(plots.show_cake, cake(full, request))
+            self.post_message(Integrated(result, pattern=pattern(full, request)))
+            self.post_message(Integrated(result, cake=cake(full, request)))
         except Exception as exc:  # shown in the plots: the rest of the results stay usable
-            self.capp.from_thread(plots.failed, f"cannot integrate: {exc}")
+            self.post_message(Integrated(result, error=f"cannot integrate: {exc}"))
+
+    def on_integrated(self, message: Integrated) -> None:
+        if message.result is not self._shown:
+            return  # computed for a result no longer shown
+        plots = self.query_one(CheckPlots)
+        if message.error is not None:
+            plots.failed(message.error)
+        elif message.pattern is not None:
+            plots.show_pattern(message.pattern)
+        elif message.cake is not None:
+            plots.show_cake(message.cake)
+        else:
+            plots.computing()
 
     def action_plot_view(self) -> None:
         """Open the Plots tab, then cycle it: all three checks, or the pattern, cake or residuals alone."""
@@ -243,13 +282,20 @@ class ResultsScreen(CaltermScreen):
             ctx.report("refit without the deleted point", 0, 1)
             return refit(with_detector(result, request), request, keep)
 
-        def done(new) -> None:
-            self.session.result = new
-            self.session.rings_from_result = True
-            self.capp.changed("result")
-            self.notify(f"point {drop + 1} deleted; refitted: RMS {new.verdict.rms_rad * 1e3:.3f} mrad")
+        self._refit_drop = drop
+        self.capp.jobs.start("Refit", refit_job, owner=self, kind="refit", key=request_key(request))
 
-        self.capp.jobs.start("Refit", refit_job, on_done=done)
+    def on_job_done(self, message) -> None:
+        if message.kind == "refit":
+            new = message.result
+            self.session.set_result(new, message.record.key)
+            self.capp.changed("result")  # dropped at once if the inputs changed while it ran
+            self.notify(f"point {self._refit_drop + 1} deleted; refitted: RMS {new.verdict.rms_rad * 1e3:.3f} mrad")
+        elif message.kind == "save-poni":
+            path, version = message.result
+            self.session.outputs["poni"] = path
+            self.capp.changed("")
+            self.notify(f"PONI saved: {path} -> {Path(version).name}")
 
     # --- outputs ------------------------------------------------------------------------------
     def _default(self, suffix: str) -> str:
@@ -270,14 +316,10 @@ class ResultsScreen(CaltermScreen):
             def save(ctx):
                 from calterm.core.calibrate.pipeline import write_poni
 
-                return write_poni(with_detector(result, request), Path(path).expanduser(), command="calterm tui")
+                return path, write_poni(with_detector(result, request), Path(path).expanduser(),
+                                        command="calterm tui")
 
-            def saved(version) -> None:
-                self.session.outputs["poni"] = path
-                self.capp.changed("")
-                self.notify(f"PONI saved: {path} -> {Path(version).name}")
-
-            self.capp.jobs.start("Save PONI", save, on_done=saved)
+            self.capp.jobs.start("Save PONI", save, owner=self, kind="save-poni")
 
         default = self.session.outputs.get("poni") or self._default(".poni")
         self.app.push_screen(PromptScreen("Save PONI file", default,

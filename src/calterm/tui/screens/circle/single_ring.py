@@ -4,6 +4,9 @@
 The cursor is the same as on the points screen; ``enter`` adds the cursor position, typed
 ``x, y`` adds exactly there, ``f`` fits (a job: differential evolution, multi-start, MAD
 rejection, refinement against the image), ``e`` exports the history as CSV.
+
+The fit records the image it was made on; opening another image (or rotating this one) clears the
+points and the fit (``Session.drop_stale``), so the summary never shows another image's circle.
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ class CircleScreen(CaltermScreen):
 
     def _set_points(self, points) -> None:
         self.session.circle_points = tuple(points)
-        self.session.circle_result = None
+        self.session.circle_result = self.session.circle_key = None
         self.capp.changed("points")
 
     def action_add_point(self) -> None:
@@ -173,12 +176,16 @@ class CircleScreen(CaltermScreen):
             doc["history"] = {"columns": list(result.history.columns), "rows": [list(r) for r in result.history.rows]}
             return doc
 
-        def done(doc) -> None:
-            self.session.circle_result = doc
-            self.capp.changed("result")
-            self.notify(f"circle: centre {doc['center'][0]:.2f}, {doc['center'][1]:.2f}  radius {doc['radius']:.2f} px")
+        self.capp.jobs.start("Circle fit", fit, owner=self, kind="circle", key=self.session.image_key())
 
-        self.capp.jobs.start("Circle fit", fit, on_done=done)
+    def on_job_done(self, message) -> None:
+        if message.kind != "circle":
+            return
+        doc = message.result
+        self.session.set_circle_result(doc, message.record.key)
+        self.capp.changed("result")  # dropped at once if another image was opened while it ran
+        if self.session.circle_result is not None:
+            self.notify(f"circle: centre {doc['center'][0]:.2f}, {doc['center'][1]:.2f}  radius {doc['radius']:.2f} px")
 
     def action_export_history(self) -> None:
         fit = self.session.circle_result
