@@ -144,3 +144,39 @@ def test_mask_file_excludes_pixels(experiment, tmp_path, capsys):
     gain = tifffile.imread(doc["outputs"]["unfiltered"])
     assert np.isnan(gain[100:110, 50:60]).all() and np.isfinite(gain[~truth.gaps & (mask == 0)]).all()
     assert doc["pixels_without_estimate"] == int((truth.gaps | (mask != 0)).sum())
+
+
+def _unwritable(monkeypatch, directory):
+    """``directory`` reads as unwritable (tests run as root, for whom permission bits do not count)."""
+    real = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if mode & os.W_OK and os.path.realpath(path) == os.path.realpath(directory):
+            return False
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+@pytest.mark.parametrize("place", ["nodir/g", "afile/g", "ro/g"])
+def test_outputs_are_checked_before_a_frame_is_read(experiment, tmp_path, capsys, monkeypatch, place):
+    _, pairs, _ = experiment
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "ro").mkdir()
+    _unwritable(monkeypatch, tmp_path / "ro")
+    missing = [(str(tmp_path / "none*.tif"), calibration) for _, calibration in pairs]  # reading them would fail
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = _run(capsys, ["gain", *_args(missing), "-o", str(tmp_path / place), "--date", DATE])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and str(tmp_path / place) in err, err
+    assert "no frames match" not in err and sorted(tmp_path.rglob("*")) == before
+
+
+def test_range_is_parsed_once_for_both_faces(experiment, tmp_path, capsys):
+    _, pairs, _ = experiment
+    missing = [(str(tmp_path / "none*.tif"), calibration) for _, calibration in pairs]
+    for text in ("30,3.5", "3,3", "a,b"):  # the CLI took MIN above MAX and read every frame first
+        code, _, err = _run(capsys, ["gain", *_args(missing), "--range", text, "-o", str(tmp_path / "g")])
+        assert code == 2 and err.count("\n") == 1 and "--range" in err and "no frames match" not in err, err
+    from calterm.inputs.gain import parse_tth_range  # the gain screen's Range 2θ° field uses it too
+
+    assert parse_tth_range("3.5, 30") == (3.5, 30.0) and parse_tth_range("") is None

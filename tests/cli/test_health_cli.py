@@ -174,3 +174,89 @@ def test_dark_on_a_dask_scheduler_address(capsys, tmp_path, dark_files):
     assert json.loads(out)["scheduler"] == cluster.scheduler_address
     np.testing.assert_allclose(read_array(tmp_path / "a.npy")[0], ref.mean(0), rtol=1e-6)
     np.testing.assert_allclose(read_array(tmp_path / "s.npy")[0], ref.std(0), rtol=1e-6)
+
+
+# --- preflight: every output checked before any work starts ------------------------------------
+def files_under(root):
+    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def unwritable(monkeypatch, directory):
+    """``directory`` reads as unwritable (tests run as root, for whom permission bits do not count)."""
+    import os
+
+    real = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if mode & os.W_OK and os.path.realpath(path) == os.path.realpath(directory):
+            return False
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+# (verb arguments with {out} for the output checked, its suffix); the inputs are missing or the work
+# refuses to run, so the error can only come from a check made before any of it.
+VERBS = {
+    "dark": (["dark", "{s}/tail.npy", "--std", "{t}/s.npy", "--average", "{out}"], ".edf"),
+    "mask": (["mask", "--average", "{t}/missing.edf", "-o", "{out}"], ".edf"),
+    "align-corrected": (["align", "{t}/missing.tif", "--center", "5,5", "--corrected", "{out}"], ".tif"),
+    "align-offsets": (["align", "{t}/missing.tif", "--center", "5,5", "--offsets", "{out}"], ".json"),
+}
+PLACES = {
+    "no such directory": "{t}/nodir/out{suffix}",
+    "a file as directory": "{t}/afile/out{suffix}",
+    "unwritable directory": "{t}/ro/out{suffix}",
+    "bad suffix": "{t}/out.png",
+}
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("verb", VERBS)
+def test_outputs_are_checked_before_any_work(capsys, tmp_path, monkeypatch, dark_files, verb, place):
+    src, _ = dark_files
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "ro").mkdir()
+    unwritable(monkeypatch, tmp_path / "ro")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the computation ran before its outputs were checked")
+
+    monkeypatch.setattr("calterm.cli.dark.compute_dark", no_work, raising=False)
+    template, suffix = VERBS[verb]
+    out = PLACES[place].format(t=tmp_path, suffix=suffix)
+    before = files_under(tmp_path)
+    rc, stdout, err = call(capsys, *[a.format(t=tmp_path, s=src, out=out) for a in template])
+    assert rc == 2, err
+    assert len(err.strip().splitlines()) == 1 and out in err and "Traceback" not in err, err
+    assert files_under(tmp_path) == before  # nothing written, not even the other outputs
+
+
+def test_history_restore_into_an_unwritable_directory_changes_nothing(capsys, tmp_path, monkeypatch):
+    np.save(tmp_path / "a.npy", np.ones((16, 20)))
+    for _ in range(2):
+        assert call(capsys, "mask", "--average", tmp_path / "a.npy", "-o", tmp_path / "m.npy")[0] == 0
+    log = (tmp_path / "m.npy.log").read_text()
+    unwritable(monkeypatch, tmp_path)
+    rc, out, err = call(capsys, "history", tmp_path / "m.npy", "--restore", "0")
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "not writable" in err, err
+    assert (tmp_path / "m.npy").readlink().name == "m.v1.npy" and (tmp_path / "m.npy.log").read_text() == log
+    rc, out, err = call(capsys, "history", tmp_path / "m.npy", "--restore", "5")
+    assert rc == 2 and "no version 5" in err
+
+
+def test_dark_log_records_what_the_images_came_from(capsys, tmp_path, dark_files):
+    from calterm.core.io.versions import read_log
+
+    src, _ = dark_files
+    rc, out, err = call(capsys, "dark", src / "dark_*.tif", "--list", src / "files.txt", "--average",
+                        tmp_path / "a.npy", "--clip-sigma", "3", "--clipped-mean", tmp_path / "c.npy", "--json")
+    assert rc == 0, err
+    for name, flag in (("a.npy", "--average"), ("c.npy", "--clipped-mean")):
+        (record,) = read_log(tmp_path / name)
+        assert record["command"] == f"calterm dark {flag}"
+        inputs = record["inputs"]
+        assert inputs["n_sources"] == 21 and len(inputs["sources"]) == 20 and inputs["frames_used"] == 30
+        assert inputs["lists"] == [str(src / "files.txt")] and inputs["std"] == "population"
+    rc, out, err = call(capsys, "dark", src / "tail.npy", "--clip-sigma", "-1", "--average", tmp_path / "b.npy")
+    assert rc == 2 and "--clip-sigma" in err and not (tmp_path / "b.npy").exists()
