@@ -191,3 +191,49 @@ def test_align_finds_known_quadrant_shifts(tui, isolated_home):
         assert saved["inputs"]["search"] == "14" and len(saved["report"]["panels"]) == 4
 
     asyncio.run(go())
+
+
+def test_dark_write_checks_its_paths_first_and_logs_like_the_cli(tui, isolated_home):
+    """A path that cannot be written turns its field red, says so in one line and starts no job
+    (the old screen started the job and failed in it); the log records what the CLI records."""
+    from calterm.core.io.versions import read_log
+
+    dark_run(isolated_home / "run")
+    (isolated_home / "afile").write_text("")
+
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("7")
+            await tui.settle(app, pilot)
+            screen = app.screen
+            screen.set_value("files", "run/dark_*.tif")
+            await pilot.press("r")
+            await tui.settle(app, pilot)
+            assert screen.result is not None and screen.result.frames_used == 6
+            jobs = len(app.jobs.finished)
+            for bad, words in (("nodir/avg.tif", "does not exist"), ("afile/avg.tif", "afile"),
+                               ("avg.png", "unknown image format")):
+                screen.set_value("average", bad)
+                await pilot.pause(0.1)
+                app._notifications.clear()
+                await pilot.press("w")
+                await tui.settle(app, pilot)
+                notes = [n.message for n in app._notifications]
+                assert len(notes) == 1 and notes[0].startswith("Average →:") and words in notes[0], notes
+                assert screen.query_one("#f-average").has_class("-invalid-value")
+                assert len(app.jobs.finished) == jobs  # no write job started
+            assert not list(isolated_home.glob("**/avg*"))
+            screen.set_value("average", "avg.tif")
+            await pilot.press("w")
+            await tui.settle(app, pilot)
+            assert not screen.query_one("#f-average").has_class("-invalid-value")
+            await pilot.press("ctrl+q")
+        (record,) = read_log(isolated_home / "avg.tif")
+        assert record["command"] == "calterm tui dark --average"
+        inputs = record["inputs"]
+        assert inputs["n_sources"] == 6 and inputs["frames_used"] == 6 and inputs["frames_skipped"] == 0
+        assert inputs["sources"] == [f"run/dark_{i}.tif" for i in range(6)]  # expanded, as typed (relative)
+
+    asyncio.run(go())
