@@ -109,3 +109,25 @@ def test_alignment_outputs_through_one_writer(tmp_path):
     with pytest.raises(InputError, match="outside"):
         align_from_files(AlignSources(str(tmp_path / "rings.npy"), (90.0, 3.0)))
     assert len(list_versions(tmp_path / "o.json")) == 1
+
+
+def test_health_and_gain_write_only_through_the_one_writer():
+    """No dark/mask/align/gain/history code (CLI, screens, core) writes a file itself: every image
+    is formatted by ``write_image`` inside a ``write_output`` call, every text by ``write_text_output``."""
+    import re
+    from pathlib import Path
+
+    import calterm
+
+    src = Path(calterm.__file__).parent
+    files = [*(src / "cli").glob("[dmagh]*.py"), *(src / "core" / "health").glob("*.py"),
+             *(src / "core" / "gain").glob("*.py"), *(src / "tui" / "screens" / "health").glob("*.py"),
+             *(src / "tui" / "screens" / "gain").glob("*.py"), src / "tui" / "screens" / "tool_form.py"]
+    direct = re.compile(r"write_versioned|atomic_write|imwrite|\.write_text\(|np\.save\(|open\([^)]*['\"][wax]")
+    offenders = []
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if direct.search(line) or ("write_image(" in line and "write_output(" not in line
+                                       and "import" not in line):
+                offenders.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
