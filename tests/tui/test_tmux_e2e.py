@@ -61,3 +61,22 @@ def test_killed_terminal_loses_nothing(term):
     term.send(w2, "C-q")
     assert term.wait_exit(w2) == 0
     assert "calterm" in screen
+
+
+def test_opening_another_image_leaves_no_old_calibration_on_screen(term, rendered):
+    """Calibrate the demo, ctrl+o another image: screen 5 says so instead of the old numbers."""
+    other = rendered("pilatus").path
+    w = term.start()
+    term.wait_for(w, "Prepare demo done", timeout=120)
+    term.send(w, "c")
+    screen = term.wait_for(w, "RMS", timeout=240)
+    assert "no calibration for this image" not in screen
+    term.send(w, "C-o")
+    term.wait_for(w, "Open image")
+    term.send(w, "C-u", pause=0.3)
+    term.send(w, str(other), "Enter", pause=0.3)
+    screen = term.wait_for(w, "no calibration for this image", timeout=60)
+    assert "RMS" not in screen and "verdict" not in screen and "dist mm" not in screen
+    assert all(len(line) <= 80 for line in screen.splitlines())
+    term.send(w, "C-q")
+    assert term.wait_exit(w) == 0
