@@ -133,3 +133,73 @@ def test_console_script_runs(rendered, tmp_path):
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["verdict"]["status"] == "good"
+
+
+def _never_calibrate(monkeypatch):
+    """Make the calibration itself fail the test: a refused output must be refused before it."""
+    import calterm.core.calibrate.pipeline as pipeline
+
+    def calibrate(*args, **kwargs):
+        raise AssertionError("the calibration ran although an output could not be written")
+
+    monkeypatch.setattr(pipeline, "calibrate", calibrate)
+
+
+def _unwritable(monkeypatch, directory):
+    """``directory`` reads as unwritable (tests run as root, for whom permission bits do not count)."""
+    real = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if os.path.abspath(path) == str(directory) and mode & os.W_OK:
+            return False
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+OUTPUT_DEFECTS = {  # option, path (t = the test's folder): each refused before the fit
+    "history into /proc (os.access says yes, creating a file fails)": ("--history", "/proc/h.csv"),
+    "history into a missing folder": ("--history", "{t}/no/such/h.csv"),
+    "history onto a folder": ("--history", "{t}/folder.csv"),
+    "history into an unwritable folder": ("--history", "{t}/ro/h.csv"),
+    "history that is not .csv": ("--history", "{t}/h.png"),
+    "pattern into a missing folder": ("--pattern", "{t}/no/p.xy"),
+    "pattern with an unknown suffix": ("--pattern", "{t}/p.png"),
+    "cake with an unknown suffix": ("--cake", "{t}/x.xyz"),
+    "cake into /proc": ("--cake", "/proc/cake.tif"),
+    "residuals into a missing folder": ("--residuals", "{t}/no/r.csv"),
+    "residuals that is not .csv": ("--residuals", "{t}/r.xy"),
+    "two outputs naming one file": ("--residuals", "{t}/calib.poni"),
+}
+
+
+@pytest.mark.parametrize("what", list(OUTPUT_DEFECTS))
+def test_an_output_that_cannot_be_written_is_refused_before_the_fit(what, rendered, tmp_path, capsys, monkeypatch):
+    case = rendered("eiger_corner")
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "ro").mkdir()
+    _unwritable(monkeypatch, tmp_path / "ro")
+    _never_calibrate(monkeypatch)
+    option, path = OUTPUT_DEFECTS[what]
+    before = sorted(tmp_path.rglob("*"))
+    code, line = _bad(capsys, args_for(case, "--poni", str(tmp_path / "calib.poni"), option,
+                                       path.format(t=tmp_path)))
+    assert code == 2, line
+    assert line.startswith("calterm: error:") and "internal error" not in line, line
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written, the PONI included
+
+
+def test_second_run_keeps_every_output_as_a_version(rendered, tmp_path, capsys):
+    case = rendered("eiger_corner")
+    names = {"--history": "h.csv", "--pattern": "p.xy", "--cake": "cake.npy", "--residuals": "r.csv"}
+    outputs = [a for option, name in names.items() for a in (option, str(tmp_path / name))]
+    assert run_cli(capsys, args_for(case, *outputs))[0] == 0
+    first = {name: (tmp_path / name).read_bytes() for name in names.values()}
+    assert run_cli(capsys, args_for(case, *outputs, "--rings", "6"))[0] == 0
+    for name in names.values():
+        stem, suffix = name.rsplit(".", 1)
+        assert (tmp_path / f"{stem}.v0.{suffix}").read_bytes() == first[name], name  # the first run kept
+        assert os.readlink(tmp_path / name) == f"{stem}.v1.{suffix}", name  # the second is current
+        log = [json.loads(line) for line in (tmp_path / f"{name}.log").read_text().splitlines()]
+        assert [entry["version"] for entry in log] == [f"{stem}.v0.{suffix}", f"{stem}.v1.{suffix}"], name
+    assert (tmp_path / "h.v1.csv").read_bytes() != first["h.csv"]  # a different fit: a different history

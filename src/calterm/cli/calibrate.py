@@ -2,7 +2,8 @@
 
 Exit 0 when the fit is good; 1 when it fails or is doubtful (the reason on stderr; with --json
 the summary is still printed, with the verdict, so scripts can inspect it); 2 on bad input.
-Outputs are written only after a successful calibration, atomically and versioned.
+Every output path is checked before the calibration starts (exit 2, nothing written); the files
+are written only after a successful calibration, atomically and versioned.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ from __future__ import annotations
 import sys
 
 from calterm.cli.common import add_image_options, print_json
-from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, ControlPoint
-from calterm.core.common.calibrants import wavelength_m
-from calterm.core.common.geometry import PARAMS, Constraints
-from calterm.core.io.versions import check_writable
-from calterm.errors import InputError
-from calterm.inputs.values import parse_names, parse_xy
+from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest
+from calterm.core.common.geometry import PARAMS
+from calterm.inputs.calibrate import OUTPUT_KINDS, calibration_outputs, calibration_request
 
 
 def add_parser(sub):
@@ -53,90 +51,35 @@ def add_parser(sub):
     return p
 
 
-def _point(text: str) -> ControlPoint:
-    xy, _, ring = text.partition("@")
-    x, y = parse_xy(xy)
-    if ring:
-        try:
-            n = int(ring)
-        except ValueError:
-            raise InputError(f"ring number must be an integer, got {ring!r} in {text!r}") from None
-        if n < 1:
-            raise InputError(f"ring numbers start at 1, got {n} in {text!r}")
-        return ControlPoint(x, y, n)
-    return ControlPoint(x, y)
-
-
-def _bounds(items: list[str]) -> dict[str, tuple[float, float]]:
-    out = {}
-    for item in items:
-        name, _, values = item.partition("=")
-        try:
-            lo, hi = (float(v) for v in values.split(","))
-        except ValueError:
-            raise InputError(f"bound must be PARAM=LO,HI, got {item!r}") from None
-        out[name.strip()] = (lo, hi)
-    return out
+# the request's fields as argparse names them (dest); see calterm.inputs.calibrate
+REQUEST_FIELDS = ("image", "calibrant", "wavelength", "energy", "frame", "rotate", "flip", "detector", "pixel_size",
+                  "mask", "distance", "center", "point", "search_size", "rings", "fix", "free", "bound",
+                  "peak_method", "delta_2th", "i_min_factor", "i_max")
 
 
 def request_from_args(args) -> CalibrationRequest:
-    constraints = Constraints(bounds=_bounds(args.bound)).with_fixed(parse_names(args.fix), parse_names(args.free))
-    Constraints(constraints.fixed, constraints.bounds)  # validate names
-    if args.rings is not None and args.rings < 1:
-        raise InputError("--rings must be at least 1")
-    if args.search_size < 1:
-        raise InputError("--search-size must be at least 1 px")
-    return CalibrationRequest(
-        image_path=args.image, calibrant=args.calibrant,
-        wavelength_m=wavelength_m(args.wavelength, args.energy), frame=args.frame, rotate=args.rotate,
-        flip=args.flip, detector=args.detector, pixel_size_um=args.pixel_size, mask_path=args.mask,
-        distance_mm=args.distance, center_xy=parse_xy(args.center) if args.center else None,
-        points=tuple(_point(t) for t in args.point), grow_points=not args.no_grow,
-        search_size_px=args.search_size, rings=args.rings, constraints=constraints,
-        peak_method=args.peak_method, delta_2th_deg=args.delta_2th, i_min_factor=args.i_min_factor,
-        i_max=args.i_max,
-    )
+    fields = {key: getattr(args, key) for key in REQUEST_FIELDS}
+    return calibration_request({**fields, "grow": not args.no_grow})
 
 
 def run(args) -> int:
-    from calterm.core.calibrate.pipeline import calibrate, write_poni
+    from calterm.core.calibrate.outputs import write_calibration_outputs
+    from calterm.core.calibrate.pipeline import calibrate
 
     request = request_from_args(args)
-    for out in (args.poni, args.history, args.pattern, args.cake, args.residuals):
-        if out:
-            check_writable(out)
+    paths = calibration_outputs({key: getattr(args, key) for key in OUTPUT_KINDS})  # before any work
     result = calibrate(request)
     summary = result.summary()
     ok = result.verdict.ok
     if ok:
-        command = "calterm " + " ".join(sys.argv[1:])
-        if args.poni:
-            summary["outputs"] = {"poni": str(write_poni(result, args.poni, command))}
-        if args.history:
-            result.history.write_csv(args.history)
-            summary.setdefault("outputs", {})["history"] = args.history
-        outputs = summary.setdefault("outputs", {})
-        if args.pattern:
-            from calterm.core.calibrate.integrate import write_pattern
-
-            write_pattern(result, request, args.pattern)
-            outputs["pattern"] = args.pattern
-        if args.cake:
-            from calterm.core.calibrate.integrate import write_cake
-
-            outputs["cake"] = write_cake(result, request, args.cake)
-        if args.residuals:
-            from calterm.core.calibrate.integrate import write_residuals
-
-            write_residuals(result, args.residuals)
-            outputs["residuals"] = args.residuals
+        summary["outputs"] = write_calibration_outputs(result, request, paths, "calterm " + " ".join(sys.argv[1:]))
     if args.json:
         print_json(summary)
     else:
         _print_report(result)
     if not ok:
         print(f"calterm: calibration {result.verdict.status}: {'; '.join(result.verdict.reasons)}"
-              + (" (nothing written)" if args.poni or args.history else ""), file=sys.stderr)
+              + (" (nothing written)" if paths else ""), file=sys.stderr)
         return 1
     return 0
 

@@ -42,7 +42,25 @@ def output_path(text: str | Path, kind: str) -> Path:
     :func:`calterm.core.io.writer.preflight`): exit 2 and nothing written when it cannot be used."""
     from calterm.core.io.writer import preflight
 
-    return preflight(Path(str(text)).expanduser(), kind)
+    target = preflight(Path(str(text)).expanduser(), kind)
+    if target.is_dir():
+        raise InputError(f"{target}: is a directory, not a file name")
+    _probe(target.parent if str(target.parent) else Path("."), target)
+    return target
+
+
+def _probe(directory: Path, target: Path) -> None:
+    """Create and remove one temporary file where ``target`` will be written: permission bits do
+    not tell (root, read-only mounts, ``/proc``), only a try does."""
+    import os
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=".calterm-probe-", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write in {directory} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(name)
 
 
 def parse_number(value: str | float | int | None, name: str, *, integer: bool = False, optional: bool = False,
@@ -63,6 +81,7 @@ def parse_number(value: str | float | int | None, name: str, *, integer: bool = 
     try:
         number = int(text) if integer else float(text)
     except ValueError:
+        decimal_comma(text, name)
         raise InputError(f"{name}: expected {'an integer' if integer else 'a number'}, got {text!r}") from None
     if not math.isfinite(number) or (positive and number <= 0):
         raise InputError(f"{name}: expected a {'positive ' if positive else ''}finite number, got {text!r}")
@@ -82,3 +101,40 @@ def parse_words(text: str | list[str] | tuple[str, ...] | None) -> list[str]:
         return shlex.split(text)
     except ValueError as exc:
         raise InputError(f"cannot split {text!r}: {exc}") from None
+
+
+def decimal_comma(text: str, name: str) -> None:
+    """``0,70932``: a number written with a decimal comma gets its own message (it is not "not a
+    number" to the person who typed it, only to Python)."""
+    import re
+
+    if re.fullmatch(r"[+-]?\d*,\d+(e[+-]?\d+)?", text.strip(), flags=re.I):
+        raise InputError(f"{name}: a decimal point is expected, not a comma: {text.strip().replace(',', '.')} "
+                         f"instead of {text.strip()!r}")
+
+
+class FieldError(InputError):
+    """An :class:`InputError` that knows which field it is about (its key), so a screen can turn
+    that field red; its message already names the field as the user sees it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def parse_wavelength(wavelength: str | float | None = None, energy: str | float | None = None, *,
+                     names: tuple[str, str] = ("wavelength", "energy")) -> float:
+    """The wavelength in metres from a wavelength in Å or an energy in keV (exactly one given),
+    within :mod:`calterm.core.common.calibrants`' plausible limits; errors name the field typed."""
+    from calterm.core.common.calibrants import wavelength_m
+
+    given = [v for v in (wavelength, energy) if v is not None and str(v).strip()]
+    if len(given) != 1:
+        raise InputError(f"give exactly one of {names[0]} (Å) or {names[1]} (keV)")
+    is_wavelength = wavelength is not None and str(wavelength).strip() != ""
+    name = names[0] if is_wavelength else names[1]
+    value = parse_number(wavelength if is_wavelength else energy, name)
+    try:
+        return wavelength_m(value, None) if is_wavelength else wavelength_m(None, value)
+    except InputError as exc:  # "wavelength 50 Å is not plausible (...)": the field already says which
+        raise InputError(f"{name}: {str(exc).split(' ', 1)[1]}") from None

@@ -1,14 +1,16 @@
 """Checking a calibration: the integrated 1D pattern and the cake, with the calibrant's ring
-positions, through pyFAI's integrators (we only choose units and masks)."""
+positions, through pyFAI's integrators (we only choose units and masks). The files go through the
+one output writer (versioned: a second run keeps the first as ``NAME.vK.EXT``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from calterm.core.calibrate.model import CalibrationRequest, CalibrationResult
-from calterm.core.io.versions import atomic_write_text
+from calterm.core.io.writer import write_output, write_text_output
 
 
 @dataclass(frozen=True)
@@ -72,29 +74,36 @@ def cake(result: CalibrationResult, request: CalibrationRequest, npt_tth: int = 
     return Cake(np.asarray(res.intensity), tth, np.asarray(res.azimuthal), _rings_in(prep, tth.min(), tth.max()))
 
 
-def write_pattern(result: CalibrationResult, request: CalibrationRequest, path: str) -> None:
+def write_pattern(result: CalibrationResult, request: CalibrationRequest, path: str | Path, *,
+                  command: str = "") -> Path:
     """Two columns, 2θ (deg) and intensity, with the calibrant's ring positions in the header."""
     p = pattern(result, request)
     lines = [f"# calterm pattern: {result.calibrant}, {result.detector_name}",
              "# rings (2theta deg): " + " ".join(f"{t:.5f}" for t in p.ring_tth_deg),
              "# 2theta_deg intensity"]
     lines += [f"{t:.6f} {i:.6g}" for t, i in zip(p.tth_deg, p.intensity, strict=True)]
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    return write_text_output(path, "\n".join(lines) + "\n", command=command, inputs=_provenance(result))
 
 
-def write_cake(result: CalibrationResult, request: CalibrationRequest, path: str) -> dict:
+def write_cake(result: CalibrationResult, request: CalibrationRequest, path: str | Path, *,
+               command: str = "") -> dict:
     """The cake as a float32 image (rows = χ, columns = 2θ); returns its axes for the report."""
     from calterm.core.io.images import write_image
 
     c = cake(result, request)
-    write_image(path, c.intensity.astype(np.float32))
-    return {"path": path, "tth_deg": [float(c.tth_deg[0]), float(c.tth_deg[-1])],
+    data = c.intensity.astype(np.float32)
+    version = write_output(path, lambda tmp: write_image(tmp, data), command=command, inputs=_provenance(result))
+    return {"path": str(path), "version": str(version), "tth_deg": [float(c.tth_deg[0]), float(c.tth_deg[-1])],
             "chi_deg": [float(c.chi_deg[0]), float(c.chi_deg[-1])], "shape": list(c.intensity.shape)}
 
 
-def write_residuals(result: CalibrationResult, path: str) -> None:
+def write_residuals(result: CalibrationResult, path: str | Path, *, command: str = "") -> Path:
     """Per-point residuals as CSV: x, y (pixels), ring, Δ2θ (degrees)."""
     lines = ["x,y,ring,delta_2th_deg"]
     lines += [f"{x:.4f},{y:.4f},{r},{np.degrees(d):.8f}"
               for x, y, r, d in zip(result.cols, result.rows, result.ring, result.residual_rad, strict=True)]
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    return write_text_output(path, "\n".join(lines) + "\n", command=command, inputs=_provenance(result))
+
+
+def _provenance(result: CalibrationResult) -> dict:
+    return {"calibrant": result.calibrant, "detector": result.detector_name, "geometry": result.geometry.as_dict()}

@@ -79,15 +79,28 @@ def load_calibrant(spec: str) -> Calibrant:
     return Calibrant(names[spec.lower()], _distinct(np.asarray(cal.dspacing, dtype=float)), "pyFAI")
 
 
+# hc in keV·Å (CODATA 2018), the constant pyFAI uses: the one conversion between energy and wavelength
+HC_KEV_A = 12.398419843320026
+# what calterm accepts as an X-ray wavelength (Å) and photon energy (keV): the CLI and the app alike
+WAVELENGTH_LIMITS_A = (0.01, 20.0)
+ENERGY_LIMITS_KEV = (0.5, 1000.0)
+
+
+def energy_keV(wavelength_m: float) -> float:
+    """Photon energy in keV of a wavelength in metres."""
+    return HC_KEV_A / (wavelength_m * 1e10)
+
+
 def wavelength_m(wavelength_A: float | None = None, energy_keV: float | None = None) -> float:
-    """Wavelength in metres from Å or keV (exactly one must be given)."""
+    """Wavelength in metres from Å or keV (exactly one must be given), within the plausible limits."""
     if (wavelength_A is None) == (energy_keV is None):
         raise InputError("give exactly one of wavelength (Å) or energy (keV)")
     if wavelength_A is not None:
-        if not (np.isfinite(wavelength_A) and 0.01 < wavelength_A < 20):
-            raise InputError(f"wavelength {wavelength_A} Å is not plausible (0.01-20 Å)")
+        lo, hi = WAVELENGTH_LIMITS_A
+        if not (np.isfinite(wavelength_A) and lo < wavelength_A < hi):
+            raise InputError(f"wavelength {wavelength_A} Å is not plausible ({lo:g}-{hi:g} Å)")
         return wavelength_A * 1e-10
-    if not (np.isfinite(energy_keV) and 0.5 < energy_keV < 1000):
-        raise InputError(f"energy {energy_keV} keV is not plausible (0.5-1000 keV)")
-    # hc = 12.398419843320026 keV·Å (CODATA 2018), the constant pyFAI uses
-    return 12.398419843320026 / energy_keV * 1e-10
+    lo, hi = ENERGY_LIMITS_KEV
+    if not (np.isfinite(energy_keV) and lo < energy_keV < hi):
+        raise InputError(f"energy {energy_keV} keV is not plausible ({lo:g}-{hi:g} keV)")
+    return HC_KEV_A / energy_keV * 1e-10

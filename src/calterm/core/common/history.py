@@ -2,7 +2,8 @@
 
 Every optimizer in calterm appends rows here rather than printing, so the TUI can show a table and
 the CLI can write ``--history PATH.csv``. Rows share the columns given at construction; values
-are floats or short strings (the stage name).
+are floats or short strings (the stage name). The CSV goes through the one output writer, like
+every file calterm writes: a second export keeps the first as a numbered version.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import csv
 import io
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from calterm.core.io.versions import atomic_write_text
+from calterm.core.io.writer import write_text_output
 
 
 @dataclass
@@ -47,9 +49,9 @@ class History:
             writer.writerow([_fmt(v) for v in row])
         return buf.getvalue()
 
-    def write_csv(self, path: str | os.PathLike) -> None:
-        """Write atomically (a history is a log, not a calibration: it is not versioned)."""
-        atomic_write_text(path, self.to_csv_text())
+    def write_csv(self, path: str | os.PathLike, *, command: str = "", inputs: dict | None = None) -> Path:
+        """Write a new version of ``path`` (``NAME.vK.csv``, ``path`` links to it, logged); return it."""
+        return write_text_output(path, self.to_csv_text(), command=command, inputs=inputs)
 
 
 def _fmt(value) -> str:
