@@ -127,3 +127,80 @@ def test_keep_previous_and_prefs():
     assert load_prefs() == {}
     save_prefs({"theme": "calterm-light"})
     assert load_prefs() == {"theme": "calterm-light"}
+
+
+# --- keys: what each result came from ------------------------------------------------------------
+
+
+def _on_disk(tmp_path) -> Session:
+    from calterm.tui.session import image_key, request_key
+
+    image = tmp_path / "a.tif"
+    image.write_bytes(b"\0" * 64)
+    s = _session()
+    s.request = s.request.__class__(**{**s.request.__dict__, "image_path": str(image), "mask_path": None})
+    s.set_result(s.result, request_key(s.effective_request()))
+    s.points_key = s.circle_key = image_key(s.request)
+    return s
+
+
+def test_keys_survive_save_and_load_and_a_fresh_key_matches(tmp_path):
+    s = _on_disk(tmp_path)
+    back = load_session(save_session(s, tmp_path / "s.json"))
+    assert back.result_key == s.result_key == back.request_key()
+    assert back.points_key == back.image_key() and back.circle_key == back.image_key()
+    assert back.drop_stale() == [] and back.result is not None and back.circle_result is not None
+
+
+def test_drop_stale_names_what_changed_and_keeps_what_does_not_depend_on_it(tmp_path):
+    from dataclasses import replace
+
+    s = _on_disk(tmp_path)
+    s.request = replace(s.request, distance_mm=150.0, center_xy=(1.0, 2.0))  # start values: kept
+    assert s.drop_stale() == [] and s.result is not None
+    s.request = replace(s.request, wavelength_m=0.5e-10)
+    notes = s.drop_stale()
+    assert notes == ["calibration dropped: it was made for a.tif (wavelength_m changed); press c to calibrate"]
+    assert s.result is None and s.result_key is None and not s.rings_from_result
+    assert len(s.request.points) == 2 and s.circle_result is not None  # pixels did not move
+    s.request = replace(s.request, flip=None)
+    notes = s.drop_stale()
+    assert notes == ["2 ring points and 1 circle points cleared: they were placed on a.tif (flip changed)",
+                     "circle fit dropped: it was made on a.tif (flip changed)"]
+    assert s.request.points == () and s.circle_points == () and s.cursor_xy is None and s.circle_result is None
+    assert s.drop_stale() == []
+
+
+def test_a_tool_report_is_dropped_when_an_input_it_read_changes(tmp_path):
+    from calterm.tui.session import tool_key
+
+    frames = tmp_path / "dark.edf"
+    frames.write_bytes(b"1")
+    s = _on_disk(tmp_path)
+    s.tools["dark"] = {"inputs": {"frames": str(frames), "threshold": "5", "average": "avg.edf"},
+                       "report": {"frames_used": 3}}
+    s.tools["dark"]["key"] = tool_key({"frames": str(frames), "threshold": "5"})
+    s.tools["dark"]["inputs"]["average"] = "other.edf"  # an output path: the report stands
+    assert s.drop_stale() == [] and s.tools["dark"]["report"] == {"frames_used": 3}
+    st = frames.stat()
+    os.utime(frames, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the frames file was rewritten
+    assert s.drop_stale() == ["dark report dropped: its inputs changed; run it again"]
+    assert "report" not in s.tools["dark"] and "key" not in s.tools["dark"]
+
+
+def test_no_ui_state_in_the_core():
+    """Screen, cursor, zoom and theme live in tui.session; no core module names them."""
+    import ast
+    from pathlib import Path
+
+    import calterm.core
+
+    ui_names = {"cursor_xy", "cursor", "zoom", "theme", "screen", "current_mode", "auto_increment"}
+    found = []
+    for path in Path(calterm.core.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = (node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute)
+                    else node.arg if isinstance(node, ast.arg) else None)
+            if name in ui_names:
+                found.append(f"{path.name}:{node.lineno} {name}")
+    assert found == []

@@ -90,7 +90,10 @@ def request_key(request: CalibrationRequest) -> dict:
 
 
 def tool_key(inputs: dict) -> dict:
-    """A tool screen's typed inputs, with the version on disk of every one that names a file."""
+    """The typed inputs a tool screen's report came from, with the version on disk of every one
+    that names a file. A screen stores it as ``tools[MODE]["key"]`` beside the report, over only the
+    inputs the computation reads (from ``tools[MODE]["inputs"]``; not, say, output paths): the
+    report is dropped when one of those changes (:meth:`Session.drop_stale`)."""
     stamps = [file_stamp(v) for v in inputs.values() if isinstance(v, str) and v]
     return _plain({"inputs": dict(sorted(inputs.items())), "files": [s for s in stamps if s and len(s) == 3]})
 
@@ -136,6 +139,9 @@ class Session:
     result_key: dict | None = None
     points_key: dict | None = None  # the image the points, circle points and cursor are placed on
     circle_key: dict | None = None
+    # field id -> why its text is refused (one line); while any is set the calibration does not start.
+    # Not saved: a resumed session refills the fields from the request, all valid.
+    invalid_fields: dict[str, str] = field(default_factory=dict)
 
     def effective_request(self) -> CalibrationRequest:
         """The request as the core should see it (the mask only when "use mask" is on)."""
@@ -187,10 +193,11 @@ class Session:
                              f"({_changed(self.result_key, now)}); press c to calibrate")
                 self.result, self.result_key, self.rings_from_result = None, None, False
         for mode, state in self.tools.items():
-            if state.get("report") is not None and "key" in state and state["key"] != tool_key(state.get("inputs", {})):
+            key, typed = state.get("key"), state.get("inputs", {})
+            if (state.get("report") is not None and isinstance(key, dict)
+                    and key != tool_key({name: typed.get(name) for name in key.get("inputs", {})})):
                 notes.append(f"{mode} report dropped: its inputs changed; run it again")
-                state.pop("report")
-                state.pop("key")
+                del state["report"], state["key"]
         return notes
 
 
