@@ -12,8 +12,6 @@ import argparse
 from pathlib import Path
 
 from calterm.cli.common import add_image_options
-from calterm.errors import InputError
-from calterm.inputs.values import parse_xy
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -36,23 +34,19 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def build_session(args):
     """The session to open: resumed, on the given image, or the demo (request filled in later)."""
     from calterm.core.calibrate.model import CalibrationRequest
-    from calterm.core.common.calibrants import wavelength_m
+    from calterm.inputs.calibrate import calibration_request
     from calterm.tui.session import Session, keep_previous, load_session
 
     path = Path(args.session).expanduser() if args.session else None
     if args.resume:
         return load_session(path), path, False
     if args.image:
-        if not Path(args.image.split("::")[0]).expanduser().is_file():
-            raise InputError(f"{args.image}: no such file")
-        wl = (wavelength_m(args.wavelength, None) if args.wavelength is not None
-              else wavelength_m(None, args.energy) if args.energy is not None else 1e-10)
-        request = CalibrationRequest(
-            image_path=str(Path(args.image).expanduser()), calibrant=args.calibrant or "LaB6", wavelength_m=wl,
-            frame=args.frame, rotate=args.rotate, flip=args.flip, detector=args.detector,
-            pixel_size_um=args.pixel_size, mask_path=args.mask, distance_mm=args.distance,
-            center_xy=parse_xy(args.center) if args.center else None,
-        )
+        given = args.wavelength is not None or args.energy is not None
+        fields = {key: getattr(args, key) for key in ("image", "frame", "rotate", "flip", "detector", "pixel_size",
+                                                      "mask", "distance", "center")}
+        request = calibration_request({**fields, "calibrant": args.calibrant or "LaB6",
+                                       **({"wavelength": args.wavelength, "energy": args.energy} if given
+                                          else {"wavelength": 1.0})})  # 1 Å until the user types one
         session, demo = Session(request=request), False
     else:
         request = CalibrationRequest(image_path="", calibrant="LaB6", wavelength_m=0.3344e-10)

@@ -109,8 +109,8 @@ def decimal_comma(text: str, name: str) -> None:
     import re
 
     if re.fullmatch(r"[+-]?\d*,\d+(e[+-]?\d+)?", text.strip(), flags=re.I):
-        raise InputError(f"{name}: a decimal point is expected, not a comma: {text.strip().replace(',', '.')} "
-                         f"instead of {text.strip()!r}")
+        raise InputError(f"{name}: a decimal point is expected: {text.strip().replace(',', '.')}, "
+                         f"not {text.strip()}")
 
 
 class FieldError(InputError):

@@ -166,6 +166,10 @@ class CaltermApp(App):
             self.changed("", debounce=True)
 
     def action_calibrate(self) -> None:
+        if self.session.invalid_fields:  # a field the calibration needs does not parse: nothing runs
+            self.notify(f"not calibrating: {next(iter(self.session.invalid_fields.values()))}", severity="error",
+                        markup=False)
+            return
         if not self.session.request.image_path:
             self._after_ready.append(self.action_calibrate)
             self.notify("preparing the demo image; the calibration starts as soon as it is ready")

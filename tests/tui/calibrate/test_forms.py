@@ -88,3 +88,48 @@ def test_refinement_fix_free_bounds_and_options(tui):
             assert saved["use_mask"] is False and saved["request"]["auto_refine"] is False
 
     asyncio.run(go())
+
+
+def test_an_invalid_wavelength_turns_red_says_why_and_blocks_the_calibration(tui):
+    """`abc` or `0,70932` typed as the wavelength used to be ignored: `c` calibrated with the
+    previous value. Now the field is red, one line says what is wrong, and `c` starts nothing."""
+
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            before = app.session.request.wavelength_m
+            started: list[str] = []
+            real_start = app.jobs.start
+
+            def start(name, fn, **kwargs):
+                started.append(kwargs.get("kind") or name)
+                if kwargs.get("kind") == "calibrate":
+                    return None  # recorded, not run: the test is about whether it starts
+                return real_start(name, fn, **kwargs)
+
+            app.jobs.start = start
+            for typed, why in (("abc", "expected a number, got 'abc'"),
+                               ("0,70932", "a decimal point is expected: 0.70932, not 0,70932")):
+                await _type(pilot, app, "#f-wavelength", typed)
+                field = app.screen.query_one("#f-wavelength")
+                assert field.has_class("-invalid-value"), typed
+                line = str(app.screen.query_one("#field-error").render())
+                assert line.startswith("Wavelength Å: ") and why in line, line
+                assert why in tui.screen_text(app)  # on screen, at 80x24
+                await pilot.press("escape", "c")
+                await tui.settle(app, pilot)
+                assert "calibrate" not in started, typed
+                assert app.session.request.wavelength_m == before  # the previous value is not used silently
+                assert any(why in n.message for n in app._notifications), typed
+            await _type(pilot, app, "#f-wavelength", "0.70932")  # mended: valid, applied, c calibrates
+            assert not app.screen.query_one("#f-wavelength").has_class("-invalid-value")
+            assert app.session.invalid_fields == {}
+            assert str(app.screen.query_one("#field-error").render()) == ""
+            assert app.session.request.wavelength_m == pytest.approx(0.70932e-10)
+            assert app.screen.query_one("#f-energy").value == "17.4793"
+            await pilot.press("escape", "c")
+            await pilot.pause(0.05)
+            assert started.count("calibrate") == 1
+
+    asyncio.run(go())

@@ -1,8 +1,10 @@
 """Screen 1, calibration parameters: image, detector, calibrant, wavelength/energy, pixel size,
 start distance and centre, rotate/flip, mask — Dioptas' start values, one line each.
 
-A field applies as soon as it parses (and is saved at once); a field that does not parse turns
-red and changes nothing. Wavelength and energy are one value shown twice. Detector and calibrant
+A field applies as soon as it parses (and is saved at once) through the parser the command line
+uses (:func:`calterm.inputs.calibrate.calibration_request`); a field that does not parse turns red,
+one line under the form says why, and it changes nothing: while it stays invalid the calibration
+does not start (``Session.invalid_fields``). Wavelength and energy are one value shown twice. Detector and calibrant
 have searchable lists (``d`` and ``l``: fuzzy search over pyFAI's registry and the user's files);
 the side panel says what the detector resolves to and draws the calibrant's rings.
 """
@@ -10,8 +12,9 @@ the side panel says what the detector resolves to and draws the calibrant's ring
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from dataclasses import fields as dataclass_fields
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,9 +22,10 @@ from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
+from calterm.core.common.calibrants import energy_keV
+from calterm.errors import InputError
+from calterm.inputs.calibrate import calibration_request
 from calterm.tui.screens.base import CaltermScreen
-
-HC_KEV_A = 12.398419843320026  # the constant calterm.core.common.calibrants uses
 
 # id, label, placeholder
 FIELDS = (
@@ -36,15 +40,16 @@ FIELDS = (
     ("center", "Centre x, y px", "start value: column, row"),
     ("mask", "Mask file", "none"),
 )
+LABELS = {key: label for key, label, _ in FIELDS}
+# field id -> the request builder's key (calterm.inputs.calibrate)
+KEYS = {"pixel": "pixel_size"}
+NOT_GEOMETRY = ("mask",)  # a start value changes the predicted rings; the mask does not
 
 
-def _opt_float(text: str, positive: bool = True) -> float | None:
-    if not text.strip():
-        return None
-    v = float(text)
-    if not math.isfinite(v) or (positive and v <= 0):
-        raise ValueError(text)
-    return v
+def _label(builder_key: str) -> str:
+    """How screen 1 calls a request field in an error (``Wavelength Å: ...``)."""
+    field_id = next((f for f, k in KEYS.items() if k == builder_key), builder_key)
+    return LABELS.get(field_id, builder_key)
 
 
 class ParametersScreen(CaltermScreen):
@@ -60,10 +65,12 @@ class ParametersScreen(CaltermScreen):
     ParametersScreen Input:focus { background: $panel; color: $accent; text-style: bold; }
     ParametersScreen #side { width: 1fr; padding: 0 1; }
     ParametersScreen #info { height: auto; }
+    ParametersScreen #field-error { height: auto; max-height: 2; color: $error; text-style: bold; }
     """
     BINDINGS = [Binding("d", "choose_detector", "Detector"), Binding("l", "choose_calibrant", "Calibrant")]
 
     def compose_body(self) -> ComposeResult:
+        yield Static("", id="field-error")  # why the red field is refused: one full-width line
         with Horizontal():
             with VerticalScroll(id="form", can_focus=False), Grid():
                 for key, label, placeholder in FIELDS:
@@ -91,7 +98,7 @@ class ParametersScreen(CaltermScreen):
         r = self.session.request
         values = {
             "image": r.image_path, "frame": str(r.frame), "detector": r.detector or "", "calibrant": r.calibrant,
-            "wavelength": f"{r.wavelength_m * 1e10:.6g}", "energy": f"{HC_KEV_A / (r.wavelength_m * 1e10):.6g}",
+            "wavelength": f"{r.wavelength_m * 1e10:.6g}", "energy": f"{energy_keV(r.wavelength_m):.6g}",
             "pixel": "" if r.pixel_size_um is None else f"{r.pixel_size_um:g}",
             "distance": "" if r.distance_mm is None else f"{r.distance_mm:g}",
             "center": "" if r.center_xy is None else f"{r.center_xy[0]:g}, {r.center_xy[1]:g}",
@@ -102,6 +109,8 @@ class ParametersScreen(CaltermScreen):
             with field.prevent(Input.Changed):
                 field.value = value
             field.remove_class("-invalid-value")
+            self.session.invalid_fields.pop(f"f-{key}", None)
+        self._show_error()
         with self.query_one("#f-rotate", Select).prevent(Select.Changed):
             self.query_one("#f-rotate", Select).value = r.rotate
         with self.query_one("#f-flip", Select).prevent(Select.Changed):
@@ -110,69 +119,39 @@ class ParametersScreen(CaltermScreen):
     # --- fields -> session --------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
         key = (event.input.id or "")[2:]
-        try:
-            changes, geometry = self._parse(key, event.value)
-        except (ValueError, TypeError):
-            event.input.add_class("-invalid-value")
+        if key not in LABELS:
             return
-        event.input.remove_class("-invalid-value")
         r = self.session.request
-        if all(getattr(r, k) == v for k, v in changes.items()):
+        try:
+            new = calibration_request({KEYS.get(key, key): event.value}, base=r, name=_label)
+        except InputError as exc:
+            event.input.add_class("-invalid-value")
+            self.session.invalid_fields[f"f-{key}"] = str(exc)
+            self._show_error()
+            return
+        partners = ("wavelength", "energy") if key in ("wavelength", "energy") else (key,)
+        for name in partners:  # wavelength and energy are one value: a valid one mends both
+            self.query_one(f"#f-{name}", Input).remove_class("-invalid-value")
+            self.session.invalid_fields.pop(f"f-{name}", None)
+        self._show_error()
+        changes = {f.name: getattr(new, f.name) for f in dataclass_fields(new)
+                   if getattr(new, f.name) != getattr(r, f.name)}
+        if not changes:
             return
         if key in ("wavelength", "energy"):
             other = self.query_one("#f-energy" if key == "wavelength" else "#f-wavelength", Input)
-            wl_a = changes["wavelength_m"] * 1e10
             with other.prevent(Input.Changed):
-                other.value = f"{HC_KEV_A / wl_a:.6g}" if key == "wavelength" else f"{wl_a:.6g}"
-            other.remove_class("-invalid-value")
+                other.value = (f"{energy_keV(new.wavelength_m):.6g}" if key == "wavelength"
+                               else f"{new.wavelength_m * 1e10:.6g}")
         if key == "image":
             self.session.result = None
             self.session.demo = False
-        self.capp.update_request("request", geometry=geometry, **changes)
+        self.capp.update_request("request", geometry=key not in NOT_GEOMETRY, **changes)
 
-    def _parse(self, key: str, text: str) -> tuple[dict, bool]:
-        text = text.strip()
-        if key == "image":
-            if not Path(text).expanduser().is_file():
-                raise ValueError("no such file")
-            return {"image_path": str(Path(text).expanduser())}, True
-        if key == "frame":
-            v = int(text or 0)
-            if v < 0:
-                raise ValueError(text)
-            return {"frame": v}, True
-        if key == "detector":
-            return {"detector": text or None}, True
-        if key == "calibrant":
-            if not text:
-                raise ValueError("empty")
-            return {"calibrant": text}, True
-        if key == "wavelength":
-            v = float(text)
-            if not 0.01 < v < 20:
-                raise ValueError(text)
-            return {"wavelength_m": v * 1e-10}, True
-        if key == "energy":
-            v = float(text)
-            if not 0.5 < v < 1000:
-                raise ValueError(text)
-            return {"wavelength_m": HC_KEV_A / v * 1e-10}, True
-        if key == "pixel":
-            return {"pixel_size_um": _opt_float(text)}, True
-        if key == "distance":
-            return {"distance_mm": _opt_float(text)}, True
-        if key == "center":
-            if not text:
-                return {"center_xy": None}, True
-            x, y = (float(v) for v in text.replace(";", ",").split(","))
-            if not (math.isfinite(x) and math.isfinite(y)):
-                raise ValueError(text)
-            return {"center_xy": (x, y)}, True
-        if key == "mask":
-            if text and not Path(text).expanduser().is_file():
-                raise ValueError("no such file")
-            return {"mask_path": str(Path(text).expanduser()) if text else None}, False
-        raise ValueError(key)
+    def _show_error(self) -> None:
+        """The first refused field's reason under the form (empty when every field is valid)."""
+        mine = [m for f, m in self.session.invalid_fields.items() if f.startswith("f-")]
+        self.query_one("#field-error", Static).update(Text(mine[0] if mine else ""))  # not markup
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "f-rotate" and event.value != self.session.request.rotate:
@@ -212,7 +191,7 @@ class ParametersScreen(CaltermScreen):
                     lines.append(f"[dim]also this shape: {', '.join(choice.alternatives[:4])}[/dim]")
             except Exception as exc:
                 lines.append(f"[red]{exc}[/red]")
-        lines.append(f"λ {r.wavelength_m * 1e10:.5f} Å = {HC_KEV_A / (r.wavelength_m * 1e10):.4f} keV")
+        lines.append(f"λ {r.wavelength_m * 1e10:.5f} Å = {energy_keV(r.wavelength_m):.4f} keV")
         self.call_later(self._described, "\n".join(lines), rings, title)
 
     def _described(self, info: str, rings: list[float], title: str) -> None:

@@ -2,41 +2,36 @@
 and how rings are extracted (Dioptas' refinement options).
 
 Bounds are in PONI units (m, rad) because that is what the fit and the PONI file use; an empty
-bound means unbounded. Every valid edit applies at once and is saved.
+bound means unbounded. Every valid edit applies at once and is saved; the fields are read by the
+command line's parser (:func:`calterm.inputs.calibrate.calibration_request`), and a refused one
+turns red, says why in one line and blocks the calibration until it is mended.
 """
 
 from __future__ import annotations
 
-import math
-
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from calterm.core.calibrate.model import PEAK_METHODS
-from calterm.core.common.geometry import PARAMS, Constraints
+from calterm.core.common.geometry import PARAMS
+from calterm.errors import InputError
+from calterm.inputs.calibrate import calibration_request
 from calterm.tui.screens.base import CaltermScreen
 
 UNITS = {"dist": "m", "poni1": "m", "poni2": "m", "rot1": "rad", "rot2": "rad", "rot3": "rad", "wavelength": "m"}
 
-# id, label, request field, kind (float / int / optional float / optional int), placeholder
+# id, label, request field, the request builder's key (calterm.inputs.calibrate), placeholder
 OPTIONS = (
-    ("delta", "Δ2θ window °", "delta_2th_deg", "ofloat", "adaptive"),
-    ("imin", "I min factor", "i_min_factor", "float", "0.1"),
-    ("imax", "I max", "i_max", "ofloat", "none (no saturation)"),
-    ("rings", "Number of rings", "rings", "oint", "all resolved"),
-    ("search", "Search size px", "search_size_px", "int", "10"),
+    ("delta", "Δ2θ window °", "delta_2th_deg", "delta_2th", "adaptive"),
+    ("imin", "I min factor", "i_min_factor", "i_min_factor", "0.1"),
+    ("imax", "I max", "i_max", "i_max", "none (no saturation)"),
+    ("rings", "Number of rings", "rings", "rings", "all resolved"),
+    ("search", "Search size px", "search_size_px", "search_size", "10"),
 )
-
-
-def _value(kind: str, text: str):
-    text = text.strip()
-    if kind.startswith("o") and not text:
-        return None
-    v = int(text) if kind.endswith("int") else float(text)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(text)
-    return v
+LABELS = {builder: label for _id, label, _field, builder, _ in OPTIONS} | {"bound": "Bounds", "fix": "Fixed",
+                                                                           "free": "Fixed"}
 
 
 class RefinementScreen(CaltermScreen):
@@ -54,9 +49,11 @@ class RefinementScreen(CaltermScreen):
     RefinementScreen Input.-invalid-value { color: $error; text-style: bold; }
     RefinementScreen Input:focus { background: $panel; color: $accent; text-style: bold; }
     RefinementScreen .head { color: $accent; text-style: bold; }
+    RefinementScreen #field-error { height: auto; max-height: 2; color: $error; text-style: bold; }
     """
 
     def compose_body(self) -> ComposeResult:
+        yield Static("", id="field-error")  # why the red field is refused: one full-width line
         with VerticalScroll(can_focus=False):
             with Grid(id="params"):
                 for head in ("parameter", "fixed", "lower bound", "upper bound"):
@@ -95,6 +92,9 @@ class RefinementScreen(CaltermScreen):
                 with field.prevent(Input.Changed):
                     field.value = "" if v is None else repr(v)
                 field.remove_class("-invalid-value")
+        for wid in [w for w in s.invalid_fields if w.startswith(("lo-", "hi-", "opt-"))]:
+            s.invalid_fields.pop(wid)  # refilled from the request: valid again
+        self._show_error()
         for wid, value in (("auto", r.auto_refine), ("grow", r.grow_points), ("use-mask", s.use_mask)):
             box = self.query_one(f"#{wid}", Checkbox)
             with box.prevent(Checkbox.Changed):
@@ -107,14 +107,15 @@ class RefinementScreen(CaltermScreen):
             v = getattr(r, field_name)
             with field.prevent(Input.Changed):
                 field.value = "" if v is None else f"{v:g}"
+            field.remove_class("-invalid-value")
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         wid = event.checkbox.id or ""
         r = self.session.request
         if wid.startswith("fix-"):
             name = wid[4:]
-            c = r.constraints.with_fixed(fix=[name]) if event.value else r.constraints.with_fixed(free=[name])
-            self.capp.update_request(constraints=c)
+            new = calibration_request({"fix" if event.value else "free": [name]}, base=r)
+            self.capp.update_request(constraints=new.constraints)
         elif wid == "auto":
             self.capp.update_request(auto_refine=event.value)
         elif wid == "grow":
@@ -130,31 +131,32 @@ class RefinementScreen(CaltermScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         wid = event.input.id or ""
         r = self.session.request
-        try:
-            if wid.startswith(("lo-", "hi-")):
-                name = wid[3:]
-                lo_text = self.query_one(f"#lo-{name}", Input).value.strip()
-                hi_text = self.query_one(f"#hi-{name}", Input).value.strip()
-                bounds = dict(r.constraints.bounds)
-                if lo_text or hi_text:
-                    lo = float(lo_text) if lo_text else -math.inf
-                    hi = float(hi_text) if hi_text else math.inf
-                    if not lo < hi:
-                        raise ValueError("low must be below high")
-                    bounds[name] = (lo, hi)
-                else:
-                    bounds.pop(name, None)
-                c = Constraints(fixed=r.constraints.fixed, bounds=bounds)
-                for prefix in ("lo", "hi"):
-                    self.query_one(f"#{prefix}-{name}", Input).remove_class("-invalid-value")
-                self.capp.update_request(constraints=c)
+        if wid.startswith(("lo-", "hi-")):
+            name = wid[3:]
+            typed = {"bound": {name: (self.query_one(f"#lo-{name}", Input).value,
+                                      self.query_one(f"#hi-{name}", Input).value)}}
+            mended = [f"#lo-{name}", f"#hi-{name}"]
+        else:
+            option = next((o for o in OPTIONS if wid == f"opt-{o[0]}"), None)
+            if option is None:
                 return
-            for key, _label, field_name, kind, _ in OPTIONS:
-                if wid == f"opt-{key}":
-                    value = _value(kind, event.value)
-                    event.input.remove_class("-invalid-value")
-                    if value != getattr(r, field_name):
-                        self.capp.update_request(**{field_name: value})
-                    return
-        except (ValueError, TypeError):
+            typed, mended = {option[3]: event.value}, [f"#{wid}"]
+        try:
+            new = calibration_request(typed, base=r, name=lambda key: LABELS.get(key, key))
+        except InputError as exc:
             event.input.add_class("-invalid-value")
+            self.session.invalid_fields[wid] = str(exc)
+            self._show_error()
+            return
+        for selector in mended:
+            self.query_one(selector, Input).remove_class("-invalid-value")
+            self.session.invalid_fields.pop(selector[1:], None)
+        self._show_error()
+        changes = {k: getattr(new, k) for k in ("constraints", *(o[2] for o in OPTIONS)) if getattr(new, k) != getattr(r, k)}
+        if changes:
+            self.capp.update_request(**changes)
+
+    def _show_error(self) -> None:
+        """The first refused field's reason (empty when every field here is valid)."""
+        mine = [m for w, m in self.session.invalid_fields.items() if w.startswith(("lo-", "hi-", "opt-"))]
+        self.query_one("#field-error", Static).update(Text(mine[0] if mine else ""))
