@@ -148,3 +148,32 @@ def test_console_script_in_a_subprocess(ring_file, clicks):
     bad = subprocess.run([*cmd, "circle", str(ring_file), "--point", "1,2"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("history", ["/proc/h.csv", "{t}/no/such/h.csv", "{t}/folder.csv", "{t}/h.png"])
+def test_a_history_that_cannot_be_written_is_refused_before_the_fit(history, capsys, ring_file, clicks, tmp_path,
+                                                                    monkeypatch):
+    import calterm.core.circle.fit as fit
+
+    def never(*args, **kwargs):
+        raise AssertionError("the fit ran although its history could not be written")
+
+    monkeypatch.setattr(fit, "fit_circle", never)
+    (tmp_path / "folder.csv").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    err = _error(capsys, ["circle", str(ring_file), *_point_args(clicks), "--history", history.format(t=tmp_path)], 2)
+    assert "--history" in err and "internal error" not in err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_second_history_keeps_the_first_as_a_version(capsys, ring_file, clicks, tmp_path):
+    import os
+
+    history = tmp_path / "h.csv"
+    _run_json(capsys, ["circle", str(ring_file), *_point_args(clicks), "--json", "--history", str(history)])
+    first = history.read_bytes()
+    _run_json(capsys, ["circle", str(ring_file), *_point_args(clicks), "--seed", "3", "--json", "--history",
+                       str(history)])
+    assert (tmp_path / "h.v0.csv").read_bytes() == first
+    assert os.readlink(history) == "h.v1.csv"
+    assert len((tmp_path / "h.csv.log").read_text().splitlines()) == 2

@@ -3,19 +3,21 @@
 Points are pixels of the image as read (after --rotate/--flip): x = column, y = row, integers at
 pixel centres. With a d-spacing (or a calibrant ring) the ring also gives the scale, and with
 wavelength and pixel size the sample-detector distance (exact Bragg geometry). With --distance
-instead of a d-spacing (calibration by parameters) it gives the ring's d-spacing.
+instead of a d-spacing (calibration by parameters) it gives the ring's d-spacing. What was typed
+is read by :mod:`calterm.inputs.circle` (as the app's screen 6 does) and the history path checked
+before the image is read; the history is written as a new version, never over an earlier one.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
+import sys
 
 import numpy as np
 
 from calterm.cli.common import add_image_options, print_json
 from calterm.errors import InputError
-from calterm.inputs.values import parse_xy
+from calterm.inputs.circle import circle_history_output, circle_request
 
 
 def add_parser(sub):
@@ -25,12 +27,12 @@ def add_parser(sub):
                     "outlier rejection, refinement against the image). Without --point the ring is found "
                     "automatically.")
     p.add_argument("image", help="detector image (any format fabio or tifffile reads)")
-    p.add_argument("--point", action="append", default=[], metavar="X,Y", type=_xy,
+    p.add_argument("--point", action="append", default=[], metavar="X,Y",
                    help="a point on the ring in pixels (x = column, y = row); give 5 or more")
     p.add_argument("--search-size", type=float, default=10.0, metavar="PX",
                    help="half-width of the radial search for each point's ring peak (default 10; 0 = use the "
                         "points as given). A point farther than this from the ring is rejected.")
-    p.add_argument("--fixed-center", type=_xy, metavar="X,Y", help="known beam centre: fit the radius only")
+    p.add_argument("--fixed-center", metavar="X,Y", help="known beam centre: fit the radius only")
     cal = p.add_mutually_exclusive_group()
     cal.add_argument("--d-spacing", type=float, metavar="NM", help="d-spacing of the ring in nm")
     cal.add_argument("--calibrant", metavar="NAME", help="calibrant (pyFAI name or .D file), e.g. AgBh")
@@ -55,13 +57,6 @@ def add_parser(sub):
     return p
 
 
-def _xy(text: str) -> tuple[float, float]:
-    try:
-        return parse_xy(text)
-    except InputError as exc:  # argparse turns this into one usage line, exit 2
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _load(args):
     """The image as float with NaN at invalid/masked pixels, and the detector choice (or None)."""
     from calterm.core.io.images import load_image, load_mask, orient
@@ -83,48 +78,46 @@ def _load(args):
     return work, choice
 
 
-def _calibration(args, result, choice) -> dict | None:
+def _calibration(scale, result, choice) -> dict | None:
     from calterm.core.circle import calibration as circle_calib
 
     pixel = None
     if choice is not None:
         p1, p2 = choice.pixel_size_um
         pixel = math.sqrt(p1 * p2)
-    if args.d_spacing is not None or args.calibrant:
-        d = circle_calib.ring_d_spacing_nm(args.d_spacing, args.calibrant, args.order)
-        cal = circle_calib.calibrate_ring(result.radius, d, args.wavelength, pixel, result.radius_se)
+    if scale.d_spacing_nm is not None or scale.calibrant:
+        d = circle_calib.ring_d_spacing_nm(scale.d_spacing_nm, scale.calibrant, scale.order)
+        cal = circle_calib.calibrate_ring(result.radius, d, scale.wavelength_A, pixel, result.radius_se)
         return cal.as_dict()
-    if args.distance is not None:
-        if args.wavelength is None or pixel is None:
+    if scale.distance_mm is not None:
+        if scale.wavelength_A is None or pixel is None:
             raise InputError("calibration by parameters needs --wavelength, --distance and a pixel size")
-        return circle_calib.calibrate_by_parameters(result.radius, args.wavelength, args.distance, pixel).as_dict()
+        return circle_calib.calibrate_by_parameters(result.radius, scale.wavelength_A, scale.distance_mm,
+                                                    pixel).as_dict()
     return None
 
 
-def run(args) -> int:
-    from calterm.core.circle.fit import CircleOptions, fit_circle, fit_ring
+FIELDS = ("point", "fixed_center", "d_spacing", "calibrant", "order", "wavelength", "distance", "search_size",
+          "popsize", "generations", "starts", "mad_threshold", "points_only", "seed")
 
-    if args.order < 1:
-        raise InputError("--order must be 1 or more")
-    if args.wavelength is not None and not (math.isfinite(args.wavelength) and 0.01 < args.wavelength < 20):
-        raise InputError(f"wavelength {args.wavelength} Å is not plausible (0.01-20 Å)")
-    if args.distance is not None and not (math.isfinite(args.distance) and args.distance > 0):
-        raise InputError("--distance must be a positive number of mm")
-    if args.point and len(args.point) < 5:
-        raise InputError(f"a ring fit needs at least 5 points, got {len(args.point)}")
-    options = CircleOptions(search_px=args.search_size, popsize=args.popsize, generations=args.generations,
-                            starts=args.starts, mad_threshold=args.mad_threshold, use_image=not args.points_only,
-                            seed=args.seed)
+
+def run(args) -> int:
+    from calterm.core.circle.fit import fit_circle, fit_ring
+
+    request = circle_request({key: getattr(args, key) for key in FIELDS})
+    history_path = circle_history_output(args.history)  # before the image is read
+    options = request.options
     image, choice = _load(args)
-    if args.point:
-        result = fit_circle(np.array(args.point, dtype=float), image, options, fixed_center=args.fixed_center)
+    if request.points:
+        result = fit_circle(np.array(request.points, dtype=float), image, options, fixed_center=request.fixed_center)
     else:
-        result = fit_ring(image, options, fixed_center=args.fixed_center)
-    calibration = _calibration(args, result, choice)
-    if args.history:
-        result.history.write_csv(args.history)
+        result = fit_ring(image, options, fixed_center=request.fixed_center)
+    calibration = _calibration(request.scale, result, choice)
+    if history_path is not None:
+        result.history.write_csv(history_path, command="calterm " + " ".join(sys.argv[1:]),
+                                 inputs={"image": args.image})
     doc = result.as_dict()
-    doc.update(image=args.image, shape=list(image.shape), points=[list(p) for p in args.point])
+    doc.update(image=args.image, shape=list(image.shape), points=[list(p) for p in request.points])
     if choice is not None:
         doc["detector"] = {"name": choice.name, "how": choice.how, "pixel_size_um": list(choice.pixel_size_um)}
     if calibration is not None:

@@ -27,6 +27,8 @@ from calterm.core.common.geometry import PARAMS, Constraints
 from calterm.errors import InputError
 from calterm.inputs.values import (
     FieldError,
+    field_text,
+    in_field,
     output_path,
     parse_names,
     parse_number,
@@ -47,13 +49,9 @@ def cli_name(key: str) -> str:
     return _CLI_NAMES.get(key, "--" + key.replace("_", "-"))
 
 
-def _text(value: Typed) -> str:
-    return "" if value is None else str(value).strip()
-
-
 def _existing_file(value: Typed, label: str, optional: bool = False) -> str | None:
     """A file that must exist (``FILE.h5::/path``: the part before ``::``); the user's ``~`` expanded."""
-    text = _text(value)
+    text = field_text(value)
     if not text:
         if optional:
             return None
@@ -84,10 +82,10 @@ def parse_bound(param: str, lo: Typed, hi: Typed) -> tuple[float, float] | None:
     """One parameter's bounds in PONI units: an empty side is open (±inf), both empty: no bound."""
     if param not in PARAMS:
         raise InputError(f"unknown geometry parameter {param!r} (use {', '.join(PARAMS)})")
-    if not _text(lo) and not _text(hi):
+    if not field_text(lo) and not field_text(hi):
         return None
-    low = parse_number(_text(lo), f"{param} low", optional=True)
-    high = parse_number(_text(hi), f"{param} high", optional=True)
+    low = parse_number(field_text(lo), f"{param} low", optional=True)
+    high = parse_number(field_text(hi), f"{param} high", optional=True)
     low, high = -math.inf if low is None else low, math.inf if high is None else high
     if not low < high:
         raise InputError(f"{param}: the low bound must be below the high one, got {low:g}, {high:g}")
@@ -133,13 +131,13 @@ def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> di
     if key == "image":
         return {"image_path": _existing_file(value, label)}
     if key == "calibrant":
-        if not _text(value):
+        if not field_text(value):
             raise InputError(f"{label}: a calibrant name or .D file is needed")
-        return {"calibrant": _text(value)}
+        return {"calibrant": field_text(value)}
     if key == "frame":
         return {"frame": _int_at_least(value, label, 0, default=0)}
     if key == "detector":
-        return {"detector": None if _text(value).lower() in ("", "auto") else _text(value)}
+        return {"detector": None if field_text(value).lower() in ("", "auto") else field_text(value)}
     if key == "pixel_size":
         return {"pixel_size_um": parse_number(value, label, optional=True, positive=True)}
     if key == "rotate":
@@ -148,7 +146,7 @@ def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> di
             raise InputError(f"{label}: one of 0, 90, 180, 270, got {angle}")
         return {"rotate": angle}
     if key == "flip":
-        flip = _text(value).lower() or None
+        flip = field_text(value).lower() or None
         if flip not in (None, "h", "v"):
             raise InputError(f"{label}: h, v or nothing, got {value!r}")
         return {"flip": flip}
@@ -157,7 +155,7 @@ def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> di
     if key == "distance":
         return {"distance_mm": parse_number(value, label, optional=True, positive=True)}
     if key == "center":
-        return {"center_xy": parse_xy(_text(value)) if _text(value) else None}
+        return {"center_xy": parse_xy(field_text(value)) if field_text(value) else None}
     if key == "point":
         return {"points": tuple(parse_point(t) for t in _list(value))}
     if key == "grow":
@@ -169,7 +167,7 @@ def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> di
     if key == "rings":
         return {"rings": _int_at_least(value, label, 1, optional=True)}
     if key == "peak_method":
-        method = _text(value) or "spokes"
+        method = field_text(value) or "spokes"
         if method not in PEAK_METHODS:
             raise InputError(f"{label}: one of {', '.join(PEAK_METHODS)}, got {method!r}")
         return {"peak_method": method}
@@ -193,13 +191,13 @@ def calibration_request(fields: Mapping[str, object], base: CalibrationRequest |
     for key, value in fields.items():
         if key in ("wavelength", "energy") or key in constraint_keys:
             continue
-        changes.update(_field(key, name, _changes, key, value, base, name(key)))
+        changes.update(in_field(key, name, _changes, key, value, base, name(key)))
     wavelength, energy = fields.get("wavelength"), fields.get("energy")
     if "wavelength" in fields or "energy" in fields or base is None:
-        key = "wavelength" if _text(wavelength) or not _text(energy) and "energy" not in fields else "energy"
-        if key in fields and not _text(fields[key]) and not _text(energy if key == "wavelength" else wavelength):
+        key = "wavelength" if field_text(wavelength) or not field_text(energy) and "energy" not in fields else "energy"
+        if key in fields and not field_text(fields[key]) and not field_text(energy if key == "wavelength" else wavelength):
             raise FieldError(key, f"{name(key)}: a value is needed")
-        changes["wavelength_m"] = _field(key, name, parse_wavelength, wavelength, energy,
+        changes["wavelength_m"] = in_field(key, name, parse_wavelength, wavelength, energy,
                                          names=(name("wavelength"), name("energy")))
     if any(k in fields for k in constraint_keys):
         changes["constraints"] = _constraints(fields, base.constraints if base else Constraints(), name)
@@ -214,10 +212,10 @@ def calibration_request(fields: Mapping[str, object], base: CalibrationRequest |
 def _constraints(fields: Mapping[str, object], base: Constraints, name: FieldName) -> Constraints:
     fixed = set(base.fixed)
     for key, add in (("fix", True), ("free", False)):
-        names = _field(key, name, _param_names, fields.get(key), name(key))
+        names = in_field(key, name, _param_names, fields.get(key), name(key))
         fixed = fixed | names if add else fixed - names
-    bounds = _field("bound", name, parse_bounds, fields.get("bound"), base.bounds)
-    return _field("bound", name, Constraints, frozenset(fixed), bounds)
+    bounds = in_field("bound", name, parse_bounds, fields.get("bound"), base.bounds)
+    return in_field("bound", name, Constraints, frozenset(fixed), bounds)
 
 
 def _param_names(value, label: str) -> set[str]:
@@ -229,28 +227,14 @@ def _param_names(value, label: str) -> set[str]:
     return names
 
 
-def _field(key: str, name: FieldName, parse, *args, **kwargs):
-    """``parse(*args)`` with its error tied to field ``key`` and prefixed by its name (once)."""
-    try:
-        return parse(*args, **kwargs)
-    except FieldError:
-        raise
-    except InputError as exc:
-        message = str(exc)
-        label = name(key)
-        if not message.startswith(f"{label}:"):
-            message = f"{label}: {message}"
-        raise FieldError(key, message) from None
-
-
 def calibration_outputs(paths: Mapping[str, Typed], name: FieldName = cli_name) -> dict[str, Path]:
     """The files to write ({"poni"|"history"|"pattern"|"cake"|"residuals": path}), each checked
     now (a suffix of its kind, a writable directory) and no two the same: nothing is computed for
     an output that could not be written."""
     out: dict[str, Path] = {}
     for key, text in paths.items():
-        if _text(text):
-            out[key] = _field(key, name, output_path, _text(text), OUTPUT_KINDS[key])
+        if field_text(text):
+            out[key] = in_field(key, name, output_path, field_text(text), OUTPUT_KINDS[key])
     if len({p.resolve() for p in out.values()}) != len(out):
         raise InputError("two outputs name the same file")
     return out

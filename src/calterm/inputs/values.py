@@ -5,6 +5,7 @@ and what it got; none returns a silent default for text it could not read."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from calterm.errors import InputError
@@ -138,3 +139,22 @@ def parse_wavelength(wavelength: str | float | None = None, energy: str | float 
         return wavelength_m(value, None) if is_wavelength else wavelength_m(None, value)
     except InputError as exc:  # "wavelength 50 Å is not plausible (...)": the field already says which
         raise InputError(f"{name}: {str(exc).split(' ', 1)[1]}") from None
+
+
+def field_text(value) -> str:
+    """What was typed, stripped ('' for nothing typed)."""
+    return "" if value is None else str(value).strip()
+
+
+def in_field(key: str, name: Callable[[str], str], parse, *args, **kwargs):
+    """``parse(*args)`` with its error tied to field ``key`` and prefixed by its name (once)."""
+    try:
+        return parse(*args, **kwargs)
+    except FieldError:
+        raise
+    except InputError as exc:
+        message = str(exc)
+        label = name(key)
+        if not message.startswith(f"{label}:"):
+            message = f"{label}: {message}"
+        raise FieldError(key, message) from None

@@ -1,0 +1,88 @@
+"""The single-ring fit's inputs (``calterm circle``, the app's screen 6) from what the user typed.
+
+Like :mod:`calterm.inputs.calibrate`: a mapping of field keys (argparse's ``dest`` names) to the
+typed text or value; the answer is frozen (the core's :class:`CircleOptions` inside a
+:class:`CircleRequest`) or one :class:`FieldError` naming the field. The history CSV's path is
+checked here, before the image is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from calterm.errors import InputError
+from calterm.inputs.calibrate import FieldName, cli_name
+from calterm.inputs.values import field_text, in_field, output_path, parse_number, parse_wavelength, parse_xy
+
+if TYPE_CHECKING:
+    from calterm.core.circle.robust import CircleOptions
+
+MIN_POINTS = 5
+
+
+@dataclass(frozen=True)
+class RingScale:
+    """What turns the fitted radius into a calibration: a d-spacing or a calibrant's ring (with a
+    wavelength: the distance), or a distance (calibration by parameters: the d-spacing)."""
+
+    d_spacing_nm: float | None = None
+    calibrant: str | None = None
+    order: int = 1
+    wavelength_A: float | None = None
+    distance_mm: float | None = None
+
+
+@dataclass(frozen=True)
+class CircleRequest:
+    points: tuple[tuple[float, float], ...]
+    fixed_center: tuple[float, float] | None
+    options: CircleOptions
+    scale: RingScale
+
+
+def circle_options(fields: Mapping[str, object], name: FieldName = cli_name) -> CircleOptions:
+    """The robust fit's knobs: search_size (px, 0 = points as given), popsize, generations, starts,
+    mad_threshold, points_only, seed; a key left out keeps the core's default."""
+    from calterm.core.circle.robust import CircleOptions
+
+    knobs = {"search_size": ("search_px", dict(positive=False)), "popsize": ("popsize", dict(integer=True)),
+             "generations": ("generations", dict(integer=True)), "starts": ("starts", dict(integer=True)),
+             "mad_threshold": ("mad_threshold", dict(positive=True)), "seed": ("seed", dict(integer=True))}
+    values: dict = {}
+    for key, (option, how) in knobs.items():
+        if key in fields and field_text(fields[key]):
+            values[option] = in_field(key, name, parse_number, fields[key], name(key), **how)
+    if "points_only" in fields:
+        values["use_image"] = not fields["points_only"]
+    return in_field("search_size", name, CircleOptions, **values)
+
+
+def circle_request(fields: Mapping[str, object], name: FieldName = cli_name) -> CircleRequest:
+    """Points (X,Y texts: none for the automatic search, else at least five), a known centre, the
+    fit's options and what scales the ring (see :class:`RingScale`)."""
+    points = tuple(in_field("point", name, parse_xy, str(t)) for t in fields.get("point") or ())
+    if points and len(points) < MIN_POINTS:
+        raise InputError(f"a ring fit needs at least {MIN_POINTS} points, got {len(points)}")
+    center = fields.get("fixed_center")
+    fixed = in_field("fixed_center", name, parse_xy, str(center)) if field_text(center) else None
+    order = in_field("order", name, parse_number, fields.get("order"), name("order"), integer=True, default=1)
+    if order < 1:
+        raise InputError(f"{name('order')} must be 1 or more")
+    wavelength = fields.get("wavelength")
+    scale = RingScale(
+        d_spacing_nm=in_field("d_spacing", name, parse_number, fields.get("d_spacing"), name("d_spacing"),
+                            optional=True, positive=True),
+        calibrant=field_text(fields.get("calibrant")) or None, order=order,
+        wavelength_A=(in_field("wavelength", name, parse_wavelength, wavelength, names=(name("wavelength"), "energy"))
+                      * 1e10 if field_text(wavelength) else None),
+        distance_mm=in_field("distance", name, parse_number, fields.get("distance"), name("distance"),
+                           optional=True, positive=True))
+    return CircleRequest(points, fixed, circle_options(fields, name), scale)
+
+
+def circle_history_output(text: object, name: FieldName = cli_name) -> Path | None:
+    """The history CSV to write (None when not asked for), checked now."""
+    return in_field("history", name, output_path, field_text(text), "csv") if field_text(text) else None
