@@ -133,3 +133,39 @@ def test_an_invalid_wavelength_turns_red_says_why_and_blocks_the_calibration(tui
             assert started.count("calibrate") == 1
 
     asyncio.run(go())
+
+
+def test_history_exports_keep_the_earlier_file_as_a_version(tui, tmp_path):
+    """The results screen's and the circle screen's CSV export used to replace an existing file."""
+    import os
+    from pathlib import Path
+
+    async def export_twice(app, pilot, key: str) -> Path:
+        for _ in range(2):
+            await pilot.press("e")
+            await pilot.pause(0.2)
+            await pilot.press("enter")  # the default path (the last one written, the second time)
+            await tui.settle(app, pilot)
+        return Path(app.session.outputs[key])
+
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            app.session.set_circle_result({"center": [10.0, 12.0], "radius": 30.0, "history": {
+                "columns": ["stage", "cx"], "rows": [["start", 1.0], ["final", 2.0]]}}, app.session.image_key())
+            await pilot.press("6")
+            await tui.settle(app, pilot)
+            circle = await export_twice(app, pilot, "circle_history")
+            assert os.readlink(circle) == f"{circle.stem}.v1.csv"
+            assert (circle.parent / f"{circle.stem}.v0.csv").read_text() == "stage,cx\nstart,1.0\nfinal,2.0\n"
+            await pilot.press("c")
+            await tui.settle(app, pilot)
+            assert app.current_mode == "results" and app.session.result is not None
+            history = await export_twice(app, pilot, "history")
+            assert os.readlink(history) == f"{history.stem}.v1.csv"
+            first = (history.parent / f"{history.stem}.v0.csv").read_text().splitlines()
+            assert len(first) == len(app.session.result.history) + 1
+            assert len((history.parent / f"{history.name}.log").read_text().splitlines()) == 2
+
+    asyncio.run(go())

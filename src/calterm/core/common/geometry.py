@@ -61,8 +61,7 @@ class PoniGeometry:
 
     def beam_center_px(self, detector) -> tuple[float, float]:
         """Where the direct beam hits, as (x, y) in calterm pixels (Fit2D centre minus half a pixel)."""
-        f = self.fit2d(detector)
-        return (f["centerX"] - 0.5, f["centerY"] - 0.5)
+        return fit2d_center_px(self.fit2d(detector))
 
     def tth(self, detector, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return tth_at(self.to_pyfai(detector), rows, cols, self.as_vector()[:6])
@@ -88,6 +87,12 @@ def geometry_from_center(
     x, y = center_xy
     p1, p2 = detector.pixel1, detector.pixel2
     return PoniGeometry(distance_m, (y + 0.5) * p1, (x + 0.5) * p2, 0.0, 0.0, 0.0, wavelength_m)
+
+
+def fit2d_center_px(fit2d: dict[str, float]) -> tuple[float, float]:
+    """Fit2D's beam centre (``centerX``, ``centerY``: pixel edges at integers) as (x, y) in calterm
+    pixels (pixel centres at integers): half a pixel less. The one place this conversion is made."""
+    return (fit2d["centerX"] - 0.5, fit2d["centerY"] - 0.5)
 
 
 def geometry_from_fit2d(detector, fit2d: dict[str, float], wavelength_m: float) -> PoniGeometry:

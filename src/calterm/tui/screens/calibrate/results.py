@@ -26,6 +26,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from calterm.core.common.geometry import fit2d_center_px
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import request_key
@@ -202,7 +203,7 @@ class ResultsScreen(CaltermScreen):
                           f"{res_mdeg[i]:+.3f}", key=str(i))
 
     def _plot_residuals(self, result) -> None:
-        cx, cy = result.fit2d.get("centerX", 0.0) - 0.5, result.fit2d.get("centerY", 0.0) - 0.5
+        cx, cy = fit2d_center_px(result.fit2d) if "centerX" in result.fit2d else (-0.5, -0.5)
         azimuth = np.degrees(np.arctan2(result.rows - cy, result.cols - cx))
         self.query_one(ResidualPlot).show(azimuth, np.degrees(result.residual_rad) * 1e3, result.ring)
         self._pattern(result)
@@ -334,16 +335,19 @@ class ResultsScreen(CaltermScreen):
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            target = Path(path).expanduser()
-            existed = target.exists()
+            from calterm.errors import InputError
+            from calterm.inputs.values import output_path
+
             try:
-                result.history.write_csv(target)
-            except Exception as exc:
-                self.notify(f"cannot write {target}: {exc}", severity="error")
+                target = output_path(path, "csv")  # checked first: nothing is written to a bad path
+                version = result.history.write_csv(target, command="calterm tui")
+            except (InputError, OSError) as exc:
+                self.notify(f"cannot write {path}: {exc}", severity="error", markup=False)
                 return
             self.session.outputs["history"] = str(target)
             self.capp.changed("")
-            self.notify(f"history ({len(result.history)} rows) {'replaced' if existed else 'written'}: {target}")
+            self.notify(f"history ({len(result.history)} rows) written: {target} -> {version.name} "
+                        "(an earlier file is kept as a numbered version)", markup=False)
 
         default = self.session.outputs.get("history") or self._default("-history.csv")
         self.app.push_screen(PromptScreen("Export optimization history (CSV)", default), chosen)

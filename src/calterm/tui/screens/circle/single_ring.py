@@ -162,16 +162,18 @@ class CircleScreen(CaltermScreen):
     def action_fit(self) -> None:
         request = self.session.request
         points = np.array([[p.x, p.y] for p in self.session.circle_points], dtype=float).reshape(-1, 2)
-        search = float(request.search_size_px)
+        from calterm.inputs.circle import circle_options
+
+        options = circle_options({"search_size": request.search_size_px})
 
         def fit(ctx):
-            from calterm.core.circle.fit import CircleOptions, fit_circle
+            from calterm.core.circle.fit import fit_circle
 
             image = None
             if request.image_path:
                 img, _ = self.capp.images.get(request)
                 image = np.where(img.invalid, np.nan, img.data)
-            result = fit_circle(points, image, CircleOptions(search_px=search), ctx=ctx)
+            result = fit_circle(points, image, options, ctx=ctx)
             doc = result.as_dict()
             doc["history"] = {"columns": list(result.history.columns), "rows": [list(r) for r in result.history.rows]}
             return doc
@@ -197,14 +199,18 @@ class CircleScreen(CaltermScreen):
 
         def chosen(path: str | None) -> None:
             if path:
+                from calterm.inputs.values import output_path
+
                 try:
-                    h.write_csv(Path(path).expanduser())
-                except Exception as exc:
-                    self.notify(f"cannot write {path}: {exc}", severity="error")
+                    target = output_path(path, "csv")  # checked first: nothing is written to a bad path
+                    version = h.write_csv(target, command="calterm tui")
+                except (InputError, OSError) as exc:
+                    self.notify(f"cannot write {path}: {exc}", severity="error", markup=False)
                     return
-                self.session.outputs["circle_history"] = path
+                self.session.outputs["circle_history"] = str(target)
                 self.capp.changed("")
-                self.notify(f"circle history ({len(h)} rows) written: {path}")
+                self.notify(f"circle history ({len(h)} rows) written: {target} -> {version.name} "
+                            "(an earlier file is kept as a numbered version)", markup=False)
 
         self.app.push_screen(PromptScreen("Export circle history (CSV)", str(Path.cwd() / f"{stem}-circle.csv")),
                              chosen)

@@ -66,7 +66,9 @@ class AlignScreen(ToolScreen):
             return s.request.image_path or ""
         if f.key == "center":
             if s.result is not None and "centerX" in s.result.fit2d:
-                return f"{s.result.fit2d['centerX'] - 0.5:.2f},{s.result.fit2d['centerY'] - 0.5:.2f}"
+                from calterm.core.common.geometry import fit2d_center_px
+
+                return "{:.2f},{:.2f}".format(*fit2d_center_px(s.result.fit2d))
             if s.request.center_xy is not None:
                 return f"{s.request.center_xy[0]:.2f},{s.request.center_xy[1]:.2f}"
         return f.default
