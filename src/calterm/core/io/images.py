@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calterm.core.io.versions import atomic_write
+from calterm.core.io.writer import atomic_write
 from calterm.errors import InputError
 
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -172,7 +172,13 @@ def load_mask(path: str | os.PathLike, shape: tuple[int, int], rotate: int = 0, 
 
 
 def write_image(path: str | os.PathLike, data: np.ndarray) -> None:
-    """Write an image atomically; the format follows the suffix (.tif/.tiff, .edf, .npy)."""
+    """Write an image atomically; the format follows the suffix, in any case (.tif/.tiff, .edf and
+    Dioptas' .mask as EDF, .npy).
+
+    Every output image goes ``write_output(path, lambda tmp: write_image(tmp, data))``: the writer
+    hands over a private staged file with the output's own name (so the suffix still picks the
+    format), and this writes it in place; on any other path it is a plain atomic replace (demo and
+    test images, which are not versioned outputs)."""
     p = Path(path)
     suffix = p.suffix.lower()
 
