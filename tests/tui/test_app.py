@@ -7,7 +7,8 @@ import json
 import os
 
 from calterm.tui.commands import COMMANDS
-from calterm.tui.session import load_prefs, session_path
+from calterm.tui.session import session_path
+from calterm.tui.session_file import load_prefs
 
 MODES = ("parameters", "points", "refinement", "jobs", "results", "circle")
 

@@ -18,15 +18,8 @@ from calterm.core.calibrate.model import (
 from calterm.core.common.geometry import Constraints, PoniGeometry
 from calterm.core.common.history import History
 from calterm.errors import InputError
-from calterm.tui.session import (
-    Session,
-    keep_previous,
-    load_prefs,
-    load_session,
-    save_prefs,
-    save_session,
-    session_path,
-)
+from calterm.tui.session import Session, session_path
+from calterm.tui.session_file import keep_previous, load_prefs, load_session, save_prefs, save_session
 
 
 def _result() -> CalibrationResult:

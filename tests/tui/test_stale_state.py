@@ -103,7 +103,8 @@ def _saved_session(tmp_path, rendered, *, wavelength_in_key: float | None = None
     from tests.tui.test_session import _result
 
     from calterm.core.calibrate.model import CalibrationRequest, ControlPoint
-    from calterm.tui.session import Session, image_key, request_key, save_session
+    from calterm.tui.session import Session, image_key, request_key
+    from calterm.tui.session_file import save_session
 
     image = tmp_path / "b.tif"
     shutil.copy(rendered("pilatus").path, image)

@@ -35,7 +35,8 @@ def build_session(args):
     """The session to open: resumed, on the given image, or the demo (request filled in later)."""
     from calterm.core.calibrate.model import CalibrationRequest
     from calterm.inputs.calibrate import calibration_request
-    from calterm.tui.session import Session, keep_previous, load_session
+    from calterm.tui.session import Session
+    from calterm.tui.session_file import keep_previous, load_session
 
     path = Path(args.session).expanduser() if args.session else None
     if args.resume:

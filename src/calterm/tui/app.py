@@ -24,7 +24,8 @@ from calterm.tui.commands import COMMANDS
 from calterm.tui.preview_data import ImageCache
 from calterm.tui.screens.help import HelpScreen
 from calterm.tui.screens.prompt import PromptScreen
-from calterm.tui.session import Session, load_prefs, request_key, save_prefs, save_session
+from calterm.tui.session import Session, request_key
+from calterm.tui.session_file import load_prefs, save_prefs, save_session
 from calterm.tui.themes import DEFAULT_THEME, load_themes
 from calterm.tui.workers import JobCancelled, JobDone, JobFailed, JobRunner
 

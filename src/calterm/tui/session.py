@@ -1,14 +1,8 @@
-"""The whole working state of an interactive calibration as one human-readable JSON document.
+"""The whole working state of an interactive calibration: inputs, results and where the user was.
 
-The terminal app holds one :class:`Session` and saves it atomically after every change, so a
-killed terminal or a dropped SSH connection loses nothing and ``calterm --resume`` reopens it
-exactly: every float is written with ``repr`` precision and read back bit for bit. The file lives
-in ``$CALTERM_HOME`` (default ``$XDG_STATE_HOME/calterm``, i.e. ``~/.local/state/calterm``), next to
-``prefs.json`` (the chosen theme), which outlives sessions.
-
-Results are stored as data (geometry, per-point residuals, history), not as objects, and are
-rebuilt into :class:`CalibrationResult` without pyFAI; the pyFAI detector is resolved again only
-when a computation needs it.
+The terminal app holds one :class:`Session` and saves it after every change
+(:mod:`calterm.tui.session_file`: the JSON document, ``calterm --resume``, the preferences). It lives
+in ``$CALTERM_HOME`` (default ``$XDG_STATE_HOME/calterm``, i.e. ``~/.local/state/calterm``).
 
 State that cannot go stale: every result records the inputs it came from, as a plain JSON *key*
 (:func:`request_key` for a calibration, :func:`image_key` for what is placed on the pixels: control
@@ -22,10 +16,9 @@ another image or of other inputs.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +27,7 @@ from calterm.core.calibrate.model import (
     CalibrationRequest,
     CalibrationResult,
     ControlPoint,
-    RingResidual,
-    Verdict,
 )
-from calterm.core.common.geometry import Constraints, PoniGeometry
-from calterm.core.common.history import History
-from calterm.core.io.versions import atomic_write_text
-from calterm.errors import InputError
 
 FORMAT = "calterm-session"
 FORMAT_VERSION = 2  # 2: results carry the key of their inputs (a version-1 result is dropped on resume)
@@ -56,6 +43,19 @@ def state_dir() -> Path:
 
 def session_path() -> Path:
     return state_dir() / "session.json"
+
+
+def json_value(value):
+    """Numpy scalars to Python numbers, non-finite floats to strings JSON can carry."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # 'nan', 'inf', '-inf': read back by float()
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value
 
 
 # --- the inputs a result came from ---------------------------------------------------------------
@@ -75,7 +75,7 @@ def file_stamp(path: str | os.PathLike | None) -> list | None:
 
 def image_key(request: CalibrationRequest) -> dict:
     """What pixel positions refer to: the image file (and its version on disk), frame, rotate, flip."""
-    return _plain({"image": file_stamp(request.image_path), "frame": request.frame, "rotate": request.rotate,
+    return json_value({"image": file_stamp(request.image_path), "frame": request.frame, "rotate": request.rotate,
                    "flip": request.flip})
 
 
@@ -84,7 +84,7 @@ def request_key(request: CalibrationRequest) -> dict:
     the one used). Start values, points and fit options are how a result was reached, not what it
     describes, so changing them keeps the result (press c to recalibrate with them)."""
     calibrant = file_stamp(request.calibrant) if request.calibrant.lower().endswith(".d") else request.calibrant
-    return _plain({**image_key(request), "detector": request.detector, "pixel_size_um": request.pixel_size_um,
+    return json_value({**image_key(request), "detector": request.detector, "pixel_size_um": request.pixel_size_um,
                    "calibrant": calibrant, "wavelength_m": request.wavelength_m,
                    "mask": file_stamp(request.mask_path)})
 
@@ -95,7 +95,7 @@ def tool_key(inputs: dict) -> dict:
     inputs the computation reads (from ``tools[MODE]["inputs"]``; not, say, output paths): the
     report is dropped when one of those changes (:meth:`Session.drop_stale`)."""
     stamps = [file_stamp(v) for v in inputs.values() if isinstance(v, str) and v]
-    return _plain({"inputs": dict(sorted(inputs.items())), "files": [s for s in stamps if s and len(s) == 3]})
+    return json_value({"inputs": dict(sorted(inputs.items())), "files": [s for s in stamps if s and len(s) == 3]})
 
 
 def _changed(old: dict | None, new: dict) -> str:
@@ -199,203 +199,3 @@ class Session:
                 notes.append(f"{mode} report dropped: its inputs changed; run it again")
                 del state["report"], state["key"]
         return notes
-
-
-# --- to and from plain JSON -------------------------------------------------------------------
-
-
-def _plain(value):
-    """Numpy scalars to Python numbers, non-finite floats to strings JSON can carry."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)  # 'nan', 'inf', '-inf': read back by float()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _float(value) -> float:
-    return float(value)  # accepts the 'nan'/'inf' strings written by _plain
-
-
-def request_to_dict(r: CalibrationRequest) -> dict:
-    out = {f.name: getattr(r, f.name) for f in fields(r)}
-    out["center_xy"] = list(r.center_xy) if r.center_xy is not None else None
-    out["points"] = [[p.x, p.y, p.ring] for p in r.points]
-    out["constraints"] = {"fixed": sorted(r.constraints.fixed),
-                          "bounds": {k: list(v) for k, v in sorted(r.constraints.bounds.items())}}
-    return _plain(out)
-
-
-def request_from_dict(d: dict) -> CalibrationRequest:
-    known = {f.name for f in fields(CalibrationRequest)}
-    kw = {k: v for k, v in d.items() if k in known}
-    if kw.get("center_xy") is not None:
-        kw["center_xy"] = tuple(kw["center_xy"])
-    kw["points"] = tuple(ControlPoint(_float(x), _float(y), ring) for x, y, ring in d.get("points", ()))
-    c = d.get("constraints") or {}
-    kw["constraints"] = Constraints(
-        fixed=frozenset(c.get("fixed", Constraints().fixed)),
-        bounds={k: (_float(lo), _float(hi)) for k, (lo, hi) in (c.get("bounds") or {}).items()},
-    )
-    return CalibrationRequest(**kw)
-
-
-def result_to_dict(r: CalibrationResult) -> dict:
-    return _plain({
-        "geometry": r.geometry.as_dict(),
-        "sigma": dict(r.sigma),
-        "detector_name": r.detector_name,
-        "shape": list(r.shape),
-        "points": {"x": np.asarray(r.cols, float).tolist(), "y": np.asarray(r.rows, float).tolist(),
-                   "ring": np.asarray(r.ring, int).tolist(),
-                   "residual_rad": np.asarray(r.residual_rad, float).tolist()},
-        "rings": [asdict(ring) for ring in r.rings],
-        "verdict": {"status": r.verdict.status, "reasons": list(r.verdict.reasons),
-                    "rms_rad": r.verdict.rms_rad, "noise_floor_rad": r.verdict.noise_floor_rad},
-        "history": {"columns": list(r.history.columns), "rows": [list(row) for row in r.history.rows]},
-        "fit2d": dict(r.fit2d),
-        "timings_s": dict(r.timings_s),
-        "calibrant": r.calibrant,
-    })
-
-
-def _history_value(v):
-    # strings like 'nan' come back as floats only where the column held floats
-    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
-        return float(v)
-    return v
-
-
-def result_from_dict(d: dict) -> CalibrationResult:
-    pts = d["points"]
-    v = d["verdict"]
-    return CalibrationResult(
-        geometry=PoniGeometry(**{k: _float(x) for k, x in d["geometry"].items()}),
-        sigma={k: _float(x) for k, x in d["sigma"].items()},
-        detector_name=d["detector_name"],
-        shape=tuple(int(s) for s in d["shape"]),
-        rows=np.array([_float(x) for x in pts["y"]], dtype=float),
-        cols=np.array([_float(x) for x in pts["x"]], dtype=float),
-        ring=np.array(pts["ring"], dtype=int),
-        residual_rad=np.array([_float(x) for x in pts["residual_rad"]], dtype=float),
-        rings=tuple(RingResidual(**{k: (_float(x) if isinstance(x, str) else x) for k, x in ring.items()})
-                    for ring in d["rings"]),
-        verdict=Verdict(v["status"], tuple(v["reasons"]), _float(v["rms_rad"]), _float(v["noise_floor_rad"])),
-        history=History(tuple(d["history"]["columns"]),
-                        [tuple(_history_value(x) for x in row) for row in d["history"]["rows"]]),
-        fit2d={k: _float(x) for k, x in d["fit2d"].items()},
-        timings_s={k: _float(x) for k, x in d["timings_s"].items()},
-        calibrant=d["calibrant"],
-    )
-
-
-def session_to_dict(s: Session) -> dict:
-    return _plain({
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "request": request_to_dict(s.request),
-        "demo": s.demo,
-        "screen": s.screen,
-        "ring": s.ring,
-        "auto_increment": s.auto_increment,
-        "use_mask": s.use_mask,
-        "cursor_xy": list(s.cursor_xy) if s.cursor_xy is not None else None,
-        "zoom": s.zoom,
-        "result": result_to_dict(s.result) if s.result is not None else None,
-        "rings_from_result": s.rings_from_result,
-        "circle_points": [[p.x, p.y, p.ring] for p in s.circle_points],
-        "circle_result": s.circle_result,
-        "outputs": dict(s.outputs),
-        "tools": s.tools,
-        "result_key": s.result_key,
-        "points_key": s.points_key,
-        "circle_key": s.circle_key,
-    })
-
-
-def session_from_dict(d: dict) -> Session:
-    if d.get("format") != FORMAT:
-        raise InputError("not a calterm session file")
-    if int(d.get("version", 0)) > FORMAT_VERSION:
-        raise InputError(f"session file version {d.get('version')} is newer than this calterm understands")
-    cursor = d.get("cursor_xy")
-    return Session(
-        request=request_from_dict(d["request"]),
-        demo=bool(d.get("demo", False)),
-        screen=str(d.get("screen", "parameters")),
-        ring=int(d.get("ring", 1)),
-        auto_increment=bool(d.get("auto_increment", False)),
-        use_mask=bool(d.get("use_mask", True)),
-        cursor_xy=(_float(cursor[0]), _float(cursor[1])) if cursor else None,
-        zoom=bool(d.get("zoom", False)),
-        result=result_from_dict(d["result"]) if d.get("result") else None,
-        rings_from_result=bool(d.get("rings_from_result", False)),
-        circle_points=tuple(ControlPoint(_float(x), _float(y), ring) for x, y, ring in d.get("circle_points", ())),
-        circle_result=d.get("circle_result"),
-        outputs={str(k): str(v) for k, v in (d.get("outputs") or {}).items()},
-        tools={str(k): v for k, v in (d.get("tools") or {}).items() if isinstance(v, dict)},
-        result_key=d.get("result_key"),
-        points_key=d.get("points_key"),
-        circle_key=d.get("circle_key"),
-    )
-
-
-def dumps(s: Session) -> str:
-    return json.dumps(session_to_dict(s), indent=1, allow_nan=False) + "\n"
-
-
-def loads(text: str) -> Session:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"session file is not valid JSON ({exc})") from exc
-    try:
-        return session_from_dict(doc)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"session file is damaged ({type(exc).__name__}: {exc})") from exc
-
-
-def save_session(s: Session, path: str | os.PathLike | None = None) -> Path:
-    """Write atomically: a kill at any moment leaves either the old or the new document."""
-    target = Path(path) if path is not None else session_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(target, dumps(s))
-
-
-def load_session(path: str | os.PathLike | None = None) -> Session:
-    target = Path(path) if path is not None else session_path()
-    if not target.is_file():
-        raise InputError(f"no session to resume ({target} does not exist)")
-    return loads(target.read_text(encoding="utf-8"))
-
-
-def keep_previous(path: str | os.PathLike | None = None) -> Path | None:
-    """Before a new session replaces the last one, keep it as ``session.previous.json``."""
-    target = Path(path) if path is not None else session_path()
-    if not target.is_file():
-        return None
-    backup = target.with_name(target.stem + ".previous" + target.suffix)
-    os.replace(target, backup)
-    return backup
-
-
-# --- preferences that outlive sessions (the theme) -------------------------------------------
-
-
-def load_prefs() -> dict:
-    path = state_dir() / "prefs.json"
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return doc if isinstance(doc, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def save_prefs(prefs: dict) -> None:
-    path = state_dir() / "prefs.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(_plain(prefs), indent=1, sort_keys=True) + "\n")
