@@ -57,6 +57,41 @@ class CaltermScreen(Screen):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    # --- what two screens do alike ---------------------------------------------------------------
+    def typed_xy(self, text: str) -> tuple[float, float] | None:
+        """A point typed as X,Y (the CLI's parser); a bad one is said in one line and gives None."""
+        from calterm.errors import InputError
+        from calterm.inputs.values import parse_xy
+
+        try:
+            return parse_xy(text)
+        except InputError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
+    def export_history(self, history, title: str, default: str, outputs_key: str) -> None:
+        """Ask for a CSV path, check it before writing, and write the history as a new version."""
+        from calterm.tui.screens.prompt import PromptScreen
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            from calterm.errors import InputError
+            from calterm.inputs.values import output_path
+
+            try:
+                target = output_path(path, "csv")  # checked first: nothing is written to a bad path
+                version = history.write_csv(target, command="calterm tui")
+            except (InputError, OSError) as exc:
+                self.notify(f"cannot write {path}: {exc}", severity="error", markup=False)
+                return
+            self.session.outputs[outputs_key] = str(target)
+            self.capp.changed("")
+            self.notify(f"{title} ({len(history)} rows) written: {target} -> {version.name} "
+                        "(an earlier file is kept as a numbered version)", markup=False)
+
+        self.app.push_screen(PromptScreen(f"Export {title} (CSV)", default), chosen)
+
     def on_mount(self) -> None:
         # Textual runs every class's own on_mount, subclass first: subclasses must not call super().
         self.capp.session_changed.subscribe(self, self._on_session_changed)

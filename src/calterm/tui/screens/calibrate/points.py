@@ -21,8 +21,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
 from calterm.core.calibrate.model import ControlPoint
-from calterm.errors import InputError
-from calterm.inputs.values import parse_xy
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.widgets.image_preview import ImagePreview
 
@@ -244,14 +242,12 @@ class PointsScreen(CaltermScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "xy":
             return
-        try:
-            x, y = parse_xy(event.value)
-        except InputError as exc:
-            self.notify(str(exc), severity="error")
+        xy = self.typed_xy(event.value)
+        if xy is None:
             return
         event.input.value = ""
-        self.session.cursor_xy = (x, y)
-        self.add_points([ControlPoint(x, y, self.session.ring)])
+        self.session.cursor_xy = xy
+        self.add_points([ControlPoint(*xy, self.session.ring)])
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "search":

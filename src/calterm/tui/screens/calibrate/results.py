@@ -331,23 +331,5 @@ class ResultsScreen(CaltermScreen):
         if result is None:
             self.notify("no history yet: calibrate first (c)", severity="warning")
             return
-
-        def chosen(path: str | None) -> None:
-            if not path:
-                return
-            from calterm.errors import InputError
-            from calterm.inputs.values import output_path
-
-            try:
-                target = output_path(path, "csv")  # checked first: nothing is written to a bad path
-                version = result.history.write_csv(target, command="calterm tui")
-            except (InputError, OSError) as exc:
-                self.notify(f"cannot write {path}: {exc}", severity="error", markup=False)
-                return
-            self.session.outputs["history"] = str(target)
-            self.capp.changed("")
-            self.notify(f"history ({len(result.history)} rows) written: {target} -> {version.name} "
-                        "(an earlier file is kept as a numbered version)", markup=False)
-
         default = self.session.outputs.get("history") or self._default("-history.csv")
-        self.app.push_screen(PromptScreen("Export optimization history (CSV)", default), chosen)
+        self.export_history(result.history, "optimization history", default, "history")

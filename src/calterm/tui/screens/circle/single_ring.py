@@ -21,10 +21,7 @@ from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabP
 
 from calterm.core.calibrate.model import ControlPoint
 from calterm.core.common.history import History
-from calterm.errors import InputError
-from calterm.inputs.values import parse_xy
 from calterm.tui.screens.base import CaltermScreen
-from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.widgets.image_preview import ImagePreview
 
 
@@ -141,13 +138,11 @@ class CircleScreen(CaltermScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "circle-xy":
             return
-        try:
-            x, y = parse_xy(event.value)
-        except InputError as exc:
-            self.notify(str(exc), severity="error")
+        xy = self.typed_xy(event.value)
+        if xy is None:
             return
         event.input.value = ""
-        self._set_points([*self.session.circle_points, ControlPoint(x, y, 1)])
+        self._set_points([*self.session.circle_points, ControlPoint(*xy, 1)])
 
     def action_delete_point(self) -> None:
         table = self.query_one("#circle-points", DataTable)
@@ -197,20 +192,4 @@ class CircleScreen(CaltermScreen):
         h = History(tuple(fit["history"]["columns"]), [tuple(r) for r in fit["history"]["rows"]])
         stem = Path(self.session.request.image_path).stem or "circle"
 
-        def chosen(path: str | None) -> None:
-            if path:
-                from calterm.inputs.values import output_path
-
-                try:
-                    target = output_path(path, "csv")  # checked first: nothing is written to a bad path
-                    version = h.write_csv(target, command="calterm tui")
-                except (InputError, OSError) as exc:
-                    self.notify(f"cannot write {path}: {exc}", severity="error", markup=False)
-                    return
-                self.session.outputs["circle_history"] = str(target)
-                self.capp.changed("")
-                self.notify(f"circle history ({len(h)} rows) written: {target} -> {version.name} "
-                            "(an earlier file is kept as a numbered version)", markup=False)
-
-        self.app.push_screen(PromptScreen("Export circle history (CSV)", str(Path.cwd() / f"{stem}-circle.csv")),
-                             chosen)
+        self.export_history(h, "circle history", str(Path.cwd() / f"{stem}-circle.csv"), "circle_history")
