@@ -119,6 +119,16 @@ def test_bad_input_gives_one_line_and_exit_2(rendered, tmp_path, capsys):
     assert not list(tmp_path.glob("*.poni*"))
 
 
+def test_a_decimal_comma_is_named_not_called_not_a_number(rendered, capsys):
+    """argparse's float() said "invalid float value: '0,3344'"; the shared parser says what to type."""
+    base = args_for(rendered("pilatus"))
+    for option, typed in (("--wavelength", "0,3344"), ("--distance", "1,8")):
+        argv = [a if a != base[5] else typed for a in base] if option == "--wavelength" else [*base, option, typed]
+        code, line = _bad(capsys, argv)
+        assert code == 2
+        assert line == f"calterm: error: {option}: a decimal point is expected: {typed.replace(',', '.')}, not {typed}"
+
+
 def test_calibrant_that_matches_no_rings_fails_and_writes_nothing(rendered, tmp_path, capsys):
     case = rendered("pilatus")  # LaB6 image
     argv = [a if a != "LaB6" else "AgBh" for a in args_for(case, "--poni", str(tmp_path / "c.poni"))]

@@ -22,10 +22,10 @@ def add_parser(sub):
     p.add_argument("image", help="calibrant image (any format fabio reads; FILE.h5::/path for HDF5)")
     p.add_argument("--calibrant", required=True, help="pyFAI calibrant name or d-spacing file (.D)")
     wl = p.add_mutually_exclusive_group(required=True)
-    wl.add_argument("--wavelength", type=float, metavar="ANGSTROM", help="X-ray wavelength in Å")
-    wl.add_argument("--energy", type=float, metavar="KEV", help="X-ray energy in keV")
+    wl.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å")
+    wl.add_argument("--energy", metavar="KEV", help="X-ray energy in keV")
     add_image_options(p)
-    p.add_argument("--distance", type=float, metavar="MM", help="start value: sample-detector distance in mm")
+    p.add_argument("--distance", metavar="MM", help="start value: sample-detector distance in mm")
     p.add_argument("--center", metavar="X,Y", help="start value: beam centre in pixels (x = column, y = row)")
     p.add_argument("--point", action="append", default=[], metavar="X,Y[@RING]",
                    help="control point near a ring (ring number 1-based); repeatable")
