@@ -92,3 +92,23 @@ def test_a_write_killed_midway_leaves_the_current_file_intact(tmp_path):
     assert target.read_text() == "version zero"
     assert [v.number for v in list_versions(target)] == [0] and len(read_log(target)) == 1
     assert write_text(target, "next").name == "average.v1.edf"  # the next write still works
+
+
+def test_the_names_callers_import_from_versions_are_the_one_writer():
+    """``calterm history``, the TUI session and older call sites import from here: no second path."""
+    from calterm.core.io import versionlog, versions, writer
+
+    for name in ("atomic_write", "atomic_write_text", "check_writable", "list_versions", "set_current",
+                 "version_path", "Version"):
+        assert getattr(versions, name) is getattr(writer, name), name
+    assert versions.read_log is versionlog.read_log
+
+
+def test_older_spelling_obeys_the_writers_rules(tmp_path):
+    (tmp_path / "elsewhere.txt").write_text("keep")
+    (tmp_path / "calib.poni").symlink_to(tmp_path / "elsewhere.txt")
+    with pytest.raises(InputError, match="is a link to"):
+        write_text(tmp_path / "calib.poni", "poni")
+    with pytest.raises(InputError, match="does not exist"):
+        write_text(tmp_path / "no" / "calib.poni", "poni")
+    assert (tmp_path / "elsewhere.txt").read_text() == "keep" and len(list(tmp_path.iterdir())) == 2

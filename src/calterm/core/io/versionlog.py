@@ -5,8 +5,9 @@ an ``O_APPEND`` descriptor, which the kernel applies at the end of the file in o
 running at the same time (two ``calterm`` processes, threads of the TUI) never interleave parts of
 their lines, as buffered ``open(..., "a")`` writes of long lines can. The log is opened with
 ``O_NOFOLLOW``: a link planted at its name is refused, never appended through. A crash can still cut
-a line; the next record starts on a fresh line, and the reader skips what is not a JSON object
-instead of failing, so ``calterm history`` still shows everything else.
+a line; the next record starts on a fresh line (checked under an advisory ``flock``, so concurrent
+writers never take a line still being copied for a cut one), and the reader skips what is not a
+JSON object instead of failing, so ``calterm history`` still shows everything else.
 """
 
 from __future__ import annotations
@@ -43,13 +44,27 @@ def append_log(target: Path, record: dict) -> None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"{log}: the log must be a regular file")
-        if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":
+        _lock(fd)  # released when the descriptor closes, or when a killed process's does
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
             line = b"\n" + line
         written = os.write(fd, line)
         while written < len(line):  # a short write (disk full): finish it; a cut line is skipped on reading
             written += os.write(fd, line[written:])
     finally:
         os.close(fd)
+
+
+def _lock(fd: int) -> None:
+    """Hold an advisory lock from the last-byte check to the write: without it the check can catch
+    another writer's line half copied and add a needless blank line (where ``flock`` is missing or
+    refused, the single ``O_APPEND`` write still keeps every line whole)."""
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except (ImportError, OSError):
+        pass
 
 
 def read_log_checked(path: str | os.PathLike) -> tuple[list[dict], int]:

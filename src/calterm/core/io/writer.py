@@ -31,6 +31,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable
@@ -161,14 +162,15 @@ def _fsync(path: Path, *, directory: bool = False) -> None:
 
 
 def _remove_stage(stage: Path) -> None:
-    for entry in stage.iterdir() if stage.is_dir() else []:
-        entry.unlink(missing_ok=True)
-    if stage.is_dir():
-        os.rmdir(stage)
+    """Remove the private folder and whatever a writer left in it (never following a link; a
+    failure here must not hide the error that brought us here)."""
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def _stage(target: Path, writer: Writer) -> tuple[Path, Path]:
     """``writer(file)`` on ``STAGE/NAME.EXT`` in a fresh private folder; the file synced to disk."""
+    if not _directory(target).is_dir():
+        raise InputError(f"{target}: directory {_directory(target)} does not exist")
     stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=_directory(target)))
     staged = stage / target.name
     try:
@@ -201,8 +203,6 @@ def atomic_write(path: str | os.PathLike, writer: Writer) -> Path:
     if is_staged(target):
         writer(target)
         return target
-    if not _directory(target).is_dir():
-        raise InputError(f"{target}: directory {_directory(target)} does not exist")
     stage, staged = _stage(target, writer)
     try:
         os.replace(staged, target)
