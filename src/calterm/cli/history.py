@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from calterm.cli.common import print_json
-from calterm.core.io.versions import list_versions, read_log, set_current, version_path
+from calterm.core.io.writer import list_versions, read_log, set_current, version_path
 from calterm.errors import InputError
 
 

@@ -26,7 +26,7 @@ from calterm.core.calibrate.model import (
 )
 from calterm.core.common.geometry import Constraints, PoniGeometry
 from calterm.core.common.history import History
-from calterm.core.io.versions import atomic_write_text
+from calterm.core.io.writer import atomic_write_text
 from calterm.errors import InputError
 from calterm.tui.session import FORMAT, FORMAT_VERSION, Session, json_value, session_path, state_dir
 

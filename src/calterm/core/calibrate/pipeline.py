@@ -42,7 +42,7 @@ from calterm.core.common.geometry import geometry_from_center, poni_text
 from calterm.core.common.history import History
 from calterm.core.common.jobs import JobContext
 from calterm.core.io.images import Image, load_image, load_mask
-from calterm.core.io.versions import write_versioned
+from calterm.core.io.writer import write_text_output
 from calterm.errors import ComputationError, InputError
 
 DISTANCE_MARGIN = 0.3  # comb scan: typed distance ± 30 %
@@ -348,8 +348,8 @@ def write_poni(result: CalibrationResult, path: str | Path, command: str = "") -
     comments = [f"calterm calibration: {result.calibrant}, verdict {result.verdict.status}",
                 f"RMS 2theta {result.rms_2th_deg:.6f} deg over {result.rows.size} points"]
     text = poni_text(result.geometry, result.detector, result.calibrant, comments=comments)
-    return write_versioned(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), command,
-                           {"calibrant": result.calibrant, "detector": result.detector_name})
+    return write_text_output(path, text, command=command,
+                             inputs={"calibrant": result.calibrant, "detector": result.detector_name})
 
 
 def refit(result: CalibrationResult, request: CalibrationRequest, keep: np.ndarray) -> CalibrationResult:

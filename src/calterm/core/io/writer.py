@@ -131,7 +131,7 @@ def preflight(path: str | os.PathLike, kind: str) -> Path:
     target = Path(path)
     allowed = OUTPUT_SUFFIXES[kind]
     if target.suffix.lower() not in allowed:
-        raise InputError(f"{target}: a {kind} output must end in {', '.join(allowed)}")
+        raise InputError(f"{target}: {'an' if kind[0] in 'aeiou' else 'a'} {kind} output must end in {', '.join(allowed)}")
     check_target(target)
     check_writable(target)
     return target
