@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from calterm.core.health.alignment import align_panels, corrected_image, rotatio
 from calterm.core.simulate.powder import SyntheticCase, render
 from calterm.errors import ComputationError
 
-REAL = Path(__file__).resolve().parents[3].parent / "shared" / "realdata" / "CeO2_PI_CCD_Mo.SPE"
 N = 256
 PIXEL = 100e-6
 CENTER = (N / 2 - 0.5 + 3.2, N / 2 - 0.5 - 4.7)
@@ -86,8 +84,7 @@ def test_a_panel_without_pixels_is_refused(synthetic):
         align_panels(synthetic, quadrants(synthetic.shape), CENTER, valid=valid)
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason=f"real data not found at {REAL}")
-def test_real_ceo2_quadrants_displaced_by_known_amounts():
+def test_real_ceo2_quadrants_displaced_by_known_amounts(realdata_path):
     """Real rings are not perfect circles (tilt), so each quadrant's best shift is measured first on
     the undisplaced image over the same content; the displacement must add exactly on top of it.
     Binned 2x2 and 30k sample points per quadrant (default 80k) to keep the test short."""
@@ -95,7 +92,7 @@ def test_real_ceo2_quadrants_displaced_by_known_amounts():
 
     from calterm.core.io.images import load_image
 
-    raw = load_image(REAL).data
+    raw = load_image(realdata_path("CeO2_PI_CCD_Mo.SPE")).data
     image = raw.reshape(521, 2, 521, 2).sum(axis=(1, 3))  # 2x2 binned: same rings, a quarter of the work
     h, w = image.shape
     center = (w / 2 - 0.5 + 1.8, h / 2 - 0.5)  # the whole image's best centre, to ~0.1 px (2x2 binned)
