@@ -1,8 +1,12 @@
 """Calibrant d-spacings: pyFAI's registry, or a user file in the pyFAI/Dioptas ``.D`` format.
 
 A user file is looked up as a path, then by name (with or without ``.D``) in the user calibrant
-folder (``$CALTERM_CALIBRANTS``, default ``~/.config/calterm/calibrants``). pyFAI parses the file,
-so the format is exactly pyFAI's: one d-spacing in Å per line, ``#`` comments.
+folder (``$CALTERM_CALIBRANTS``, default ``~/.config/calterm/calibrants``). The format is pyFAI's
+and Dioptas's: one d-spacing in Å per line, ``#`` comments. We read it ourselves rather than with
+pyFAI's parser because that parser takes every number of a line as a d-spacing: a two-column
+"d I" file (a common export of powder-pattern databases) then puts its intensities (100, 64,
+41 ...) among the rings, ahead of the real first ring. Here the first column is the d-spacing,
+whatever follows it (an intensity, hkl), and the list is refused unless it is plausible.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class Calibrant:
     name: str
     d_spacings_A: tuple[float, ...]
     source: str  # "pyFAI" or the file path
+    note: str = ""  # how a user file was read, when that is worth saying (e.g. "d I" columns)
 
     def two_theta_rad(self, wavelength_m: float) -> np.ndarray:
         """Ring angles for ``wavelength_m``; rings beyond backscattering are dropped."""
@@ -52,6 +57,56 @@ def _distinct(d: np.ndarray) -> tuple[float, ...]:
     return tuple(float(v) for v in keep)
 
 
+# The largest ratio of the first two distinct d-spacings among pyFAI's 2026.9 calibrants is 2.83
+# (PBBA; AgBh and the alkanes 2.0: a lamellar first order before its second). A first ring more
+# than 4x the second is not a ring of the same list: a stray intensity or a typo.
+MAX_FIRST_RING_RATIO = 4.0
+
+
+def read_d_spacing_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+    """The d-spacings (Å) of a ``.D`` file and a note on its layout.
+
+    Each line: ``#`` starts a comment; the first number is the d-spacing; more numbers on the line
+    (an intensity, Miller indices) are ignored, and said in the note. A line whose first word is
+    not a number is refused with its line number, rather than skipped, so that a wrong file is not
+    read as a short calibrant.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    values: list[float] = []
+    extra_columns = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split("#", 1)[0].replace(",", " ").split()
+        if not words:
+            continue
+        try:
+            values.append(float(words[0]))
+        except ValueError:
+            raise InputError(f"{path}: line {number} does not start with a d-spacing: {line.strip()[:60]!r}") from None
+        extra_columns += len(words) > 1
+    if not values:
+        raise InputError(f"{path}: no d-spacings found")
+    note = ""
+    if extra_columns:
+        note = f"{extra_columns} of {len(values)} lines have more than one column; the first column is the d-spacing"
+    return np.asarray(values, dtype=float), note
+
+
+def check_plausible(d_spacings: np.ndarray, source: str) -> None:
+    """Refuse d-spacings no calibrant has: not finite, ≤ 0, or a first ring far beyond the rest."""
+    d = np.asarray(d_spacings, dtype=float)
+    bad = d[~(np.isfinite(d) & (d > 0))]
+    if bad.size:
+        raise InputError(f"{source}: d-spacings must be positive numbers in Å, found {bad[0]:g}")
+    distinct = np.unique(d)[::-1]
+    if distinct.size > 1 and distinct[0] > MAX_FIRST_RING_RATIO * distinct[1]:
+        raise InputError(f"{source}: the first d-spacing {distinct[0]:g} Å is {distinct[0] / distinct[1]:.1f}x the "
+                         f"next ({distinct[1]:g} Å); no calibrant's rings are that far apart (is a column of "
+                         "intensities in the file?)")
+
+
 def load_calibrant(spec: str) -> Calibrant:
     """A calibrant by pyFAI name (case-insensitive), file path, or name in the user folder."""
     import pyFAI.calibrant
@@ -63,15 +118,9 @@ def load_calibrant(spec: str) -> Calibrant:
                 path = candidate
                 break
     if path.is_file():
-        try:
-            cal = pyFAI.calibrant.Calibrant(filename=str(path))
-            d = np.asarray(cal.dspacing, dtype=float)
-        except Exception as exc:
-            raise InputError(f"{path}: not a d-spacing file ({exc})") from exc
-        values = _distinct(d)
-        if not values:
-            raise InputError(f"{path}: no d-spacings found")
-        return Calibrant(path.stem, values, str(path))
+        d, note = read_d_spacing_file(path)
+        check_plausible(d, str(path))
+        return Calibrant(path.stem, _distinct(d), str(path), note)
     names = {n.lower(): n for n in pyFAI.calibrant.names()}
     if spec.lower() not in names:
         raise InputError(f"unknown calibrant {spec!r}: not a file, and not one of pyFAI's (see `calterm calibrants`)")
