@@ -108,3 +108,30 @@ def test_uncalibrated_or_unsupported_files_are_refused(tmp_path):
         imctrl_to_geometry(arm, det)
     with pytest.raises(InputError, match="cannot read|no such"):
         load_imctrl(tmp_path / "missing.imctrl", det)
+
+
+@pytest.mark.parametrize("hostile", [
+    "np.float64(" + " " * 8000,  # the cubic case of the old regex: an unclosed wrapper and spaces
+    "[np.float64(" + " " * 4000 + "1" + " " * 4000,
+    "'" + "\\\\" * 4000 + "(" * 100,
+    "(" * 8000,
+    "[" + "np.float64( " * 700,
+], ids=["unclosed-wrapper-spaces", "wrapper-padded", "escapes-parens", "open-parens", "many-wrappers"])
+def test_hostile_long_lines_read_in_linear_time(hostile):
+    """An 8 kB corrupt line took minutes with the old regex; now well under a second, kept a string."""
+    import time
+
+    text = IMCTRL.format(distance=250, cx=1, cy=1, tilt=0, rotation=0) + f"corrupt:{hostile}\n"
+    start = time.perf_counter()
+    controls = parse_imctrl(text)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.2
+    assert controls["corrupt"] == hostile.strip() and controls["distance"] == 250
+
+
+def test_linear_reader_keeps_the_literals():
+    c = parse_imctrl("a:[np.float64(1.5), np.int64( 3 ), np.True_, None, ('x(y)', \"it's\")]\n"
+                     "b:{'k': (1, 2)}\nc:np.float32(2.5)\nd:os.system('x')\ne:np.float64(1\n")
+    assert c["a"] == [1.5, 3, True, None, ["x(y)", "it's"]]
+    assert c["b"] == {"k": [1, 2]} and c["c"] == 2.5
+    assert c["d"] == "os.system('x')" and c["e"] == "np.float64(1"
