@@ -67,6 +67,26 @@ def test_dark_skips_a_corrupt_file_with_a_warning(capsys, tmp_path, dark_files):
     np.testing.assert_allclose(read_array(tmp_path / "a.npy")[0], ref[20:].mean(0), rtol=1e-6)
 
 
+def test_dark_skips_and_counts_nan_frames_in_text_and_json(capsys, tmp_path, dark_files):
+    src, ref = dark_files
+    frames = ref[20:].astype(np.float32)
+    frames[4] = np.nan
+    frames[6, 0, :3] = np.inf  # 3 pixels of one frame: left out, the frame kept
+    np.save(tmp_path / "f.npy", frames)
+    rc, out, err = call(capsys, "dark", tmp_path / "f.npy", "--average", tmp_path / "a.npy", "--json")
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["frames_used"] == 9 and report["frames_nonfinite"] == 1 and report["frames_skipped"] == 1
+    assert report["frames_partly_nonfinite"] == 1
+    assert "frame 4" in err and "NaN/Inf in 320 of 320 pixels" in err
+    good = np.delete(ref[20:], 4, axis=0)
+    expected = good.mean(0)
+    expected[0, :3] = np.delete(good, 5, axis=0)[:, 0, :3].mean(0)
+    np.testing.assert_allclose(read_array(tmp_path / "a.npy")[0], expected, rtol=1e-6)
+    rc, out, err = call(capsys, "dark", tmp_path / "f.npy", "--average", tmp_path / "a.npy")
+    assert rc == 0 and "9 frames used, 1 skipped (1 NaN/Inf)" in out and "1 frames had some NaN/Inf" in out
+
+
 @pytest.mark.parametrize("args, message", [
     (["dark", "--average", "{t}/a.npy"], "no input frames"),
     (["dark", "{t}/missing.tif", "--average", "{t}/a.npy"], "no such file"),
@@ -75,6 +95,8 @@ def test_dark_skips_a_corrupt_file_with_a_warning(capsys, tmp_path, dark_files):
     (["dark", "{s}/tail.npy", "--average", "{t}/nodir/a.npy"], "does not exist"),
     (["dark", "{s}/tail.npy", "--average", "{t}/a.png"], "unknown image format"),
     (["dark", "{s}/tail.npy", "{t}/other.npy", "--average", "{t}/a.npy"], "differs from the run's"),
+    (["dark", "{s}/tail.npy", "--gate-range", "500,100", "--average", "{t}/a.npy"], "--gate-range: low 500"),
+    (["dark", "{s}/tail.npy", "--gate-range", "100,100", "--average", "{t}/a.npy"], "must be below high"),
     (["mask", "--average", "{t}/missing.edf", "-o", "{t}/m.npy"], "no such file"),
     (["mask", "--average", "{s}/tail.npy", "-o", "{t}/m.npy"], "expected a 2D"),
     (["mask", "--average", "{t}/a2.npy", "--max-min", "lots", "-o", "{t}/m.npy"], "expected a number"),

@@ -86,8 +86,11 @@ def run(args) -> int:
     if args.json:
         print_json(report)
     else:
-        print(f"{result.frames_used} frames used, {len(result.skipped)} skipped, {len(result.gated)} gated "
+        print(f"{result.frames_used} frames used, {len(result.skipped)} skipped "
+              f"({result.frames_nonfinite} NaN/Inf), {len(result.gated)} gated "
               f"in {report['time_s']} s ({report['frames_per_s']} frames/s)")
+        if result.frames_partly_nonfinite:
+            print(f"{result.frames_partly_nonfinite} frames had some NaN/Inf pixels (left out pixel by pixel)")
         for name, path in outputs.items():
             print(f"{name}: {path} -> {Path(written[name]).name}")
     return 0

@@ -68,8 +68,14 @@ def _path(text: Typed) -> str | None:
 
 
 def _range(text: Typed, label: str) -> tuple[float | None, float | None] | None:
+    """``LO,HI`` (either side empty), low below high: an inverted range is a typo, never an empty result."""
     text = "" if text is None else str(text).strip()
-    return named(label, parse_range, text) if text else None
+    if not text:
+        return None
+    lo, hi = named(label, parse_range, text)
+    if lo is not None and hi is not None and not lo < hi:
+        raise InputError(f"{label}: low {lo:g} must be below high {hi:g} (got {text!r})")
+    return lo, hi
 
 
 # --- dark ---------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ cluster (see :mod:`calterm.core.health.dark_parallel`).
 Promises:
 - The standard deviation is the population one (divide by N), as ``cxi.mpi_average``;
   ``ddof=1`` gives the sample (N-1) form.
-- A frame that cannot be read is skipped, counted and listed, never included; a frame whose shape
+- A frame that cannot be read, or that is mostly NaN/Inf (a failed readout), is skipped, counted and
+  listed, never included (``frames_nonfinite`` counts the latter); a frame whose shape
   differs from the run's first readable frame stops the run with an :class:`InputError` (a mixed-up
   file list is a user error better caught than averaged away).
 - Optional robust statistics, each costing more passes over the data (memory stays flat):
@@ -60,6 +61,10 @@ class DarkOptions:
             raise InputError(f"gate sigma must be positive, not {self.gate_sigma}")
         if self.workers < 1:
             raise InputError(f"workers must be at least 1, not {self.workers}")
+        if self.gate_range is not None:
+            lo, hi = self.gate_range
+            if lo is not None and hi is not None and not lo < hi:  # an empty window would gate every frame
+                raise InputError(f"gate range: low {lo:g} must be below high {hi:g}")
 
 
 @dataclass
@@ -80,6 +85,8 @@ class DarkResult:
     passes: int = 1
     options: DarkOptions = field(default_factory=DarkOptions)
     sources: list[str] = field(default_factory=list)  # the frame files, as expanded (provenance)
+    frames_nonfinite: int = 0  # skipped (also in ``skipped``): mostly NaN/Inf
+    frames_partly_nonfinite: int = 0  # used, their NaN/Inf pixels left out
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -92,6 +99,8 @@ class DarkResult:
             "frames_used": self.frames_used,
             "frames_skipped": len(self.skipped),
             "frames_gated": len(self.gated),
+            "frames_nonfinite": self.frames_nonfinite,
+            "frames_partly_nonfinite": self.frames_partly_nonfinite,
             "skipped": [{"source": p, "frame": f, "reason": r} for p, f, r in self.skipped],
             "gated": [{"source": p, "frame": f, "frame_mean": m} for p, f, m in self.gated],
             "shape": list(self.shape),
@@ -148,7 +157,8 @@ def compute_dark(paths: Sequence[str], options: DarkOptions | None = None,
             main.skipped = skipped
             passes += 1
     if main.frames_used == 0:
-        raise ComputationError("no frame left to average (all skipped or gated)")
+        raise ComputationError(f"no frame left to average ({len(main.skipped)} skipped, "
+                               f"{main.frames_nonfinite} of them NaN/Inf, {len(gated)} gated)")
     clipped, fraction = None, None
     if options.clip_sigma is not None:
         current = main
@@ -166,7 +176,8 @@ def compute_dark(paths: Sequence[str], options: DarkOptions | None = None,
     images = finished(main)
     return DarkResult(images["average"], std_from(main, options.ddof), images["max"], images["min"],
                       np.array(main.pixel_counts()), main.frames_used, main.skipped, gated, clipped, fraction,
-                      time.perf_counter() - start, passes, options, [str(p) for p in paths])
+                      time.perf_counter() - start, passes, options, [str(p) for p in paths],
+                      main.frames_nonfinite, main.frames_partly_nonfinite)
 
 
 def _gated_frames(frame_means: list[tuple[str, int | None, float]], options: DarkOptions):
@@ -231,6 +242,7 @@ def dark_provenance(result: DarkResult, lists: Sequence[str] = ()) -> dict:
     """What the images came from, logged with every one written (the first 20 sources named)."""
     return {"sources": result.sources[:20], "n_sources": len(result.sources), "lists": [str(p) for p in lists],
             "frames_used": result.frames_used, "frames_skipped": len(result.skipped),
+            "frames_nonfinite": result.frames_nonfinite,
             "std": "sample" if result.options.ddof else "population"}
 
 

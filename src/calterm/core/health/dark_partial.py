@@ -10,7 +10,10 @@ piece's first frame) rather than per-frame Welford updates: two fewer array pass
 with K a real frame of the same pixel the deviations stay of the order of the noise, so the
 cancellation that ruins naive sums of squares does not occur. Non-finite values (and, for a
 sigma-clipped pass, values outside a per-pixel window) are left out pixel by pixel, hence a
-per-pixel count.
+per-pixel count. A frame that is mostly NaN/Inf (more than :data:`NONFINITE_FRAME_SHARE` of its
+pixels) is a readout failure, not a frame: it is skipped and counted (``frames_nonfinite``), never
+counted as used; a frame with fewer non-finite pixels (gaps or a module stored as NaN) gives its
+finite pixels and is counted in ``frames_partly_nonfinite``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from calterm.errors import InputError
 
 FrameKey = tuple[str, int | None]
 
+# Gaps stored as NaN are a fixed few per cent of every frame; a failed readout is the whole frame (or
+# most of it). Half lies far from both, so the rule neither drops gap-NaN detectors' frames nor keeps
+# an empty frame as "used".
+NONFINITE_FRAME_SHARE = 0.5
+
 
 @dataclass
 class DarkPartial:
@@ -38,6 +46,8 @@ class DarkPartial:
     frames_used: int = 0
     skipped: list[tuple[str, int | None, str]] = field(default_factory=list)
     frame_means: list[tuple[str, int | None, float]] = field(default_factory=list)
+    frames_nonfinite: int = 0  # skipped: mostly NaN/Inf
+    frames_partly_nonfinite: int = 0  # used, with some NaN/Inf pixels left out
 
     @classmethod
     def empty(cls, shape: tuple[int, int]) -> DarkPartial:
@@ -56,7 +66,8 @@ class DarkPartial:
         m2 = self.m2 + other.m2 + delta * delta * self.count * frac
         return DarkPartial(n, mean, m2, np.fmax(self.max, other.max), np.fmin(self.min, other.min),
                            self.frames_used + other.frames_used, self.skipped + other.skipped,
-                           self.frame_means + other.frame_means)
+                           self.frame_means + other.frame_means, self.frames_nonfinite + other.frames_nonfinite,
+                           self.frames_partly_nonfinite + other.frames_partly_nonfinite)
 
 
 def _exact_in_float32(dtype: np.dtype) -> bool:
@@ -89,6 +100,8 @@ class Accumulator:
         self.frames_used = 0
         self.skipped: list[tuple[str, int | None, str]] = []
         self.frame_means: list[tuple[str, int | None, float]] = []
+        self.frames_nonfinite = 0
+        self.frames_partly_nonfinite = 0
 
     def add(self, read: FrameRead) -> bool:
         """Add one frame; False if it was skipped (unreadable) or excluded. Wrong shape raises."""
@@ -103,6 +116,8 @@ class Accumulator:
             raise InputError(f"{where}: shape {x.shape} differs from the run's {self.shape}; "
                              "refusing to mix detectors or binnings in one dark run")
         if self.shift is None:
+            if x.dtype.kind == "f" and not np.isfinite(x.sum()) and self._mostly_nonfinite(read, np.isfinite(x)):
+                return False  # before it becomes the shift: an all-NaN first frame would shift by 0
             work = np.float32 if _exact_in_float32(x.dtype) else np.float64
             self.shift = np.where(np.isfinite(x), x, 0).astype(work)
             self._d = np.empty(self.shape, work)
@@ -110,17 +125,34 @@ class Accumulator:
             self.shift = self.shift.astype(np.float64)  # a wider frame type joined: widen the work buffer
             self._d = np.empty(self.shape)
         d = np.subtract(x, self.shift, out=self._d)
-        if self.window is None and (x.dtype.kind != "f" or np.isfinite(d.sum())):
+        # integer frames are always finite; for float ones one sum tells (NaN/Inf propagate), and
+        # only a frame that fails it pays for the per-pixel test
+        finite_frame = x.dtype.kind != "f" or bool(np.isfinite(d.sum()))
+        if self.window is None and finite_frame:
             self.n_full += 1
             self.s1 += d
             d *= d
             self.s2 += d
             self._extremes(x)
         else:
-            self._add_masked(x, d)
+            ok = np.isfinite(d)
+            if not finite_frame:
+                if self._mostly_nonfinite(read, ok):
+                    return False
+                self.frames_partly_nonfinite += 1
+            self._add_masked(x, d, ok)
         if self.record_means:
             self.frame_means.append((read.path, read.frame, float(np.nanmean(x, dtype=np.float64))))
         self.frames_used += 1
+        return True
+
+    def _mostly_nonfinite(self, read: FrameRead, finite: np.ndarray) -> bool:
+        """Skip (and count) the frame when more than NONFINITE_FRAME_SHARE of its pixels are NaN/Inf."""
+        bad = finite.size - int(np.count_nonzero(finite))
+        if bad <= NONFINITE_FRAME_SHARE * finite.size:
+            return False
+        self.skipped.append((read.path, read.frame, f"NaN/Inf in {bad} of {finite.size} pixels (a failed readout?)"))
+        self.frames_nonfinite += 1
         return True
 
     def _extremes(self, x: np.ndarray) -> None:
@@ -138,8 +170,7 @@ class Accumulator:
             return np.full(self.shape, -np.inf), np.full(self.shape, np.inf)
         return self.max.astype(np.float64), self.min.astype(np.float64)  # type: ignore[union-attr]
 
-    def _add_masked(self, x: np.ndarray, d: np.ndarray) -> None:
-        ok = np.isfinite(d)
+    def _add_masked(self, x: np.ndarray, d: np.ndarray, ok: np.ndarray) -> None:
         if self.window is not None:
             ok &= (x >= self.window[0]) & (x <= self.window[1])
         if self.count is None:
@@ -164,7 +195,8 @@ class Accumulator:
             mean = np.where(count > 0, shift + self.s1 / safe, 0.0)
             m2 = np.maximum(self.s2 - self.s1 * self.s1 / safe, 0.0)
         high, low = self._float_extremes()
-        return DarkPartial(count, mean, m2, high, low, self.frames_used, list(self.skipped), list(self.frame_means))
+        return DarkPartial(count, mean, m2, high, low, self.frames_used, list(self.skipped), list(self.frame_means),
+                           self.frames_nonfinite, self.frames_partly_nonfinite)
 
 
 def accumulate_units(units: Iterable[FrameUnit], shape: tuple[int, int],

@@ -104,14 +104,17 @@ class DarkScreen(ToolScreen):
         def fmt(v):
             return "-" if v is None else f"{v:.4g}"
 
-        lines = [f"[b]{report['frames_used']}[/b] frames used, {report['frames_skipped']} skipped, "
-                 f"{report['frames_gated']} gated",
+        nonfinite = report.get("frames_nonfinite", 0)  # absent from sessions saved before it was counted
+        lines = [f"[b]{report['frames_used']}[/b] frames used, {report['frames_skipped']} skipped"
+                 + (f" ([yellow]{nonfinite} NaN/Inf[/])" if nonfinite else "") + f", {report['frames_gated']} gated",
                  f"{report['time_s']} s · [b]{report.get('frames_per_s') or 0:.0f} frames/s[/b] · "
                  f"{report['workers']} worker(s), {report['passes']} pass(es)",
                  f"shape {report['shape'][1]}x{report['shape'][0]} · std {report['std']}",
                  f"median average {fmt(med.get('average'))}  std {fmt(med.get('std'))}",
                  f"median max {fmt(med.get('max'))}  min {fmt(med.get('min'))}",
                  f"pixels without data {report['pixels_without_data']}"]
+        if report.get("frames_partly_nonfinite"):
+            lines.append(f"{report['frames_partly_nonfinite']} frames with some NaN/Inf pixels (left out)")
         for s in report.get("skipped", [])[:3]:
             lines.append(f"[yellow]skipped {Path(s['source']).name}[/]: {s['reason'][:30]}")
         if restored:
