@@ -18,6 +18,7 @@ import ast
 import importlib
 import logging
 import pkgutil
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -93,8 +94,30 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# A value that starts like a negative number and holds a comma: ``-72.4,549.2``, ``-10,5@2``,
+# ``-5,`` (an open range). argparse takes it for an option ("expected one argument"): it only
+# knows plain negative numbers (``-72.4``) as values.
+_NEGATIVE_PAIR = re.compile(r"-\.?\d[^=\s]*[,;].*")
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """``--center -72.4,549.2`` -> ``--center=-72.4,549.2`` for every long option followed by a
+    negative coordinate pair or range, so a beam centre off the detector can be typed like any
+    other (every X,Y and LO,HI option of every subcommand, present and future). A token after
+    ``--`` is left alone."""
+    out: list[str] = []
+    for token in argv:
+        prev = out[-1] if out else ""
+        if ("--" not in out and prev.startswith("--") and len(prev) > 2 and "=" not in prev
+                and _NEGATIVE_PAIR.fullmatch(token)):
+            out[-1] = f"{prev}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
     commands = set(subcommand_modules())  # a subcommand is named like its module
     if "tui" in commands and (not argv or argv[0] == "--resume" or (argv[0] not in commands and not argv[0].startswith("-"))):
         argv = ["tui", *argv]  # `calterm`, `calterm IMAGE`, `calterm --resume` open the app

@@ -1,8 +1,12 @@
 """Detectors from pyFAI's registry: by name, by image shape, or generic with a given pixel size.
 
 pyFAI knows each detector's shape, pixel size and module gaps; we only choose. When several
-registered detectors share the image's shape, the simplest name wins (``Pilatus1M`` before
-``PilatusCdTe1M``) and the others are reported so the user can override.
+registered detectors share the image's shape, the one the file's header names wins, then one whose
+pixel size the header states, then the simplest name (``Pilatus1M`` before ``PilatusCdTe1M``); the
+choice always says which were candidates and why it was taken (``how``), never silently: an
+Eiger2_250k image (75 µm) and a HF_262k one (150 µm) have the same shape, and the wrong one halves
+every distance. No registry detector of the shape: a generic one at the typed pixel size, else at
+the header's.
 """
 
 from __future__ import annotations
@@ -22,10 +26,45 @@ class DetectorChoice:
     name: str
     how: str  # "named", "by shape", "generic"
     alternatives: tuple[str, ...] = ()
+    reason: str = ""  # why this one: "the file header names it", "pixel size from header", ...
 
     @property
     def pixel_size_um(self) -> tuple[float, float]:
         return (self.detector.pixel1 * 1e6, self.detector.pixel2 * 1e6)
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """Every registry detector that had the image's shape (the one taken first)."""
+        return (self.name, *self.alternatives) if self.how == "by shape" else ()
+
+    def as_dict(self) -> dict:
+        """The ``detector`` block of the JSON documents."""
+        return {"name": self.name, "how": self.how, "reason": self.reason,
+                "pixel_size_um": list(self.pixel_size_um), "candidates": list(self.candidates)}
+
+    def describe(self) -> str:
+        """One line for the CLI's text and the app: the choice, how, and the others of that shape."""
+        p1, p2 = self.pixel_size_um
+        size = f"{p1:g} µm" if abs(p1 - p2) < 1e-9 else f"{p1:g} x {p2:g} µm"
+        text = f"{self.name} ({self.how}{'; ' + self.reason if self.reason else ''}, pixel {size})"
+        if self.alternatives and self.how == "by shape":
+            text += f"; also this shape: {', '.join(self.alternatives)} (--detector NAME to choose)"
+        return text
+
+
+def _squash(name: str) -> str:
+    """A detector name compared loosely: ``PILATUS 1M``, ``Pilatus_1M`` and ``pilatus1m`` agree."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _named_by(header_name: str | None, candidates: list[str]) -> str | None:
+    """The candidate a header's detector text names (``Dectris EIGER2 Si 250K`` names Eiger2_250k):
+    the longest candidate whose squashed name is in the squashed text, the sensor word ignored."""
+    if not header_name:
+        return None
+    text = _squash(header_name).replace("si", "")
+    hits = [c for c in candidates if _squash(c).replace("si", "") in text]
+    return max(hits, key=len) if hits else None
 
 
 def registered_names() -> list[str]:
@@ -47,13 +86,15 @@ def names_for_shape(shape: tuple[int, int]) -> list[str]:
 
 
 def resolve_detector(
-    shape: tuple[int, int], name: str | None = None, pixel_size_um: float | tuple[float, float] | None = None
+    shape: tuple[int, int], name: str | None = None, pixel_size_um: float | tuple[float, float] | None = None,
+    header=None,
 ) -> DetectorChoice:
     """Pick the detector for an image of ``shape``.
 
-    ``name`` selects from pyFAI's registry (case-insensitive); without it the image shape decides;
-    failing that, a generic detector with ``pixel_size_um`` (required then). A pixel size given
-    with a name overrides the registry's.
+    ``name`` selects from pyFAI's registry (case-insensitive); without it the image shape decides
+    (``header``, a :class:`calterm.core.io.headers.HeaderFacts`, breaks ties by the detector it names
+    or the pixel size it states); failing that, a generic detector with ``pixel_size_um``, else the
+    header's pixel size. A pixel size typed with a name overrides the registry's.
     """
     import pyFAI.detectors
 
@@ -80,13 +121,35 @@ def resolve_detector(
         return DetectorChoice(det, label, "named")
     candidates = names_for_shape(shape)
     if candidates and pixel_size_um is None:
-        det = pyFAI.detectors.detector_factory(candidates[0])
-        return DetectorChoice(det, candidates[0], "by shape", tuple(candidates[1:]))
+        taken, reason = _by_shape(candidates, header)
+        det = pyFAI.detectors.detector_factory(taken)
+        return DetectorChoice(det, taken, "by shape", tuple(c for c in candidates if c != taken), reason)
     if pixel_size_um is None:
-        raise InputError(
-            f"no detector in pyFAI's registry has shape {shape}: give --detector NAME or --pixel-size UM"
-        )
+        header_pixel = getattr(header, "pixel_size_um", None)
+        if header_pixel is None:
+            raise InputError(
+                f"no detector in pyFAI's registry has shape {shape}: give --detector NAME or --pixel-size UM"
+            )
+        return DetectorChoice(_generic(shape, *header_pixel), "generic", "generic", reason="pixel size from header")
     return DetectorChoice(_generic(shape, p1, p2), "generic", "generic")
+
+
+def _by_shape(candidates: list[str], header) -> tuple[str, str]:
+    """Which of the registry detectors of the image's shape to take, and why (see the module)."""
+    import pyFAI.detectors
+
+    if len(candidates) == 1:
+        return candidates[0], ""
+    named = _named_by(getattr(header, "detector", None), candidates)
+    if named is not None:
+        return named, "the file header names it"
+    pixel = getattr(header, "pixel_size_um", None)
+    if pixel is not None:
+        for c in candidates:
+            det = pyFAI.detectors.detector_factory(c)
+            if abs(det.pixel1 * 1e6 - pixel[0]) < 0.01 * pixel[0] and abs(det.pixel2 * 1e6 - pixel[1]) < 0.01 * pixel[1]:
+                return c, "its pixel size is the header's"
+    return candidates[0], f"first of {len(candidates)} candidates (simplest name)"
 
 
 def _binning(full: tuple[int, int], shape: tuple[int, int]) -> tuple[int, int] | None:
@@ -164,4 +227,15 @@ def oriented(choice: DetectorChoice, rotate: int = 0, flip: str | None = None) -
     if det.mask is not None:
         new.mask = orient(np.asarray(det.mask), rotate, flip).astype(np.int8)
     return DetectorChoice(new, f"{choice.name} (rotated {rotate}°{', flipped ' + flip if flip else ''})",
-                          choice.how, choice.alternatives)
+                          choice.how, choice.alternatives, choice.reason)
+
+
+def describe_registered(name: str) -> dict:
+    """Name, shape (None for a detector of any shape) and pixel size (µm) of a registry detector:
+    what ``calterm detectors`` lists, from pyFAI's own class."""
+    import pyFAI.detectors
+
+    det = pyFAI.detectors.detector_factory(name)
+    shape = list(det.max_shape) if det.max_shape is not None else None
+    pixel = None if det.pixel1 is None or det.pixel2 is None else [det.pixel1 * 1e6, det.pixel2 * 1e6]
+    return {"name": name, "shape": shape, "pixel_size_um": pixel}  # None: set per file (generic, NeXus)
