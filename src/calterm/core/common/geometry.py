@@ -4,6 +4,13 @@ One explicit model: dist, poni1, poni2 (m), rot1, rot2, rot3 (rad), wavelength (
 pyFAI's PONI convention, so a PONI file written from it is read back by ``pyFAI.load`` unchanged.
 Pixel coordinates in calterm are x = column, y = row, integers at pixel centres; pyFAI's
 ``tth(d1, d2)`` takes (row, column) in the same convention.
+
+Orientation (PONI 2.1): a detector's ``orientation`` (1-4, pyFAI's default 3) says where pixel
+(0, 0) of the image sits on the detector; poni1/poni2 and Fit2D's centre are in the detector's
+own frame, the image's pixel indices are not. pyFAI's 2θ arrays honour the orientation, its Fit2D
+conversion (``getFit2D``/``setFit2D``) does not, so every conversion between a pixel position of
+the image and the PONI goes through :func:`image_pixel` here (the beam centre, a start geometry
+from a clicked centre), never through Fit2D's numbers alone.
 """
 
 from __future__ import annotations
@@ -60,8 +67,9 @@ class PoniGeometry:
         return {k: float(f[k]) for k in ("directDist", "centerX", "centerY", "tilt", "tiltPlanRotation")}
 
     def beam_center_px(self, detector) -> tuple[float, float]:
-        """Where the direct beam hits, as (x, y) in calterm pixels (Fit2D centre minus half a pixel)."""
-        return fit2d_center_px(self.fit2d(detector))
+        """Where the direct beam hits, as (x, y) in calterm pixels of the image: Fit2D's centre
+        minus half a pixel (in the detector's frame), then mapped by the detector's orientation."""
+        return image_pixel(detector, fit2d_center_px(self.fit2d(detector)))
 
     def tth(self, detector, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return tth_at(self.to_pyfai(detector), rows, cols, self.as_vector()[:6])
@@ -80,11 +88,41 @@ def tth_at(pyfai_geo, rows: np.ndarray, cols: np.ndarray, param) -> np.ndarray:
     return np.arctan2(np.sqrt(t1 * t1 + t2 * t2), t3)
 
 
+def orientation_of(detector) -> int:
+    """The detector's PONI 2.1 orientation, 1-4 (pyFAI's default 3 when it states none)."""
+    value = int(getattr(detector, "orientation", 0) or 0)
+    return value if value in (1, 2, 3, 4) else 3
+
+
+def index_flips(detector) -> tuple[bool, bool]:
+    """(rows reversed, columns reversed): whether the detector frame runs against the image's
+    row and column indices. Read from pyFAI's own pixel positions (``calc_cartesian_positions``)
+    rather than a table of orientations, so it follows pyFAI's definition of each one."""
+    if orientation_of(detector) == 3:
+        return False, False
+    p1, p2, _ = detector.calc_cartesian_positions(d1=np.array([0.0, 1.0, 0.0]), d2=np.array([0.0, 0.0, 1.0]))
+    return bool(p1[1] < p1[0]), bool(p2[2] < p2[0])
+
+
+def image_pixel(detector, xy: tuple[float, float]) -> tuple[float, float]:
+    """A pixel position (x, y) in the detector's frame as (x, y) in the image, or back (the map is
+    its own inverse): a reversed axis of n pixels maps i to n - 1 - i."""
+    flip_rows, flip_cols = index_flips(detector)
+    if not (flip_rows or flip_cols):
+        return (float(xy[0]), float(xy[1]))
+    if detector.shape is None:
+        raise InputError(f"detector orientation {orientation_of(detector)} needs the detector's shape")
+    rows, cols = (int(n) for n in detector.shape)
+    x, y = float(xy[0]), float(xy[1])
+    return (cols - 1 - x if flip_cols else x, rows - 1 - y if flip_rows else y)
+
+
 def geometry_from_center(
     detector, distance_m: float, center_xy: tuple[float, float], wavelength_m: float
 ) -> PoniGeometry:
-    """An untilted geometry with the beam at pixel ``center_xy`` (x = column, y = row)."""
-    x, y = center_xy
+    """An untilted geometry with the beam at image pixel ``center_xy`` (x = column, y = row),
+    whatever the detector's orientation."""
+    x, y = image_pixel(detector, center_xy)
     p1, p2 = detector.pixel1, detector.pixel2
     return PoniGeometry(distance_m, (y + 0.5) * p1, (x + 0.5) * p2, 0.0, 0.0, 0.0, wavelength_m)
 
