@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import tifffile
 
 from calterm.core.gain.files import PositionSpec, gain_provenance, output_paths, write_outputs
@@ -31,3 +32,50 @@ def test_output_paths_are_known_before_the_run_and_written_as_versions(tmp_path)
     report = json.loads((tmp_path / "det_2026-05-04_report.json").read_text())
     assert report["damaged_pixels"] == 4 and report["outputs"] == paths
     assert [r["inputs"] for r in read_log(paths["report"])] == [inputs, inputs]
+
+
+# A version-1 PONI as Dioptas and pyFAI before 0.17 write it: a pixel size, no detector shape.
+V1_PONI = """# Nota: C-Order, 1 refers to the Y axis, 2 to the X axis
+# Calibration done at Mon Jan 18 11:06:57 2021
+{detector}PixelSize1: {p1}
+PixelSize2: {p2}
+Distance: 0.2
+Poni1: 0.0131
+Poni2: 0.0117
+Rot1: 0.012
+Rot2: -0.008
+Rot3: 0.0
+Wavelength: 3.344e-11
+"""
+
+
+def _v1(tmp_path, p1=1e-4, p2=1e-4, detector="") -> str:
+    path = tmp_path / "dioptas.poni"
+    path.write_text(V1_PONI.format(p1=p1, p2=p2, detector=detector))
+    return str(path)
+
+
+@pytest.mark.parametrize("shape", [(1043, 981), (260, 245), (512, 384)])
+@pytest.mark.parametrize("pixels, header", [((1e-4, 1e-4), ""), ((7.5e-5, 1.2e-4), "Detector: Detector\n")])
+def test_legacy_poni_keeps_its_pixel_size(tmp_path, shape, pixels, header):
+    """1043x981 used to run with Pilatus1M's 172 µm; 260x245 asked for --pixel-size."""
+    import pyFAI
+
+    from calterm.core.gain.files import load_calibration
+
+    path = _v1(tmp_path, *pixels, detector=header)
+    geometry, det, notes = load_calibration(path, shape)
+    assert (det.pixel1, det.pixel2) == pytest.approx(pixels, rel=1e-12)
+    assert tuple(det.shape) == shape and "from the PONI" in notes[0]
+    rows, cols = np.mgrid[0 : shape[0] : 37, 0 : shape[1] : 29].astype(float)
+    theirs = pyFAI.load(path).tth(rows.ravel(), cols.ravel())  # pyFAI's reading of the same file
+    np.testing.assert_allclose(geometry.tth(det, rows.ravel(), cols.ravel()), theirs, rtol=0, atol=1e-12)
+
+
+def test_legacy_poni_pixel_size_overridden_by_the_user_is_said(tmp_path):
+    from calterm.core.gain.files import load_calibration
+
+    _, det, notes = load_calibration(_v1(tmp_path), (260, 245), pixel_size_um=172.0)
+    assert det.pixel1 == pytest.approx(172e-6) and "overrides the PONI's 100x100 µm" in notes[0]
+    _, det, notes = load_calibration(_v1(tmp_path), (1043, 981), detector_name="Pilatus1M")
+    assert det.pixel1 == pytest.approx(1e-4) and det.mask is not None and det.mask.sum() > 0

@@ -96,12 +96,41 @@ def load_calibration(path: str, shape: tuple[int, int], detector_name: str | Non
         raise InputError(f"{path}: calibration must be a .poni or GSAS-II .imctrl file")
     geometry, detector = load_poni(path)
     det_shape = tuple(detector.shape) if detector.shape is not None else None
-    if det_shape is None or detector.pixel1 is None:
-        choice = resolve_detector(shape, detector_name, pixel_size_um)
-        return geometry, choice.detector, [f"PONI has no detector; using {choice.name}"]
+    if det_shape is None:
+        return _legacy_poni_detector(path, geometry, detector, shape, detector_name, pixel_size_um)
     if det_shape != tuple(shape):
         raise InputError(f"{path}: detector shape {det_shape} does not match the frames {tuple(shape)}")
     return geometry, detector, []
+
+
+def _legacy_poni_detector(path: str, geometry: PoniGeometry, detector, shape: tuple[int, int],
+                          detector_name: str | None, pixel_size_um: float | None
+                          ) -> tuple[PoniGeometry, object, list[str]]:
+    """The detector of a PONI that states a pixel size but no shape (version 1, as Dioptas and older
+    pyFAI write it): the pixel size is the file's, the shape the frames'.
+
+    The PONI's poni1/poni2 are metres on a detector of that pixel size, so taking another pixel size
+    (a registry detector that happens to share the frames' shape: Pilatus1M's 172 µm for a file that
+    says 100 µm) moves every pixel; a ``--pixel-size`` the user gives wins, said in the notes, and
+    ``--detector`` adds that detector's gaps at the PONI's pixel size.
+    """
+    from calterm.core.common.detectors import resolve_detector
+
+    stated = None
+    if detector.pixel1 and detector.pixel2:
+        stated = (float(detector.pixel1) * 1e6, float(detector.pixel2) * 1e6)
+    if pixel_size_um is None and stated is None:
+        choice = resolve_detector(shape, detector_name, None)
+        return geometry, choice.detector, [f"PONI states no detector or pixel size; using {choice.name}"]
+    given = None if pixel_size_um is None else tuple(np.broadcast_to(np.asarray(pixel_size_um, float), (2,)))
+    size = given if given is not None else stated
+    choice = resolve_detector(shape, detector_name, size)
+    notes = [f"pixel size {size[0]:g}x{size[1]:g} µm from the PONI, shape {tuple(shape)} from the frames "
+             f"({choice.name})"]
+    if given is not None and stated is not None and not np.allclose(given, stated, rtol=1e-6):
+        notes = [f"--pixel-size {given[0]:g}x{given[1]:g} µm overrides the PONI's {stated[0]:g}x{stated[1]:g} µm "
+                 f"({path})"]
+    return geometry, choice.detector, notes
 
 
 def folder_positions(folder: str) -> list[PositionSpec]:
