@@ -177,3 +177,75 @@ def test_second_history_keeps_the_first_as_a_version(capsys, ring_file, clicks, 
     assert (tmp_path / "h.v0.csv").read_bytes() == first
     assert os.readlink(history) == "h.v1.csv"
     assert len((tmp_path / "h.csv.log").read_text().splitlines()) == 2
+
+
+# --- header facts: the image's own header fills in what was not typed ----------------------------
+
+def _bragg_distance_mm(radius_px, d_A, wavelength_A, pixel_um):
+    return radius_px * pixel_um * 1e-3 / np.tan(2 * np.arcsin(wavelength_A / (2 * d_A)))
+
+
+def test_real_mar1200_calibrates_from_its_header(capsys, realdata_path):
+    """No detector, pixel size or wavelength typed: the mar345 header's 150 µm and 1.54179 Å turn
+    the AgBh ring into a distance (exact Bragg geometry), both reported as from header, and the
+    header's own 400 mm, which the ring contradicts, is said in a note, not used."""
+    path = realdata_path("agbe_60sec_006.mar1200")
+    assert main(["circle", str(path), "--calibrant", "AgBh", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    cal = doc["calibration"]
+    assert doc["from_header"]["wavelength_A"]["value"] == pytest.approx(1.54179)
+    assert doc["from_header"]["pixel_size_um"]["value"] == pytest.approx([150.0, 150.0])
+    assert doc["detector"]["how"] == "generic" and doc["detector"]["reason"] == "pixel size from header"
+    assert cal["wavelength_A"] == pytest.approx(1.54179) and cal["pixel_size_um"] == pytest.approx(150.0)
+    assert cal["distance_mm"] == pytest.approx(_bragg_distance_mm(doc["radius"], 58.380, 1.54179, 150.0), rel=1e-4)
+    assert doc["ring_arc_deg"] > 300 and doc["ring_rms"] < 0.5  # a whole, sharp ring
+    assert any("400 mm" in n and "disagrees" in n for n in doc["notes"])
+    # typed values win over the header
+    assert main(["circle", str(path), "--calibrant", "AgBh", "--wavelength", "1.0", "--pixel-size", "100",
+                 "--json"]) == 0
+    typed = json.loads(capsys.readouterr().out)
+    assert typed["from_header"] == {} and typed["calibration"]["wavelength_A"] == 1.0
+    assert typed["calibration"]["pixel_size_um"] == pytest.approx(100.0)
+
+
+def test_real_mar1200_by_parameters_from_header(capsys, realdata_path):
+    """Nothing typed at all: wavelength, distance and pixel size from the header give the ring's
+    d-spacing (calibration by parameters), d = λ / (2 sin(atan(r p / D) / 2))."""
+    path = realdata_path("agbe_60sec_006.mar1200")
+    assert main(["circle", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "from header (DISTANCE)" in text and "from header (WAVELENGTH)" in text
+    assert main(["circle", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    cal = doc["calibration"]
+    tth = np.arctan(doc["radius"] * 0.150 / 400.0)
+    assert cal["source"] == "parameters" and cal["distance_mm"] == 400.0
+    assert cal["d_spacing_nm"] == pytest.approx(1.54179 / (2 * np.sin(tth / 2)) / 10, rel=1e-9)
+
+
+def test_eiger_master_header_picks_the_detector_and_scale(capsys, tmp_path):
+    """An Eiger2_250k-shaped HDF5 master file (DECTRIS layout): the detector its description names
+    is taken over HF_262k (same shape, 150 µm), both named as candidates; λ from the header."""
+    import h5py
+
+    wavelength, distance, d_lab6 = 1.0, 50.0, 4.156826
+    radius = distance * np.tan(2 * np.arcsin(wavelength / (2 * d_lab6))) / 0.075
+    yy, xx = np.mgrid[0:512, 0:512]
+    image = 5.0 + 800.0 * np.exp(-0.5 * ((np.hypot(xx - 250.3, yy - 262.8) - radius) / 1.2) ** 2)
+    path = tmp_path / "lab6_master.h5"
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("entry/data/data", data=image[None].astype(np.float32))
+        det = h5.create_group("entry/instrument/detector")
+        for name, value, unit in (("x_pixel_size", 75e-6, "m"), ("y_pixel_size", 75e-6, "m"),
+                                  ("beam_center_x", 250.0, "pixel"), ("beam_center_y", 263.0, "pixel"),
+                                  ("detector_distance", 0.08, "m")):
+            det.create_dataset(name, data=value).attrs["units"] = unit
+        det.create_dataset("description", data=b"Dectris EIGER2 Si 250K")
+        h5.create_dataset("entry/instrument/beam/incident_wavelength", data=wavelength).attrs["units"] = "angstrom"
+    assert main(["circle", str(path), "--calibrant", "LaB6", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["detector"]["name"] == "Eiger2_250k" and set(doc["detector"]["candidates"]) == {"Eiger2_250k", "HF_262k"}
+    assert "header names it" in doc["detector"]["reason"]
+    assert doc["radius"] == pytest.approx(radius, abs=0.2)
+    assert doc["calibration"]["distance_mm"] == pytest.approx(distance, rel=2e-3)
+    assert any("80 mm" in n for n in doc["notes"])  # the header's 80 mm is not the ring's 50

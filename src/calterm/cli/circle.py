@@ -6,6 +6,12 @@ wavelength and pixel size the sample-detector distance (exact Bragg geometry). W
 instead of a d-spacing (calibration by parameters) it gives the ring's d-spacing. What was typed
 is read by :mod:`calterm.inputs.circle` (as the app's screen 6 does) and the history path checked
 before the image is read; the history is written as a new version, never over an earlier one.
+
+The image header (:mod:`calterm.core.io.headers`) fills in what was not typed: the pixel size
+(through the detector choice), the wavelength and, with no d-spacing, calibrant or distance typed,
+the distance. Each such value is reported "from header"; typed values always win. A header
+distance that disagrees with the one the calibrant's ring gives is said in a note: a mar345
+header's 400 mm is the motor's nominal value, the AgBh ring of that very image says 1064 mm.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import numpy as np
 
 from calterm.cli.common import add_image_options, print_json
 from calterm.errors import InputError
-from calterm.inputs.circle import circle_history_output, circle_request
+from calterm.inputs.circle import circle_history_output, circle_request, scale_with_header
+
+HEADER_DISTANCE_AGREES = 0.05  # a header distance within 5 % of the ring's is not worth a note
 
 
 def add_parser(sub):
@@ -58,24 +66,31 @@ def add_parser(sub):
 
 
 def _load(args):
-    """The image as float with NaN at invalid/masked pixels, and the detector choice (or None)."""
+    """The image as float with NaN at invalid/masked pixels, the detector choice (or None when
+    nothing typed or in the header gives a pixel size) and the header's facts (as stored)."""
+    from calterm.core.common.detectors import detector_mask, resolve_detector
+    from calterm.core.io.headers import header_facts
     from calterm.core.io.images import load_image, load_mask, orient
 
     img = load_image(args.image, frame=args.frame, rotate=args.rotate, flip=args.flip)
+    facts = header_facts(args.image, args.frame)
     invalid = img.invalid.copy()
     if args.mask:
         invalid |= load_mask(args.mask, img.shape, args.rotate, args.flip)
-    choice = None
-    if args.detector or args.pixel_size is not None or args.wavelength is not None:
-        from calterm.core.common.detectors import detector_mask, resolve_detector
-
-        raw_shape = img.shape[::-1] if args.rotate in (90, 270) else img.shape
-        choice = resolve_detector(raw_shape, args.detector, args.pixel_size)
+    raw_shape = img.shape[::-1] if args.rotate in (90, 270) else img.shape
+    typed = args.detector or args.pixel_size is not None or args.wavelength is not None
+    try:
+        choice = resolve_detector(raw_shape, args.detector, args.pixel_size, header=facts)
+    except InputError:
+        if typed:
+            raise
+        choice = None  # a fit in pixels needs no detector
+    if choice is not None:
         invalid |= orient(detector_mask(choice, raw_shape), args.rotate, args.flip)
     work = np.where(invalid, np.nan, img.data)
     if not np.isfinite(work).any():
         raise InputError(f"{args.image}: no valid pixels left after masking")
-    return work, choice
+    return work, choice, facts
 
 
 def _calibration(scale, result, choice) -> dict | None:
@@ -107,21 +122,29 @@ def run(args) -> int:
     request = circle_request({key: getattr(args, key) for key in FIELDS})
     history_path = circle_history_output(args.history)  # before the image is read
     options = request.options
-    image, choice = _load(args)
+    image, choice, facts = _load(args)
+    scale, from_header = scale_with_header(request.scale, facts)
+    if choice is not None and choice.reason == "pixel size from header":
+        from_header["pixel_size_um"] = {"value": list(choice.pixel_size_um),
+                                        "key": facts.keys.get("pixel_size_um", "")}
     if request.points:
         result = fit_circle(np.array(request.points, dtype=float), image, options, fixed_center=request.fixed_center)
     else:
         result = fit_ring(image, options, fixed_center=request.fixed_center)
-    calibration = _calibration(request.scale, result, choice)
+    calibration = _calibration(scale, result, choice)
+    notes = _header_notes(calibration, facts, from_header)
     if history_path is not None:
         result.history.write_csv(history_path, command="calterm " + " ".join(sys.argv[1:]),
                                  inputs={"image": args.image})
     doc = result.as_dict()
     doc.update(image=args.image, shape=list(image.shape), points=[list(p) for p in request.points])
     if choice is not None:
-        doc["detector"] = {"name": choice.name, "how": choice.how, "pixel_size_um": list(choice.pixel_size_um)}
+        doc["detector"] = choice.as_dict()
     if calibration is not None:
         doc["calibration"] = calibration
+    doc["from_header"] = from_header
+    doc["header"] = facts.as_dict()
+    doc["notes"] = [*doc.get("notes", []), *notes]
     if args.history:
         doc["history_csv"] = args.history
     if args.json:
@@ -129,6 +152,17 @@ def run(args) -> int:
     else:
         print(_text(doc))
     return 0
+
+
+def _header_notes(calibration: dict | None, facts, from_header: dict) -> list[str]:
+    """What the header said that the ring contradicts (the header is a start, the ring judges)."""
+    if not calibration or "distance_mm" in from_header or facts.distance_mm is None:
+        return []
+    ring = calibration.get("distance_mm")
+    if ring is None or abs(ring - facts.distance_mm) <= HEADER_DISTANCE_AGREES * ring:
+        return []
+    return [f"the header's distance {facts.distance_mm:g} mm ({facts.keys.get('distance_mm', '')}) disagrees "
+            f"with the ring's {ring:.1f} mm: the ring is measured, the header is not"]
 
 
 def _text(doc: dict) -> str:
@@ -154,6 +188,12 @@ def _text(doc: dict) -> str:
     lines.append(f"method   {doc['method']}; {doc['iterations']} history rows"
                  + (f" -> {doc['history_csv']}" if doc.get("history_csv") else ""))
     lines.extend(f"note     {n}" for n in doc["notes"])
+    if doc.get("detector"):
+        d = doc["detector"]
+        lines.append(f"detector {d['name']} ({d['how']}{'; ' + d['reason'] if d['reason'] else ''})"
+                     + (f"; candidates of this shape: {', '.join(d['candidates'])}" if len(d["candidates"]) > 1 else ""))
+    for fact, used in doc.get("from_header", {}).items():
+        lines.append(f"header   {fact} = {used['value']} from header ({used['key']})")
     cal = doc.get("calibration")
     if cal:
         lines.append(f"d        {cal['d_spacing_nm']:.5g} nm; scale {cal['scale_inv_nm_per_px']:.6g} nm⁻¹/px "

@@ -19,6 +19,7 @@ from calterm.inputs.values import field_text, in_field, output_path, parse_numbe
 
 if TYPE_CHECKING:
     from calterm.core.circle.robust import CircleOptions
+    from calterm.core.io.headers import HeaderFacts
 
 MIN_POINTS = 5
 
@@ -86,3 +87,22 @@ def circle_request(fields: Mapping[str, object], name: FieldName = cli_name) -> 
 def circle_history_output(text: object, name: FieldName = cli_name) -> Path | None:
     """The history CSV to write (None when not asked for), checked now."""
     return in_field("history", name, output_path, field_text(text), "csv") if field_text(text) else None
+
+
+def scale_with_header(scale: RingScale, facts: HeaderFacts) -> tuple[RingScale, dict]:
+    """The ring's scale with what the image header adds where nothing was typed: its wavelength,
+    and, when neither a d-spacing, a calibrant nor a distance was typed, its distance (calibration
+    by parameters). Typed values always win. Also the facts taken: {fact: {"value", "key"}} (the
+    "from header" block of the JSON and text)."""
+    from dataclasses import replace
+
+    used: dict = {}
+    changes: dict = {}
+    if scale.wavelength_A is None and facts.wavelength_A is not None:
+        changes["wavelength_A"] = facts.wavelength_A
+        used["wavelength_A"] = {"value": facts.wavelength_A, "key": facts.keys.get("wavelength_A", "")}
+    nothing_typed = scale.d_spacing_nm is None and scale.calibrant is None and scale.distance_mm is None
+    if nothing_typed and facts.distance_mm is not None:
+        changes["distance_mm"] = facts.distance_mm
+        used["distance_mm"] = {"value": facts.distance_mm, "key": facts.keys.get("distance_mm", "")}
+    return replace(scale, **changes), used
