@@ -90,7 +90,7 @@ class GainRequest:
 def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = None, detector: Typed = None,
                  pixel_size: Typed = None, mask: Typed = None, tth_range: Typed = None, extrapolate: str = "sparse",
                  degree: Typed = 1, bins: Typed = None, polarization: Typed = 0.99, beamstop_threshold: Typed = 0.5,
-                 iterations: Typed = 5, tolerance: Typed = 1e-3, filter_size: Typed = 3, damaged_sigma: Typed = 4.0,
+                 iterations: Typed = 300, tolerance: Typed = 1e-4, filter_size: Typed = 3, damaged_sigma: Typed = 4.0,
                  form: Typed = "divide", name: FieldName = _gain_name) -> GainRequest:
     from calterm.core.gain.files import PositionSpec, folder_positions
     from calterm.core.gain.gain_map import MIN_POSITIONS, GainOptions
@@ -104,6 +104,11 @@ def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = Non
         specs = [PositionSpec(str(Path(f).expanduser()), str(Path(c).expanduser())) for f, c in positions]
     if not specs:
         raise InputError(f"{name('frames')}: no positions; give three or more (frames glob and calibration each)")
+    for k, spec in enumerate(specs):  # the same files twice: refused before a frame is read
+        if spec in specs[:k]:
+            first = specs.index(spec) + 1
+            raise InputError(f"{name('frames')}: position {k + 1} repeats position {first} ({spec.frames}): "
+                             "it adds no independent information; give each position once")
     if len(specs) < MIN_POSITIONS:
         raise InputError(f"{name('frames')}: a gain map needs at least {MIN_POSITIONS} positions, got {len(specs)}")
     form_text = str(form or "divide").strip() or "divide"
@@ -118,8 +123,8 @@ def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = Non
         filter_size=parse_number(filter_size, name("filter_size"), integer=True, positive=True, default=3),
         damaged_sigma=parse_number(damaged_sigma, name("damaged_sigma"), positive=True, default=4.0),
         beamstop_threshold=parse_number(beamstop_threshold, name("beamstop_threshold"), positive=True, default=0.5),
-        iterations=parse_number(iterations, name("iterations"), integer=True, default=5),
-        tolerance=parse_number(tolerance, name("tolerance"), positive=True, default=1e-3))
+        iterations=parse_number(iterations, name("iterations"), integer=True, default=300),
+        tolerance=parse_number(tolerance, name("tolerance"), positive=True, default=1e-4))
     if options.iterations < 0:
         raise InputError(f"{name('iterations')}: 0 or more, got {options.iterations}")
     detector_text = "" if detector is None else str(detector).strip()

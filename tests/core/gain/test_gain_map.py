@@ -116,10 +116,13 @@ def test_fewer_than_three_positions(case):
 
 
 def test_overlapping_beam_stops(case):
+    """A position whose direct beam falls in another's shadow (3 px away, the stop's radius is 7)."""
     positions, truth = case
-    twin = dataclasses.replace(positions[1], name="position 6")
+    pixel = truth.detector.pixel1
+    geometry = dataclasses.replace(positions[1].geometry, poni1=positions[1].geometry.poni1 + 3 * pixel)
+    near = dataclasses.replace(positions[1], name="position 6", image=positions[1].image * 1.01, geometry=geometry)
     with pytest.raises(InputError, match="beam stops overlap"):
-        compute_gain_map([positions[0], positions[1], twin, positions[2]], truth.detector)
+        compute_gain_map([positions[0], positions[1], near, positions[2]], truth.detector)
 
 
 def test_mismatched_shapes(case):

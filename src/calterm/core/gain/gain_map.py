@@ -3,21 +3,22 @@
 Why this method (Weng et al., J. Synchrotron Rad. 2023): an amorphous scatterer gives a smooth
 radial profile, so each position's image divided by the expected profile is the gain, except
 behind that position's beam stop. Several positions with different beam centres cover every
-pixel several times; the median over positions removes beam-stop shadows and partial shadows.
+pixel several times, which separates the gain from the profiles.
 
-Steps (each an improvement over the reference notebooks where they fell short):
+Steps:
   1. per position: polarization and solid angle from pyFAI (the geometry's own arrays);
-  2. beam stop from a threshold against the profile envelope (``beamstop``), plus a mask file;
-  3. radial medians at bin *centres*, empty bins skipped, positions scaled to one intensity and
-     combined (``radial_profile``); beyond the top of the chosen 2θ range a weighted
-     least-squares line (or low-order polynomial), the range suggested where the profile is flat;
-  4. gain per position = measured / expected; combined by a median that ignores masked pixels;
-     position estimates below ``beamstop_threshold`` x the median are partial shadows and dropped;
-  5. iterate: profiles re-estimated from gain-corrected images until the map stops changing
-     (the first pass profiles carry the gain of the pixels each ring happens to cross);
-  6. uncertainty = spread across positions; damaged pixels and the masked median filter
-     (``damaged``).
-The core promise: arrays in, arrays out; files are read and written by ``gain_files``.
+  2. positions that add no independent information refused (``independence``: identical data,
+     the same beam centre, a direct beam in another position's shadow);
+  3. beam stop from a threshold against the profile envelope (``beamstop``), plus a mask file;
+  4. gain and every position's profile solved together as one weighted least-squares problem in
+     log space (``solve``; the alternating scheme it replaces crawled along a radial mode and
+     stopped early), one position's value of a pixel dropped where it falls below the others
+     (partial shadows), then solved again;
+  5. the solved profiles scaled and combined (``profile``); where the positions barely fill a bin
+     (or above the chosen range) a weighted least-squares polynomial replaces them;
+  6. uncertainty from the weights and the residuals' robust scale, infinite where one position
+     only measured a pixel; damaged pixels and the masked median filter (``damaged``).
+The core promise: arrays in, arrays out; files are read and written by ``files``.
 """
 
 from __future__ import annotations
@@ -31,25 +32,25 @@ import numpy as np
 
 from calterm.core.common.jobs import JobContext
 from calterm.core.gain.beamstop import find_shadow
-from calterm.core.gain.damaged import MAD_TO_SIGMA, find_damaged, masked_median, masked_median_filter
+from calterm.core.gain.damaged import find_damaged, masked_median_filter
 from calterm.core.gain.files import Position
+from calterm.core.gain.independence import check_distinct_centres, check_distinct_data, check_shadows_apart
 from calterm.core.gain.profile import (
     BinInterpolation,
     CombinedProfile,
     ExpectedProfile,
     bin_edges,
     bin_index,
-    bin_medians,
     combine_profiles,
     fit_bins,
     fit_extrapolation,
     interpolation_weights,
     suggest_range,
 )
+from calterm.core.gain.solve import Observations, combine, observations, solve
 from calterm.errors import ComputationError, InputError
 
 MIN_POSITIONS = 3
-MEDIAN_EFFICIENCY = math.sqrt(math.pi / 2)  # standard error of a median / that of a mean (normal data)
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class GainOptions:
     damaged_sigma: float = 4.0  # [--damaged-sigma]
     damaged_window: int = 5  # neighbourhood of the damaged-pixel test
     beamstop_threshold: float = 0.5  # [--beamstop-threshold] fraction of the expected level
-    iterations: int = 5  # [--iterations] most profile re-estimations after the first pass
-    tolerance: float = 1e-3  # [--tolerance] RMS relative change of the map that ends the iteration
+    iterations: int = 300  # [--iterations] most solver (CG) iterations per round; 0 = the single first pass
+    tolerance: float = 1e-4  # [--tolerance] gradient, relative to its start, that ends the solve
     mask: np.ndarray | None = field(default=None, compare=False)  # [--mask] True = excluded
 
 
@@ -94,9 +95,10 @@ class GainResult:
     expected: ExpectedProfile
     tth_range: tuple[float, float]
     range_suggested: bool
-    changes: list[float]
+    changes: list[float]  # relative gradient norm per solver iteration
     positions: list[PositionSummary]
     options: GainOptions
+    residual_sigma: float = 1.0  # robust scale of the residuals in Poisson σ
 
     def images(self, form: str = "divide") -> dict[str, np.ndarray]:
         """The output images in ``form`` ("divide" or "multiply"), float32; the mask as uint8."""
@@ -128,7 +130,10 @@ class GainResult:
             "iteration_changes": self.changes,
             "damaged_pixels": int(self.damaged.sum()),
             "pixels_without_estimate": int(np.isnan(self.unfiltered).sum()),
-            "median_uncertainty": float(np.nanmedian(self.uncertainty)),
+            "single_position_pixels": int((self.coverage == 1).sum()),
+            "residual_sigma_poisson": self.residual_sigma,
+            "median_uncertainty": float(np.nanmedian(self.uncertainty[np.isfinite(self.uncertainty)]))
+            if np.isfinite(self.uncertainty).any() else None,
             "profile": {"tth_deg": centres, "expected": used, "combined": self.profile.values,
                         "per_position": self.profile.per_position},
         }
@@ -141,7 +146,6 @@ class _Prepared:
     corrected: np.ndarray
     use: np.ndarray
     shadow: np.ndarray
-    partial: int = 0
     weights: BinInterpolation | None = None
 
 
@@ -170,23 +174,6 @@ def _prepare(positions: list[Position], detector, options: GainOptions, ctx: Job
     return _each(prepare, positions)
 
 
-def _check_overlap(positions: list[Position], prepared: list[_Prepared], detector) -> list[tuple[float, float]]:
-    """The beam centres; an error when one lies in another position's shadow (overlapping stops)."""
-    centres = []
-    shape = prepared[0].tth.shape
-    for pos in positions:
-        centres.append(pos.geometry.beam_center_px(detector))
-    for p, (x, y) in enumerate(centres):
-        col, row = int(round(x)), int(round(y))
-        if not (0 <= row < shape[0] and 0 <= col < shape[1]):
-            continue
-        for q, other in enumerate(prepared):
-            if q != p and other.shadow[row, col]:
-                raise InputError(f"beam stops overlap: the direct beam of {positions[p].name} falls in the "
-                                 f"beam-stop shadow of {positions[q].name}; move the detector further between positions")
-    return centres
-
-
 def compute_gain_map(positions: list[Position], detector, options: GainOptions | None = None,
                      ctx: JobContext | None = None) -> GainResult:
     """The gain map from three or more positions (see the module docstring for the steps)."""
@@ -200,12 +187,15 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
             raise InputError(f"{pos.name} has shape {pos.image.shape}, {positions[0].name} has {shape}")
     if not 0 < options.beamstop_threshold < 1:
         raise InputError(f"--beamstop-threshold must be between 0 and 1, not {options.beamstop_threshold}")
+    names = [pos.name for pos in positions]
+    check_distinct_data(names, [p.image for p in positions], [p.invalid for p in positions])
+    beam_centres = [tuple(map(float, pos.geometry.beam_center_px(detector))) for pos in positions]
+    check_distinct_centres(names, beam_centres)
     prepared = _prepare(positions, detector, options, ctx)
     tth_max = max(float(p.tth[p.use].max()) for p in prepared if p.use.any())
     edges = bin_edges(tth_max, options.bins or min(shape))
     nbins = len(edges) - 1
     ctx.report("beam stops", 0, 1)
-
     centres = 0.5 * (edges[:-1] + edges[1:])
 
     def shadow_of(p: _Prepared) -> None:
@@ -214,53 +204,44 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
         p.shadow = find_shadow(p.tth, p.index, p.corrected, p.use, edges, options.beamstop_threshold)
 
     _each(shadow_of, prepared)
+    check_shadows_apart(names, beam_centres, [p.shadow for p in prepared])
     # Beam stops move with the detector; a pixel dark at every position is the pixel (dead or
     # damaged), not a shadow: keep it, so that it gets a gain and is reported as damaged.
     dark_everywhere = np.logical_and.reduce([p.shadow for p in prepared])
     for p in prepared:
         p.shadow &= ~dark_everywhere
-    beam_centres = _check_overlap(positions, prepared, detector)
-    for p in prepared:
         p.use &= ~p.shadow
 
-    gain = np.ones(shape)
-    stack = np.empty((len(prepared), *shape))
-    changes: list[float] = []
-    tth_range = options.tth_range
-    total = options.iterations + 1
-    for it in range(total):
-        ctx.report("profiles", it, total)
+    ctx.report("profiles", 0, 1)
 
-        def profile_of(p: _Prepared, gain=gain) -> tuple[np.ndarray, np.ndarray]:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return bin_medians(p.index, p.corrected / gain, p.use & np.isfinite(gain), nbins)
+    def observe(k: int) -> Observations:
+        p, pos = prepared[k], positions[k]
+        frac = np.clip(p.weights.weight, 0.0, 1.0)
+        return observations(p.weights.left, frac, p.corrected, pos.image * max(len(pos.frames), 1), p.use)
 
-        results = _each(profile_of, prepared)
-        medians = np.array([m for m, _ in results])
-        counts = np.array([c for _, c in results])
-        profile = combine_profiles(centres, medians, counts)
-        if tth_range is None:
-            tth_range = suggest_range(profile)
-        _check_range(tth_range, tth_max)
-        coefficients = fit_extrapolation(profile, tth_range, options.degree)
-        expected = ExpectedProfile(centres, profile.values, coefficients,
-                                   fit_bins(profile, tth_range, options.extrapolate))
-        def gain_of(k: int, expected=expected, profile=profile) -> None:
-            p = prepared[k]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                stack[k] = np.where(p.use, p.corrected / (profile.scales[k] * expected.at(p.weights)), np.nan)
-
-        _each(gain_of, range(len(prepared)))
-        stack[~(stack > 0)] = np.nan
-        new, coverage = _combine(stack, prepared, options.beamstop_threshold)
+    obs = _each(observe, range(len(prepared)))
+    npix = int(np.prod(shape))
+    sol = solve(obs, npix, nbins, max_iter=options.iterations, tol=options.tolerance,
+                threshold=options.beamstop_threshold, ctx=ctx)
+    counts = np.stack([np.bincount(o.left[o.keep], minlength=nbins) for o in obs])
+    with np.errstate(over="ignore"):
+        profile = combine_profiles(centres, np.where(counts > 0, np.exp(sol.log_profiles), np.nan), counts)
+    tth_range = options.tth_range or suggest_range(profile)
+    _check_range(tth_range, tth_max)
+    coefficients = fit_extrapolation(profile, tth_range, options.degree)
+    expected = ExpectedProfile(centres, profile.values, coefficients, fit_bins(profile, tth_range, options.extrapolate))
+    log_profiles = sol.log_profiles
+    if expected.fitted.any():  # the chosen curve replaces the solved profile where it is thin
         with np.errstate(invalid="ignore", divide="ignore"):
-            change = float(np.sqrt(np.nanmean((new / gain - 1) ** 2)))
-        changes.append(change)
-        gain = new
-        if it > 0 and change < options.tolerance:
-            break
+            curve = np.log(profile.scales[:, None] * np.polyval(coefficients, centres)[None, :])
+        log_profiles = np.where(expected.fitted[None, :] & np.isfinite(curve), curve, log_profiles)
+    log_gain, weight_sum, coverage = combine(obs, log_profiles, npix)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gain = np.exp(log_gain - np.nanmedian(log_gain)).reshape(shape)
+    gain[~(gain > 0)] = np.nan
+    coverage = coverage.reshape(shape)
     ctx.report("uncertainty", 0, 1)
-    uncertainty = _uncertainty(stack, gain, coverage)
+    uncertainty = _uncertainty(gain, weight_sum.reshape(shape), coverage, sol.residual_sigma)
     missing = float(np.mean(coverage[~_gaps_of(prepared)] == 0))
     if missing > 0.05:
         raise ComputationError(f"{missing:.0%} of the detector was not measured at any position "
@@ -273,12 +254,12 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
     final = np.where(damaged | ~np.isfinite(filtered), gain, filtered)
     final[~use] = np.nan
     summaries = [
-        PositionSummary(pos.name, float(profile.scales[k]), int(p.shadow.sum()), p.partial, int(p.use.sum()),
-                        float(p.tth[p.use].max()) if p.use.any() else 0.0, tuple(map(float, beam_centres[k])))
+        PositionSummary(pos.name, float(profile.scales[k]), int(p.shadow.sum()), sol.rejected[k],
+                        int(obs[k].keep.sum()), float(p.tth[p.use].max()) if p.use.any() else 0.0, beam_centres[k])
         for k, (pos, p) in enumerate(zip(positions, prepared, strict=True))
     ]
     return GainResult(final, gain, uncertainty, damaged, coverage, profile, expected, tuple(tth_range),
-                      options.tth_range is None, changes, summaries, options)
+                      options.tth_range is None, sol.history, summaries, options, sol.residual_sigma)
 
 
 def _each(fn, items) -> list:
@@ -299,31 +280,17 @@ def _check_range(tth_range: tuple[float, float], tth_max: float) -> None:
         raise InputError(f"--range {lo:g},{hi:g} starts beyond the largest 2θ measured ({tth_max:.3f}°)")
 
 
-def _combine(stack: np.ndarray, prepared: list[_Prepared], threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Masked median over positions, normalised to median 1; partial shadows dropped, then again."""
-    gain, coverage = masked_median(stack, axis=0)
-    with np.errstate(invalid="ignore"):
-        partial = stack < threshold * gain
-    if partial.any():
-        for k, p in enumerate(prepared):
-            p.partial += int(partial[k].sum())
-            p.use &= ~partial[k]
-        stack[partial] = np.nan
-        gain, coverage = masked_median(stack, axis=0)
-    norm = float(np.nanmedian(gain))
-    stack /= norm
-    return gain / norm, coverage
+def _uncertainty(gain: np.ndarray, weight_sum: np.ndarray, coverage: np.ndarray, sigma: float) -> np.ndarray:
+    """Standard error of each pixel's gain: σ / sqrt(Σ w) x gain, σ the robust scale of the
+    residuals (1 for pure Poisson counts; larger for integrating detectors or misfit).
 
-
-def _uncertainty(stack: np.ndarray, gain: np.ndarray, coverage: np.ndarray) -> np.ndarray:
-    """Standard error of the median over positions: robust spread (1.4826 x MAD about the map) /
-    sqrt(n) x sqrt(π/2); NaN where fewer than 2 positions measured the pixel. MAD rather than the
-    standard deviation because the median already ignores a partial shadow; the spread must too.
+    Infinite where one position measured the pixel: its value fits any profile, nothing checks it
+    (a partial shadow there is invisible). NaN where no position measured it.
     """
-    with np.errstate(invalid="ignore"):
-        mad, _ = masked_median(np.abs(stack - gain[None]), axis=0)
-        unc = MEDIAN_EFFICIENCY * MAD_TO_SIGMA * mad / np.sqrt(np.maximum(coverage, 1))
-    unc[coverage < 2] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unc = sigma * gain / np.sqrt(weight_sum)
+    unc[coverage == 1] = np.inf
+    unc[coverage == 0] = np.nan
     return unc
 
 

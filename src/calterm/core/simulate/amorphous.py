@@ -35,6 +35,7 @@ class GainCase:
     frames: int = 2
     module_spread: float = 0.04
     ramp: tuple[float, float] = (0.06, 0.03)  # peak-to-peak along columns, rows
+    dome: float = 0.0  # centre-to-corner fall of a radial gain term (the slowest mode of an alternating fit)
     speckle: float = 0.0082  # a 3x3 median of the truth is then 0.8 % RMS from it
     damaged: int = 40
     damaged_departure: tuple[float, float] = (0.12, 0.6)  # down to 0.4: darker than the beam-stop threshold
@@ -87,7 +88,8 @@ def truth_gain(case: GainCase, det, rng: np.random.Generator) -> GainTruth:
     module = np.concatenate([[1.0], rng.normal(1.0, case.module_spread, n_modules)])[labels]
     rows, cols = np.mgrid[0 : det.shape[0], 0 : det.shape[1]]
     ramp = 1 + case.ramp[0] * (cols / det.shape[1] - 0.5) + case.ramp[1] * (rows / det.shape[0] - 0.5)
-    smooth = module * ramp
+    radius2 = ((cols / det.shape[1] - 0.5) ** 2 + (rows / det.shape[0] - 0.5) ** 2) / 0.5
+    smooth = module * ramp * (1 - case.dome * radius2)
     gain = smooth * (1 + rng.normal(0.0, case.speckle, det.shape))
     damaged = np.zeros(det.shape, bool)
     candidates = np.flatnonzero(~gaps.ravel())
