@@ -42,6 +42,12 @@ def add_parser(sub):
     p.add_argument("--i-min-factor", type=float, default=0.1, metavar="F",
                    help="drop peaks weaker than F x the ring's median peak (default 0.1)")
     p.add_argument("--i-max", type=float, metavar="V", help="pixels at or above V are saturated and ignored")
+    p.add_argument("--spline", metavar="FILE", help="Fit2D spline file of a distorting detector (pyFAI's model)")
+    p.add_argument("--fit-distortion", action="store_true", default=None,
+                   help="fit a smooth detector distortion with the geometry, written as NAME.spline beside the "
+                        "PONI (default: when the verdict finds its pattern)")
+    p.add_argument("--sensor", metavar="MATERIAL,UM", help="sensor material and thickness in µm (Si,450): "
+                   "pyFAI's parallax model, written to the PONI")
     p.add_argument("--poni", metavar="OUT", help="write the PONI file (versioned, never overwritten)")
     p.add_argument("--history", metavar="CSV", help="write the optimization history")
     p.add_argument("--pattern", metavar="OUT", help="write the integrated 1D pattern (2θ, I) as text")
@@ -54,7 +60,7 @@ def add_parser(sub):
 # the request's fields as argparse names them (dest); see calterm.inputs.calibrate
 REQUEST_FIELDS = ("image", "calibrant", "wavelength", "energy", "frame", "rotate", "flip", "detector", "pixel_size",
                   "mask", "distance", "center", "point", "search_size", "rings", "fix", "free", "bound",
-                  "peak_method", "delta_2th", "i_min_factor", "i_max")
+                  "peak_method", "delta_2th", "i_min_factor", "i_max", "spline", "sensor", "fit_distortion")
 
 
 def request_from_args(args) -> CalibrationRequest:

@@ -11,7 +11,8 @@ them. The answer is the frozen core request, or a :class:`FieldError` whose ``fi
 The keys (argparse's ``dest`` names): image, calibrant, wavelength, energy, frame, detector,
 pixel_size, rotate, flip, mask, distance, center, point (X,Y[@RING] texts), grow, search_size,
 rings, fix, free, bound (``PARAM=LO,HI`` texts, or {param: (lo, hi)} with an empty side open and
-both empty dropping the bound), peak_method, delta_2th, i_min_factor, i_max, auto_refine.
+both empty dropping the bound), peak_method, delta_2th, i_min_factor, i_max, auto_refine, spline
+(a Fit2D spline file), sensor (``MATERIAL,THICKNESS_UM``), fit_distortion (True, False or None).
 Output paths are checked here too (:func:`calibration_outputs`), before any work starts.
 """
 
@@ -180,7 +181,30 @@ def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> di
         return {"i_min_factor": factor}
     if key == "i_max":
         return {"i_max": parse_number(value, label, optional=True, positive=True)}
+    if key == "spline":
+        return {"spline_path": _existing_file(value, label, optional=True)}
+    if key == "sensor":
+        return {"sensor": parse_sensor(value, label)}
+    if key == "fit_distortion":  # True: always; False/None typed as such: never/when the verdict sees one
+        return {"fit_distortion": value if value is None or isinstance(value, bool) else bool(value)}
     raise InputError(f"{label}: not a calibration field")
+
+
+def parse_sensor(value: Typed, label: str = "--sensor") -> tuple[str, float] | None:
+    """``MATERIAL,THICKNESS_UM`` (``Si,450``) -> (pyFAI's material name, µm); empty -> None."""
+    from calterm.core.common.sensor import sensor_material
+
+    text = field_text(value)
+    if not text:
+        return None
+    material, comma, thickness = text.partition(",")
+    if not comma or not material.strip():
+        raise InputError(f"{label}: MATERIAL,THICKNESS_UM is expected (Si,450), got {text!r}")
+    um = parse_number(thickness.strip(), f"{label} thickness (µm)", positive=True)
+    try:
+        return sensor_material(material), um
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
 
 
 def calibration_request(fields: Mapping[str, object], base: CalibrationRequest | None = None,

@@ -49,6 +49,9 @@ class CalibrationRequest:
     i_min_factor: float = 0.1  # peaks weaker than this fraction of the ring's median are dropped
     i_max: float | None = None  # pixels above this are treated as saturated
     seed: int = 0
+    spline_path: str | None = None  # Fit2D spline file of a distorting detector (pyFAI's model)
+    sensor: tuple[str, float] | None = None  # (material, thickness µm): pyFAI's parallax model
+    fit_distortion: bool | None = None  # fit a smooth distortion; None: when the verdict sees one
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class CalibrationResult:
     timings_s: dict[str, float]
     calibrant: str
     detector: object = field(repr=False, compare=False, default=None)  # the pyFAI detector used
+    distortion: object = field(repr=False, compare=False, default=None)  # a fitted SmoothDistortion
+    identity: object = field(repr=False, compare=False, default=None)  # identity.Identity: the calibrant check
 
     @property
     def rms_2th_deg(self) -> float:
@@ -116,4 +121,6 @@ class CalibrationResult:
             "verdict": {"status": self.verdict.status, "reasons": list(self.verdict.reasons),
                         "rms_rad": self.verdict.rms_rad, "noise_floor_rad": self.verdict.noise_floor_rad},
             "timings_s": self.timings_s,
+            **({"distortion": self.distortion.as_dict()} if self.distortion is not None else {}),
+            **({"identity": self.identity.as_dict()} if self.identity is not None else {}),
         }

@@ -23,7 +23,9 @@ import numpy as np
 from calterm.core.calibrate import autorefine
 from calterm.core.calibrate.centre import centre_candidates, find_centre
 from calterm.core.calibrate.comb import inner_rings_radius, match_comb, radial_profile
+from calterm.core.calibrate.distortion import detector_model, with_distortion
 from calterm.core.calibrate.explained import explain
+from calterm.core.calibrate.identity import identity_verdict
 from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, CalibrationResult
 from calterm.core.calibrate.peakpickers import PickerExtractor
 from calterm.core.calibrate.points import grow_ring, refine_peak
@@ -78,6 +80,7 @@ def prepare(request: CalibrationRequest) -> Prepared:
     raw_shape = image.shape if request.rotate % 180 == 0 else image.shape[::-1]
     choice = resolve_detector(raw_shape, request.detector, request.pixel_size_um)
     choice = oriented(choice, request.rotate, request.flip)
+    choice = detector_model(choice, request, image.shape)  # the user's spline and sensor
     valid = ~image.invalid & ~detector_mask(choice, image.shape)
     if request.mask_path:
         valid &= ~load_mask(request.mask_path, image.shape, request.rotate, request.flip)
@@ -151,12 +154,19 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
     if best is None:
         raise ComputationError("no rings of the calibrant were found in the image (wrong calibrant, wavelength or distance?)")
     _, _, state, rings, verdict, history = best
+    state, rings, verdict, det, distortion = with_distortion(prep.image.data, prep.valid, prep.detector.detector,
+                                                             request, state, rings, verdict, history, prep.tth_rad)
+    t = time.perf_counter()
+    # is it the calibrant the user said? (another may explain the same rings as well: see identity.py)
+    identity, verdict = identity_verdict(prep.image.data, prep.valid, det, state.geometry, state.points,
+                                         state.residual_rad, verdict, prep.calibrant)
+    timings["identity"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return CalibrationResult(
         geometry=state.geometry, sigma=state.sigma, detector_name=prep.detector.name, shape=prep.image.shape,
         rows=state.points.rows, cols=state.points.cols, ring=state.points.ring, residual_rad=state.residual_rad,
         rings=rings, verdict=verdict, history=history, fit2d=state.geometry.fit2d(det), timings_s=timings,
-        calibrant=prep.calibrant.name, detector=det,
+        calibrant=prep.calibrant.name, detector=det, distortion=distortion, identity=identity,
     )
 
 
@@ -347,7 +357,12 @@ def write_poni(result: CalibrationResult, path: str | Path, command: str = "") -
     """Write the PONI file (versioned: an earlier file at ``path`` is kept as a numbered version)."""
     comments = [f"calterm calibration: {result.calibrant}, verdict {result.verdict.status}",
                 f"RMS 2theta {result.rms_2th_deg:.6f} deg over {result.rows.size} points"]
-    text = poni_text(result.geometry, result.detector, result.calibrant, comments=comments)
+    detector = result.detector
+    if result.distortion is not None:  # the fitted distortion goes beside, as the PONI's spline file
+        from calterm.core.calibrate.distortion import write_spline_beside
+
+        detector = write_spline_beside(result, path, command)
+    text = poni_text(result.geometry, detector, result.calibrant, comments=comments)
     return write_text_output(path, text, command=command,
                              inputs={"calibrant": result.calibrant, "detector": result.detector_name})
 

@@ -52,10 +52,12 @@ class PoniGeometry:
         """A pyFAI AzimuthalIntegrator for this geometry on ``detector``."""
         from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
-        return AzimuthalIntegrator(
+        from calterm.core.common.sensor import enable_parallax
+
+        return enable_parallax(AzimuthalIntegrator(
             dist=self.dist, poni1=self.poni1, poni2=self.poni2, rot1=self.rot1, rot2=self.rot2,
             rot3=self.rot3, detector=detector, wavelength=self.wavelength,
-        )
+        ))  # parallax on only for a detector given a sensor by the user (core.common.sensor)
 
     @classmethod
     def from_pyfai(cls, geo) -> PoniGeometry:
@@ -84,7 +86,8 @@ def tth_at(pyfai_geo, rows: np.ndarray, cols: np.ndarray, param) -> np.ndarray:
     points, identical results to 2e-16 rad) and a refinement makes hundreds of such calls.
     """
     t3, t1, t2 = pyfai_geo.calc_pos_zyx(d1=np.asarray(rows, float), d2=np.asarray(cols, float),
-                                        param=[float(v) for v in param], use_cython=False)
+                                        param=[float(v) for v in param], use_cython=False,
+                                        do_parallax=True)  # a no-op unless the geometry models parallax
     return np.arctan2(np.sqrt(t1 * t1 + t2 * t2), t3)
 
 
@@ -197,6 +200,10 @@ def load_poni(path: str) -> tuple[PoniGeometry, object]:
         raise InputError(f"{path}: not a PONI file pyFAI can read ({exc})") from exc
     if ai.wavelength is None:
         raise InputError(f"{path}: PONI file has no wavelength")
+    if ai.parallax:
+        from calterm.core.common.sensor import mark_parallax
+
+        mark_parallax(ai.detector)  # its geometries model parallax too, as the PONI says
     return PoniGeometry.from_pyfai(ai), ai.detector
 
 

@@ -51,7 +51,7 @@ def make_detector(case: SyntheticCase):
     return det
 
 
-def render(case: SyntheticCase) -> tuple[np.ndarray, object]:
+def render(case: SyntheticCase, detector=None) -> tuple[np.ndarray, object]:
     """The image (float64, gaps = -1) and the pyFAI detector it was rendered on.
 
     pyFAI gives each pixel's 2θ at the geometry and the calibrant's ring angles; the rings are
@@ -61,7 +61,8 @@ def render(case: SyntheticCase) -> tuple[np.ndarray, object]:
     """
     import pyFAI.calibrant
 
-    det = make_detector(case)
+    # ``detector``: a pyFAI detector to render on instead (one with a spline or a sensor: distortion, parallax)
+    det = make_detector(case) if detector is None else detector
     ai = case.geometry.to_pyfai(det)
     cal = pyFAI.calibrant.get_calibrant(case.calibrant)
     cal.wavelength = case.geometry.wavelength
