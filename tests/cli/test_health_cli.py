@@ -99,7 +99,11 @@ def test_dark_skips_and_counts_nan_frames_in_text_and_json(capsys, tmp_path, dar
     (["dark", "{s}/tail.npy", "--gate-range", "100,100", "--average", "{t}/a.npy"], "must be below high"),
     (["mask", "--average", "{t}/missing.edf", "-o", "{t}/m.npy"], "no such file"),
     (["mask", "--average", "{s}/tail.npy", "-o", "{t}/m.npy"], "expected a 2D"),
-    (["mask", "--average", "{t}/a2.npy", "--max-min", "lots", "-o", "{t}/m.npy"], "expected a number"),
+    (["mask", "--average", "{t}/a2.npy", "--bright-max-min", "lots", "-o", "{t}/m.npy"], "expected a number"),
+    (["mask", "--average", "{t}/a2.npy", "--max", "{t}/a2.npy", "-o", "{t}/m.npy"], "--max: whose maximum?"),
+    (["mask", "--average", "{t}/a2.npy", "--max-min", "300", "-o", "{t}/m.npy"], "now --bright-max-min"),
+    (["mask", "--average", "{t}/a2.npy", "--max-share", "0", "-o", "{t}/m.npy"], "--max-share: expected a positive"),
+    (["mask", "--average", "{t}/a2.npy", "--max-share", "150", "-o", "{t}/m.npy"], "at most 100"),
     (["align", "{t}/a2.npy", "--center", "5"], "expected X,Y"),
     (["align", "{t}/a2.npy", "--center", "500,3"], "outside"),
     (["align", "{t}/a2.npy", "--center", "5,5", "--panels", "{t}/missing.txt"], "no such layout"),
@@ -125,17 +129,19 @@ def test_mask_applies_the_rule_and_reports_counts(capsys, tmp_path):
     dioptas[:5] = 1
     fabio.edfimage.EdfImage(data=dioptas).write(str(tmp_path / "old.mask"))
     rc, out, err = call(capsys, "mask", "--average", tmp_path / "a.edf", "--std", tmp_path / "s.edf",
-                        "--max", tmp_path / "m.edf", "-o", tmp_path / "mask.edf", "--combine", tmp_path / "old.mask",
-                        "--json")
+                        "--bright-max", tmp_path / "m.edf", "-o", tmp_path / "mask.edf", "--combine",
+                        tmp_path / "old.mask", "--force", "--json")
     assert rc == 0, err
     report = json.loads(out)
     bad = ~((a > 0) & (a <= 2000) & (s > 0) & (s <= 10) & (m >= 300))
     written = read_array(tmp_path / "mask.edf")[0]
     np.testing.assert_array_equal(written, (bad | (dioptas == 1)).astype(np.uint8))
-    assert report["rules"]["max_low"] == int((m < 300).sum()) and report["rules"]["file:old.mask"] == 200
-    assert report["convention"] == "1 = masked"
+    assert report["rules"]["bright_max_low"] == int((m < 300).sum()) and report["rules"]["file:old.mask"] == 200
+    assert report["convention"] == "1 = masked" and report["over_share_limit"]  # random statistics: most pixels
+    assert report["pixel_rules_fraction"] == pytest.approx(bad.mean())
+    assert "warning: the pixel rules mask" in err and "bright_max_low (bright max < 300)" in err
     rc, out, err = call(capsys, "mask", "--average", tmp_path / "a.edf", "--std-max", "none", "--good",
-                        "-o", tmp_path / "mask.edf", "--json")
+                        "--max-share", "none", "-o", tmp_path / "mask.edf", "--json")
     assert rc == 0, err
     np.testing.assert_array_equal(read_array(tmp_path / "mask.edf")[0], ((a > 0) & (a <= 2000)).astype(np.uint8))
     rc, out, err = call(capsys, "history", tmp_path / "mask.edf", "--json")

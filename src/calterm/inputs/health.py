@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 FieldName = Callable[[str], str]
 Typed = str | float | int | None
 
-_CLI_NAMES = {"files": "FILE", "image": "IMAGE", "maximum": "--max", "lists": "--list"}
+_CLI_NAMES = {"files": "FILE", "image": "IMAGE", "maximum": "--max", "lists": "--list", "max_share": "--max-share"}
 _FORMATS = {"image": "image", "mask": "mask", "json": "JSON"}
 
 
@@ -125,7 +125,7 @@ def dark_outputs(paths: Mapping[str, Typed], *, clip_sigma: float | None = None,
 
 
 # --- mask ---------------------------------------------------------------------------------------
-MASK_BOUNDS = ("average_min", "average_max", "std_min", "std_max", "max_min")
+MASK_BOUNDS = ("average_min", "average_max", "std_min", "std_max", "bright_max_min")
 
 
 @dataclass(frozen=True)
@@ -133,23 +133,35 @@ class MaskRequest:
     sources: MaskSources
     rules: MaskRules
     good: bool = False  # write 1 = good instead of 1 = masked
+    max_share: float | None = 0.20  # refuse a mask whose pixel rules flag more (None: no limit)
+    force: bool = False  # write it anyway (with a warning)
 
 
-def mask_request(*, average: Typed = None, std: Typed = None, maximum: Typed = None,
+def mask_request(*, average: Typed = None, std: Typed = None, bright_max: Typed = None, maximum: Typed = None,
                  bounds: Mapping[str, Typed] | None = None, average_sigma: Typed = None, std_sigma: Typed = None,
                  border: Typed = 0, layout: Typed = None, poni: Typed = None, tth_range: Typed = None,
                  q_range: Typed = None, d_range: Typed = None, detector: Typed = None,
                  combine: str | Sequence[str] | None = None, combine_mode: str = "union", combine_good: bool = False,
-                 good: bool = False, name: FieldName = cli_name) -> MaskRequest:
-    """Rules (a bound of ``none``, ``off`` or nothing switches it off) and the files to read."""
+                 good: bool = False, max_share: Typed = 20, force: bool = False,
+                 name: FieldName = cli_name) -> MaskRequest:
+    """Rules (a bound of ``none``, ``off`` or nothing switches it off) and the files to read.
+
+    ``maximum`` (``--max``) is refused: a maximum image alone does not say which run it is of, and
+    the rule's threshold (max >= 300) is for a bright run's; applied to a dark run's it masked every
+    pixel of a low-offset detector. ``max_share`` is a percentage of the sensitive pixels."""
     from calterm.core.health.mask import MaskRules, MaskSources
 
-    sources = MaskSources(average=_path(average), std=_path(std), maximum=_path(maximum), poni=_path(poni),
+    if _path(maximum):
+        raise InputError(f"{name('maximum')}: whose maximum? a bright run's (flat field, powder) is "
+                         f"{name('bright_max')}, for the rule 'good when >= {name('bright_max_min')}' (default 300); "
+                         f"a dark run's is not needed: dead, hot and noisy pixels come from {name('average')} "
+                         f"and {name('std')}")
+    sources = MaskSources(average=_path(average), std=_path(std), bright_max=_path(bright_max), poni=_path(poni),
                           detector=str(detector).strip() if detector and str(detector).strip() else None,
                           layout=_path(layout), combine=tuple(str(Path(p).expanduser()) for p in parse_words(combine)),
                           combine_mode=combine_mode or "union", combine_good=bool(combine_good))
-    if not (sources.average or sources.std or sources.maximum or sources.combine or sources.poni):
-        raise InputError(f"{name('average')}: give at least one statistics image (average, std, max), "
+    if not (sources.average or sources.std or sources.bright_max or sources.combine or sources.poni):
+        raise InputError(f"{name('average')}: give at least one statistics image (average, std, bright max), "
                          "a mask file to combine or a PONI with a detector shape")
     typed = dict(bounds or {})
     values = {key: parse_number(typed[key], name(key), optional=True, allow_none_word=True)
@@ -160,7 +172,10 @@ def mask_request(*, average: Typed = None, std: Typed = None, maximum: Typed = N
                       border=parse_number(border, name("border"), integer=True, default=0),
                       tth_range_deg=_range(tth_range, name("tth_range")), q_range_nm=_range(q_range, name("q_range")),
                       d_range_A=_range(d_range, name("d_range")))
-    return MaskRequest(sources, rules, bool(good))
+    share = parse_number(max_share, name("max_share"), positive=True, allow_none_word=True, default=20)
+    if share is not None and share > 100:
+        raise InputError(f"{name('max_share')}: a percentage of the detector, at most 100, not {share:g}")
+    return MaskRequest(sources, rules, bool(good), None if share is None else share / 100, bool(force))
 
 
 def mask_output(text: Typed, name: FieldName = cli_name) -> Path:

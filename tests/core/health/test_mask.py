@@ -27,7 +27,7 @@ def stats():
 
 def test_default_rule_is_cxi_make_dials_mask_exactly(stats):
     a, s, m = stats
-    result = build_mask(SHAPE, average=a, std=s, maximum=m)
+    result = build_mask(SHAPE, average=a, std=s, bright_max=m)
     with np.errstate(invalid="ignore"):
         good = (a > 0) & (a <= 2000) & (s > 0) & (s <= 10) & (m >= 300)
     np.testing.assert_array_equal(result.mask, ~good)
@@ -36,14 +36,14 @@ def test_default_rule_is_cxi_make_dials_mask_exactly(stats):
     assert result.counts["average_low"] == int((a <= 0).sum())
     assert result.counts["average_high"] == int((a > 2000).sum())
     assert result.counts["std_low"] == int((s <= 0).sum()) and result.counts["std_high"] == int((s > 10).sum())
-    assert result.counts["max_low"] == int((m < 300).sum()) and result.counts["not_finite"] == 1
+    assert result.counts["bright_max_low"] == int((m < 300).sum()) and result.counts["not_finite"] == 1
     assert result.masked == int((~good).sum())
 
 
 def test_each_bound_is_settable_and_can_be_switched_off(stats):
     a, s, m = stats
-    rules = MaskRules(average_min=100, average_max=None, std_min=None, std_max=5, max_min=350)
-    result = build_mask(SHAPE, rules, average=a, std=s, maximum=m)
+    rules = MaskRules(average_min=100, average_max=None, std_min=None, std_max=5, bright_max_min=350)
+    result = build_mask(SHAPE, rules, average=a, std=s, bright_max=m)
     with np.errstate(invalid="ignore"):
         good = (a > 100) & (s <= 5) & (m >= 350)
     np.testing.assert_array_equal(result.mask, ~good)
@@ -54,7 +54,7 @@ def test_statistical_limits_use_detector_wide_mean_and_sigma(stats):
     a, s, _ = stats
     det = np.zeros(SHAPE, bool)
     det[:, 45:] = True
-    rules = MaskRules(average_min=None, average_max=None, std_min=None, std_max=None, max_min=None,
+    rules = MaskRules(average_min=None, average_max=None, std_min=None, std_max=None, bright_max_min=None,
                       average_sigma=1.0, std_sigma=1.5)
     result = build_mask(SHAPE, rules, average=a, std=s, detector_mask=det)
     use = np.isfinite(a) & ~det
@@ -104,14 +104,14 @@ def test_ranges_from_a_poni_geometry():
 
 def test_union_and_intersection_with_files_and_detector_mask(stats):
     a, s, m = stats
-    rule_mask = build_mask(SHAPE, average=a, std=s, maximum=m).mask
+    rule_mask = build_mask(SHAPE, average=a, std=s, bright_max=m).mask
     f1 = np.zeros(SHAPE, bool)
     f1[:10] = True
     f2 = np.zeros(SHAPE, bool)
     f2[:, :10] = True
     det = np.zeros(SHAPE, bool)
     det[-1] = True
-    kw = dict(average=a, std=s, maximum=m, detector_mask=det, files=[("f1", f1), ("f2", f2)])
+    kw = dict(average=a, std=s, bright_max=m, detector_mask=det, files=[("f1", f1), ("f2", f2)])
     union = build_mask(SHAPE, combine="union", **kw)
     np.testing.assert_array_equal(union.mask, rule_mask | f1 | f2 | det)
     inter = build_mask(SHAPE, combine="intersection", **kw)
@@ -123,7 +123,7 @@ def test_union_and_intersection_with_files_and_detector_mask(stats):
 
 def test_output_conventions(stats):
     a, s, m = stats
-    result = build_mask(SHAPE, average=a, std=s, maximum=m)
+    result = build_mask(SHAPE, average=a, std=s, bright_max=m)
     np.testing.assert_array_equal(result.as_output(), result.mask.astype(np.uint8))
     np.testing.assert_array_equal(result.as_output(good=True), (~result.mask).astype(np.uint8))
     assert result.report()["masked"] + result.report()["good"] == result.mask.size
@@ -151,3 +151,27 @@ def test_layouts_text_json_and_quadrants(tmp_path):
     q = quadrants((41, 50))
     assert [p.name for p in q] == ["top-left", "top-right", "bottom-right", "bottom-left"]
     assert q[0].slices == (slice(0, 20), slice(0, 25)) and q[2].slices == (slice(20, 41), slice(25, 50))
+
+
+def test_share_limit_counts_pixel_rules_on_sensitive_pixels_and_names_the_rule():
+    """The limit is on what the pixel rules flag among the pixels the detector does not mask: gaps,
+    ranges and files do not count; the message names the rule and its bound."""
+    from calterm.core.health.mask import share_problem
+
+    shape = (40, 50)
+    rng = np.random.default_rng(1)
+    average = rng.normal(500, 5, shape)
+    std = rng.uniform(1, 3, shape)
+    det = np.zeros(shape, bool)
+    det[:, :20] = True  # 40 % gaps
+    average[:, 20:32] = 2500  # 12 of the 30 sensitive columns hot: 40 % of the sensitive pixels
+    result = build_mask(shape, average=average, std=std, detector_mask=det)
+    assert result.shares["average_high"] == pytest.approx(0.4) and result.shares["all pixel rules"] == pytest.approx(0.4)
+    problem = share_problem(result, MaskRules())
+    assert problem is not None and "average_high (average > 2000) 40.0 %" in problem and "20 %" in problem
+    assert share_problem(result, MaskRules(), 0.45) is None and share_problem(result, MaskRules(), None) is None
+    average[:, 20:32] = 500
+    average[:, 20:25] = 2500  # 5 of 30 columns: 16.7 %, within the limit, whatever the 40 % of gaps
+    ok = build_mask(shape, average=average, std=std, detector_mask=det, files=[("big", np.ones(shape, bool))])
+    assert ok.masked == ok.mask.size and share_problem(ok, MaskRules()) is None
+    assert ok.report()["pixel_rules_fraction"] == pytest.approx(5 / 30)

@@ -17,12 +17,12 @@ N = 128
 HOT, DEAD = 10, 7  # pixels whose average is above 2000, pixels that never change (std 0)
 
 
-def dark_run(folder):
+def dark_run(folder, pedestal_range=(400, 900)):
     """Six frames: pedestal + noise, ``HOT`` hot pixels, ``DEAD`` constant pixels; the float64 truth."""
     import tifffile
 
     rng = np.random.default_rng(5)
-    pedestal = rng.uniform(400, 900, (N, N))
+    pedestal = rng.uniform(*pedestal_range, (N, N))
     frames = pedestal + rng.uniform(1, 3, (N, N)) * rng.standard_normal((6, N, N))
     flat = np.arange(N * N)
     rng.shuffle(flat)
@@ -100,7 +100,16 @@ def test_dark_then_mask_from_the_keyboard(tui, isolated_home):
             expected = int(((ref.mean(0) > 2000) | (std <= 0) | (std > 2)).sum())
             assert app.screen.result.masked == expected and app.screen.result.counts["std_high"] == int((std > 2).sum())
             assert f"{expected} of {N * N} masked" in tui.screen_text(app)
+            # std <= 2 on noise of 1-3 ADU masks about half the detector: over the 20 % limit, refused
+            assert expected > 0.2 * N * N and "over the 20 % limit: std_high" in tui.screen_text(app)
             await pilot.press("escape", "w")
+            await tui.settle(app, pilot)
+            assert not (isolated_home / "mask.edf").exists()
+            from textual.widgets import Checkbox
+
+            app.screen.query_one("#f-force", Checkbox).value = True
+            await pilot.pause(0.1)
+            await pilot.press("w")
             await tui.settle(app, pilot)
             written = read_array(isolated_home / "mask.edf")[0]
             assert written.sum() == expected and written.dtype.kind in "iu"
@@ -235,5 +244,59 @@ def test_dark_write_checks_its_paths_first_and_logs_like_the_cli(tui, isolated_h
         inputs = record["inputs"]
         assert inputs["n_sources"] == 6 and inputs["frames_used"] == 6 and inputs["frames_skipped"] == 0
         assert inputs["sources"] == [f"run/dark_{i}.tif" for i in range(6)]  # expanded, as typed (relative)
+
+    asyncio.run(go())
+
+
+def test_mask_screen_from_a_low_offset_dark_masks_what_the_dark_tells_and_refuses_a_runaway_rule(tui, isolated_home):
+    """A CCD-like dark (offset 80-200 ADU, below the bright-run threshold of 300): the images the dark
+    screen writes give a mask of the hot and dead pixels only (it was every pixel: the dark's max was
+    taken for the rule's bright max). A bound that masks most of the detector is shown with its rule
+    and written only with Force ticked."""
+    from textual.widgets import Checkbox
+
+    dark_run(isolated_home / "run", pedestal_range=(80, 200))
+
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("7")
+            await tui.settle(app, pilot)
+            screen = app.screen
+            screen.set_value("files", "run/dark_*.tif")
+            await pilot.press("r")
+            await tui.settle(app, pilot)
+            for name in ("average", "std", "max"):
+                screen.set_value(name, f"{name}.tif")
+            await pilot.press("w")
+            await tui.settle(app, pilot)
+            assert (isolated_home / "max.tif").is_file()
+            await pilot.press("8")
+            await tui.settle(app, pilot)
+            mask = app.screen
+            assert mask.result.masked == HOT + DEAD and mask.problem is None
+            assert mask.query_one("#f-bright_max").value == ""  # a dark max is not a bright max
+            assert mask.result.counts["average_high"] == HOT and mask.result.counts["std_low"] == DEAD
+            assert f"{HOT + DEAD} of {N * N} masked" in tui.screen_text(app)
+            mask.set_value("average_max", "150")  # below most of this detector's offsets
+            await pilot.pause(0.5)
+            await tui.settle(app, pilot)
+            share = mask.result.shares["average_high"]
+            text = " ".join(tui.screen_text(app).split())
+            assert share > 0.2 and "over the 20 % limit:" in text and "average_high" in text, text
+            app._notifications.clear()
+            await pilot.press("w")
+            await tui.settle(app, pilot)
+            notes = [n.message for n in app._notifications]
+            assert len(notes) == 1 and "nothing written" in notes[0] and "average_high" in notes[0], notes
+            assert not list(isolated_home.glob("mask*"))
+            mask.query_one("#f-force", Checkbox).value = True
+            await pilot.pause(0.1)
+            await pilot.press("w")
+            await tui.settle(app, pilot)
+            written = read_array(isolated_home / "mask.edf")[0]
+            assert written.sum() == mask.result.masked
+            await pilot.press("ctrl+q")
 
     asyncio.run(go())

@@ -1,7 +1,11 @@
 """Pixel masks from dark-run statistics, geometry ranges, the detector's gaps and existing mask files.
 
-The default rule is ``cxi.make_dials_mask``'s: a pixel is good when 0 < average <= 2000,
-0 < std <= 10 and max >= 300 (each bound settable or switched off). Optional: detector-wide
+The default rule is ``cxi.make_dials_mask``'s: a pixel is good when 0 < average <= 2000 and
+0 < std <= 10 (average and std of a *dark* run, ADU of an integrating detector) and, when the maximum
+image of a *bright* run is given, bright max >= 300 (a pixel that never saw photons is dead). The
+inputs are named by the run they come from: the 300 threshold is the rule's for a bright run, and
+applied to a dark run's maximum it masked every pixel of a detector with an offset below 300 ADU
+(the README's own dark -> mask example did). Each bound is settable or switched off. Optional: detector-wide
 statistical limits (mean +- k sigma of the average or std image over the pixels the detector does
 not mask, as psana does), a border of N pixels around each module, and 2theta / q / d ranges from a
 PONI geometry. The result can be combined with existing mask files (union or intersection) and is
@@ -9,6 +13,12 @@ always united with the detector's own mask (its gaps are never good).
 
 Masks are True = masked (pyFAI's convention); ``as_output`` gives 1 = good on request. The report
 counts the pixels each rule flags (rules overlap, so counts need not add up to the total).
+
+A mask is a list of *bad* pixels: when the pixel rules (thresholds, sigma limits) flag more than
+:data:`DEFAULT_MAX_SHARE` of the pixels the detector itself does not mask, the rule does not fit
+the images (wrong run, another detector's ADU scale), not the detector: :func:`share_problem` says
+so in one line, naming the rules that did it, and the faces refuse to write it unless forced.
+Ranges, borders, mask files and the detector's gaps are areas the user asked for and do not count.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ class MaskRules:
     average_max: float | None = 2000.0  # good when average <= average_max
     std_min: float | None = 0.0  # good when std > std_min
     std_max: float | None = 10.0  # good when std <= std_max
-    max_min: float | None = 300.0  # good when max >= max_min
+    bright_max_min: float | None = 300.0  # good when a bright run's max >= bright_max_min
     average_sigma: float | None = None  # good when |average - detector mean| <= k * detector std
     std_sigma: float | None = None
     border: int = 0  # pixels masked at each module edge
@@ -62,6 +72,7 @@ class MaskResult:
 
     mask: np.ndarray
     counts: dict[str, int] = field(default_factory=dict)
+    shares: dict[str, float] = field(default_factory=dict)  # pixel rules' share of the sensitive pixels
 
     @property
     def masked(self) -> int:
@@ -74,14 +85,15 @@ class MaskResult:
     def report(self) -> dict:
         n = self.mask.size
         return {"shape": list(self.mask.shape), "masked": self.masked, "good": n - self.masked,
-                "masked_fraction": self.masked / n, "rules": dict(self.counts)}
+                "masked_fraction": self.masked / n, "rules": dict(self.counts),
+                "pixel_rules_fraction": self.shares.get("all pixel rules", 0.0)}
 
 
-def threshold_flags(average: np.ndarray | None, std: np.ndarray | None, maximum: np.ndarray | None,
+def threshold_flags(average: np.ndarray | None, std: np.ndarray | None, bright_max: np.ndarray | None,
                     rules: MaskRules, valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per-rule bad-pixel flags from the statistics images (NaN statistics are flagged ``not_finite``)."""
     flags: dict[str, np.ndarray] = {}
-    given = [a for a in (average, std, maximum) if a is not None]
+    given = [a for a in (average, std, bright_max) if a is not None]
     if given:
         flags["not_finite"] = np.logical_or.reduce([~np.isfinite(a) for a in given])
     with np.errstate(invalid="ignore"):
@@ -99,9 +111,44 @@ def threshold_flags(average: np.ndarray | None, std: np.ndarray | None, maximum:
                 flags["std_high"] = std > rules.std_max
             if rules.std_sigma is not None:
                 flags["std_sigma"] = _sigma_flags(std, rules.std_sigma, valid)
-        if maximum is not None and rules.max_min is not None:
-            flags["max_low"] = maximum < rules.max_min
+        if bright_max is not None and rules.bright_max_min is not None:
+            flags["bright_max_low"] = bright_max < rules.bright_max_min
     return flags
+
+
+# Rules that judge a pixel by its statistics (the share limit applies to them, see the module docstring).
+PIXEL_RULES = ("not_finite", "average_low", "average_high", "average_sigma", "std_low", "std_high", "std_sigma",
+               "bright_max_low")
+# A healthy integrating detector has well under 1 % bad pixels, a damaged one with a dead module or
+# two a few per cent; a fifth of the sensitive area is beyond both: the rule does not fit the images.
+DEFAULT_MAX_SHARE = 0.20
+
+
+def rule_text(name: str, rules: MaskRules) -> str:
+    """What a pixel rule flags, with its bound: ``average_high`` -> ``average > 2000``."""
+    forms = {"average_low": ("average <= {:g}", rules.average_min), "average_high": ("average > {:g}", rules.average_max),
+             "std_low": ("std <= {:g}", rules.std_min), "std_high": ("std > {:g}", rules.std_max),
+             "bright_max_low": ("bright max < {:g}", rules.bright_max_min),
+             "average_sigma": ("average beyond {:g} sigma", rules.average_sigma),
+             "std_sigma": ("std beyond {:g} sigma", rules.std_sigma)}
+    if name == "not_finite":
+        return "a statistic NaN/Inf"
+    form, bound = forms.get(name, (name, None))
+    return form if bound is None else form.format(bound)
+
+
+def share_problem(result: MaskResult, rules: MaskRules, limit: float | None = DEFAULT_MAX_SHARE) -> str | None:
+    """One line when the pixel rules flag more than ``limit`` of the sensitive pixels, naming the
+    rules that did it (those over the limit alone, else the largest two); None when within it."""
+    total = result.shares.get("all pixel rules", 0.0)
+    if limit is None or total <= limit:
+        return None
+    each = sorted(((v, k) for k, v in result.shares.items() if k != "all pixel rules"), reverse=True)
+    named = [(v, k) for v, k in each if v > limit] or each[:2]
+    why = ", ".join(f"{k} ({rule_text(k, rules)}) {100 * v:.1f} %" for v, k in named)
+    return (f"the pixel rules mask {100 * total:.1f} % of the detector, more than the {100 * limit:g} % a "
+            f"detector's bad pixels can be: {why}; the rule does not fit these images (another run, "
+            "offset or ADU scale?): change or switch off that bound")
 
 
 def _sigma_flags(image: np.ndarray, k: float, valid: np.ndarray | None) -> np.ndarray:
@@ -153,7 +200,7 @@ def range_flags(rules: MaskRules, geometry, detector, shape: tuple[int, int]) ->
     return flags
 
 
-def build_mask(shape: tuple[int, int], rules: MaskRules = MaskRules(), *, average=None, std=None, maximum=None,
+def build_mask(shape: tuple[int, int], rules: MaskRules = MaskRules(), *, average=None, std=None, bright_max=None,
                detector_mask: np.ndarray | None = None, modules: Sequence[Panel] | None = None,
                geometry=None, detector=None, files: Sequence[tuple[str, np.ndarray]] = (),
                combine: str = "union") -> MaskResult:
@@ -164,13 +211,20 @@ def build_mask(shape: tuple[int, int], rules: MaskRules = MaskRules(), *, averag
     """
     if combine not in ("union", "intersection"):
         raise InputError(f"combine must be 'union' or 'intersection', not {combine!r}")
-    for name, img in (("average", average), ("std", std), ("max", maximum), *files):
+    for name, img in (("average", average), ("std", std), ("bright max", bright_max), *files):
         if img is not None and img.shape != tuple(shape):
             raise InputError(f"{name}: shape {img.shape} does not match {tuple(shape)}")
     det = None if detector_mask is None else np.asarray(detector_mask, bool)
     if det is not None and det.shape != tuple(shape):
         raise InputError(f"detector mask shape {det.shape} does not match {tuple(shape)}")
-    flags = threshold_flags(average, std, maximum, rules, None if det is None else ~det)
+    flags = threshold_flags(average, std, bright_max, rules, None if det is None else ~det)
+    sensitive = np.ones(shape, bool) if det is None else ~det
+    pixel_rules = [f for name, f in flags.items() if name in PIXEL_RULES]
+    shares = {name: float((f & sensitive).sum() / max(int(sensitive.sum()), 1))
+              for name, f in flags.items() if name in PIXEL_RULES}
+    if pixel_rules:
+        shares["all pixel rules"] = float((np.logical_or.reduce(pixel_rules) & sensitive).sum()
+                                          / max(int(sensitive.sum()), 1))
     if rules.border:
         if modules is None:
             modules = modules_between_gaps(det) if det is not None and det.any() else \
@@ -196,7 +250,7 @@ def build_mask(shape: tuple[int, int], rules: MaskRules = MaskRules(), *, averag
     if det is not None:
         counts["detector"] = int(det.sum())
         mask = mask | det
-    return MaskResult(mask, counts)
+    return MaskResult(mask, counts, shares)
 
 
 # --- from files to the written mask: what ``calterm mask`` and the mask screen share ---------------
@@ -206,7 +260,7 @@ class MaskSources:
 
     average: str | None = None
     std: str | None = None
-    maximum: str | None = None
+    bright_max: str | None = None  # the maximum image of a bright run (flat field, powder): dead pixels
     poni: str | None = None  # geometry for the 2theta/q/d ranges; its detector's mask is added
     detector: str | None = None  # a pyFAI detector whose own mask (gaps) is added
     layout: str | None = None  # modules for the border rule
@@ -232,7 +286,7 @@ def build_mask_from_files(sources: MaskSources, rules: MaskRules = MaskRules(),
     from calterm.core.io.images import load_mask, read_array
 
     images = {k: read(p) if p else None for k, p in
-              (("average", sources.average), ("std", sources.std), ("max", sources.maximum))}
+              (("average", sources.average), ("std", sources.std), ("bright_max", sources.bright_max))}
     shape = next((img.shape for img in images.values() if img is not None), None)
     if shape is None and sources.combine:
         shape = read_array(sources.combine[0])[0].shape[-2:]
@@ -259,14 +313,14 @@ def build_mask_from_files(sources: MaskSources, rules: MaskRules = MaskRules(),
         m = load_mask(path, shape)
         files.append((Path(path).name, ~m if sources.combine_good else m))
     modules = load_layout(sources.layout, shape) if sources.layout else None
-    return build_mask(shape, rules, average=images["average"], std=images["std"], maximum=images["max"],
+    return build_mask(shape, rules, average=images["average"], std=images["std"], bright_max=images["bright_max"],
                       detector_mask=det_mask, modules=modules, geometry=geometry, detector=detector,
                       files=files, combine=sources.combine_mode)
 
 
 def mask_provenance(sources: MaskSources, rules: MaskRules) -> dict:
     """What the mask came from, logged with the written file: the files and every rule's value."""
-    return {"average": sources.average, "std": sources.std, "max": sources.maximum, "poni": sources.poni,
+    return {"average": sources.average, "std": sources.std, "bright_max": sources.bright_max, "poni": sources.poni,
             "detector": sources.detector, "layout": sources.layout, "combine": list(sources.combine),
             "rules": {**asdict(rules), "combine_mode": sources.combine_mode, "combine_good": sources.combine_good}}
 

@@ -158,8 +158,11 @@ class DarkScreen(ToolScreen):
             for name in written:
                 self.session.outputs[f"dark_{name}"] = str(targets[name])
             mask_inputs = self.session.tools.setdefault("mask", {}).setdefault("inputs", {})
-            for name in written:  # the mask screen starts from the images just written
-                mask_inputs[name] = str(targets[name])
+            # the mask screen starts from the average and std just written; a dark run's max is not
+            # the rule's (bright-run) maximum, so it never fills the mask's "Bright max"
+            for name in written:
+                if name in ("average", "std"):
+                    mask_inputs[name] = str(targets[name])
             self.capp.changed("")
             self.notify("written: " + ", ".join(f"{n} -> {Path(p).name}" for n, p in written.items()))
 

@@ -1,10 +1,13 @@
 """Screen 8, pixel mask (``calterm mask`` in the app): rules on dark-run statistics, the number of
 pixels each rule flags, a preview of the mask, and the mask written as a new version.
 
-Defaults are cxi.make_dials_mask's (good when 0 < average <= 2000, 0 < std <= 10, max >= 300); a
-bound of ``none`` (or empty) switches a rule off. The mask is rebuilt as rules are typed (a worker,
+Defaults are cxi.make_dials_mask's (good when 0 < average <= 2000, 0 < std <= 10 of a dark run, and
+bright max >= 300 when a bright run's maximum is given: the dark screen fills average and std only);
+a bound of ``none`` (or empty) switches a rule off. The mask is rebuilt as rules are typed (a worker,
 so a 16-Mpixel detector never blocks the keys) or with ``r``/enter; ``w`` writes it (1 = masked,
-pyFAI's convention, unless "1 = good" is ticked).
+pyFAI's convention, unless "1 = good" is ticked). A mask whose pixel rules flag more than "Limit %"
+of the detector is shown with the rule that did it and written only with "Force" ticked (as the
+CLI's ``--max-share``/``--force``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from calterm.errors import InputError
 from calterm.tui.screens.tool_form import Field, ToolScreen
 from calterm.tui.widgets.flag_map import FlagMap
 
-BOUNDS = ("average_min", "average_max", "std_min", "std_max", "max_min")  # as calterm.inputs.health.MASK_BOUNDS
+BOUNDS = ("average_min", "average_max", "std_min", "std_max", "bright_max_min")  # as inputs.health.MASK_BOUNDS
 
 
 class MaskScreen(ToolScreen):
@@ -31,19 +34,20 @@ class MaskScreen(ToolScreen):
     FIELDS = (
         Field("average", "Average", "", "average image of a dark run", wide=True),
         Field("std", "Std", "", "standard deviation image", wide=True),
-        Field("max", "Max", "", "maximum image", wide=True),
+        Field("bright_max", "Bright max", "", "max image of a bright run (optional)", wide=True),
         Field("average_min", "avg >", "0"), Field("average_max", "avg ≤", "2000"),
         Field("std_min", "std >", "0"), Field("std_max", "std ≤", "10"),
-        Field("max_min", "max ≥", "300"), Field("border", "Border px", "0"),
+        Field("bright_max_min", "bmax ≥", "300"), Field("border", "Border px", "0"),
         Field("average_sigma", "avg ±kσ", "", "off"), Field("std_sigma", "std ±kσ", "", "off"),
         Field("detector", "Detector", "", "add its gaps"), Field("combine", "Combine", "", "mask files"),
         Field("output", "Output →", "mask.edf", ".edf .mask .tif .npy"), Field("good", "1 = good", False),
+        Field("max_share", "Limit %", "20", "none: no limit"), Field("force", "Force", False),
     )
     DEFAULT_CSS = """
     MaskScreen #mask-body { height: 1fr; }
     MaskScreen #mask-side { width: 36; }
     MaskScreen #mask-counts { height: 1fr; }
-    MaskScreen #mask-summary { height: 2; padding: 0 1; }
+    MaskScreen #mask-summary { height: auto; max-height: 4; padding: 0 1; }
     """
 
     def compose_body(self) -> ComposeResult:
@@ -55,7 +59,7 @@ class MaskScreen(ToolScreen):
             yield FlagMap(id="mask-preview", title="masked")
 
     def on_mount(self) -> None:
-        self.result = self.result_request = None
+        self.result = self.result_request = self.problem = None
         self._images: dict[str, tuple[tuple, object]] = {}  # path -> (mtime, size), array: read once
         self._timer = None
         self.query_one("#mask-counts", DataTable).add_columns("rule", "pixels", "%")
@@ -64,7 +68,7 @@ class MaskScreen(ToolScreen):
         self.rebuild()  # inputs may have changed elsewhere (the dark screen's written images)
 
     def on_field_changed(self, key: str) -> None:
-        if key != "output":
+        if key not in ("output", "force"):
             if self._timer is not None:
                 self._timer.stop()
             self._timer = self.set_timer(0.3, self.rebuild)
@@ -73,10 +77,11 @@ class MaskScreen(ToolScreen):
     def _request(self, v: dict):
         from calterm.inputs.health import mask_request
 
-        return mask_request(average=v["average"], std=v["std"], maximum=v["max"],
+        return mask_request(average=v["average"], std=v["std"], bright_max=v["bright_max"],
                             bounds={key: v[key] for key in BOUNDS}, average_sigma=v["average_sigma"],
                             std_sigma=v["std_sigma"], border=v["border"], detector=v["detector"],
-                            combine=str(v["combine"]), good=bool(v["good"]), name=self.field_name)
+                            combine=str(v["combine"]), good=bool(v["good"]), max_share=v["max_share"],
+                            force=bool(v["force"]), name=self.field_name)
 
     def rebuild(self) -> None:
         """Rebuild the mask from the current fields (quietly: a half-typed rule just waits)."""
@@ -121,17 +126,25 @@ class MaskScreen(ToolScreen):
         self.call_later(self._show, result, request)
 
     def _failed(self, message: str) -> None:
-        self.result = self.result_request = None
+        self.result = self.result_request = self.problem = None
         self.query_one("#mask-summary", Static).update(f"[red]{message}[/]")
         self.query_one("#mask-counts", DataTable).clear()
         self.query_one(FlagMap).show(message="no mask")
 
     def _show(self, result, request=None) -> None:
+        from calterm.core.health.mask import rule_text, share_problem
+
         self.result = result
         self.result_request = request  # what the shown mask was built from (logged when written)
+        self.problem = None if request is None else share_problem(result, request.rules, request.max_share)
         n = result.mask.size
+        after = "w writes the mask"
+        if self.problem:  # the whole line goes to the notice when w is refused; here, the main rule
+            share, rule = max((v, k) for k, v in result.shares.items() if k != "all pixel rules")
+            after = (f"[red]over the {100 * request.max_share:g} % limit: {rule} ({rule_text(rule, request.rules)}) "
+                     f"{100 * share:.1f} %[/]; tick Force to write it")
         self.query_one("#mask-summary", Static).update(
-            f"[b]{result.masked}[/b] of {n} masked ({100 * result.masked / n:.2f} %)\nw writes the mask")
+            f"[b]{result.masked}[/b] of {n} masked ({100 * result.masked / n:.2f} %)\n{after}")
         table = self.query_one("#mask-counts", DataTable)
         table.clear()
         for name, count in result.counts.items():
@@ -152,6 +165,9 @@ class MaskScreen(ToolScreen):
         if out is None:  # no path, a wrong suffix or a directory that cannot be written: nothing runs
             return
         request, good = self.result_request, bool(self.values()["good"])
+        if self.problem and not self.values()["force"]:  # refused, as the CLI without --force
+            self.notify(f"{self.problem}; nothing written (tick Force to write it)", severity="error")
+            return
 
         def job(ctx):
             from calterm.core.health.mask import mask_provenance, write_mask_output
