@@ -8,6 +8,7 @@ detector, independent of how calterm converts.
 
 from __future__ import annotations
 
+import glob
 import json
 
 import numpy as np
@@ -99,8 +100,6 @@ def test_gain_on_oriented_ponis_reports_image_centres_and_refuses_twins(tmp_path
     for k, (frames, poni) in enumerate(pairs):
         folder = oriented_root / f"pos{k}"
         folder.mkdir()
-        import glob
-
         for j, path in enumerate(sorted(glob.glob(frames))):
             tifffile.imwrite(folder / f"frame_{j}.tif", np.ascontiguousarray(flip(tifffile.imread(path))))
         g, _ = load_poni(poni)
@@ -130,6 +129,16 @@ def test_gain_on_oriented_ponis_reports_image_centres_and_refuses_twins(tmp_path
     assert np.array_equal(np.isfinite(ours), ok)
     assert np.mean(~np.isclose(ours[ok], reference[ok], rtol=1e-5)) < 1e-3
     assert np.sqrt(np.mean((ours[ok] / reference[ok] - 1) ** 2)) < 1e-3
-    twin = [flipped[0], flipped[1], flipped[1], flipped[2]]
-    code, _, err = run(twin, "twin")
+    # a twin of position 2: its frames plus one count (not the same data) and its geometry moved by
+    # 1.5 px along both axes (not the same centre): its beam falls in position 2's beam-stop disc.
+    # Position 1 (the detector's middle, its own mirror image) is left out: on the session-start code
+    # the mirrored geometries made shadows where the data are not, and one covered it by chance.
+    twin_folder = oriented_root / "twin"
+    twin_folder.mkdir()
+    for j, path in enumerate(sorted(glob.glob(flipped[1][0]))):
+        tifffile.imwrite(twin_folder / f"frame_{j}.tif", tifffile.imread(path) + 1)
+    g, _ = load_poni(flipped[1][1])
+    moved = (g.dist, g.poni1 - 1.5 * det.pixel1, g.poni2 + 1.5 * det.pixel2, g.rot1, g.rot2, g.rot3)
+    twin = (str(twin_folder / "frame_*.tif"), _pyfai_poni(twin_folder, orientation, moved, det))
+    code, _, err = run([flipped[1], twin, flipped[2], flipped[3]], "twin")
     assert code == 2 and "beam stops overlap" in err
