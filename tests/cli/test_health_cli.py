@@ -127,7 +127,9 @@ def test_mask_applies_the_rule_and_reports_counts(capsys, tmp_path):
         fabio.edfimage.EdfImage(data=img).write(str(tmp_path / name))
     dioptas = np.zeros((30, 40), np.uint8)
     dioptas[:5] = 1
-    fabio.edfimage.EdfImage(data=dioptas).write(str(tmp_path / "old.mask"))
+    from PIL import Image  # as Dioptas saves a mask: np.int8 through PIL as TIFF, 1 = masked
+
+    Image.fromarray(np.int8(dioptas)).save(str(tmp_path / "old.mask"), "tiff")
     rc, out, err = call(capsys, "mask", "--average", tmp_path / "a.edf", "--std", tmp_path / "s.edf",
                         "--bright-max", tmp_path / "m.edf", "-o", tmp_path / "mask.edf", "--combine",
                         tmp_path / "old.mask", "--force", "--json")

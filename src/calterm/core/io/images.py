@@ -172,8 +172,9 @@ def load_mask(path: str | os.PathLike, shape: tuple[int, int], rotate: int = 0, 
 
 
 def write_image(path: str | os.PathLike, data: np.ndarray) -> None:
-    """Write an image atomically; the format follows the suffix, in any case (.tif/.tiff, .edf and
-    Dioptas' .mask as EDF, .npy).
+    """Write an image atomically; the format follows the suffix, in any case (.tif/.tiff and
+    Dioptas' .mask as TIFF, .edf, .npy). Dioptas reads a ``.mask`` with PIL as a TIFF (and falls
+    back to ``np.loadtxt``, which an EDF header stops at its ``{``), so a .mask is never EDF.
 
     Every output image goes ``write_output(path, lambda tmp: write_image(tmp, data))``: the writer
     hands over a private staged file with the output's own name (so the suffix still picks the
@@ -183,11 +184,11 @@ def write_image(path: str | os.PathLike, data: np.ndarray) -> None:
     suffix = p.suffix.lower()
 
     def writer(tmp: Path) -> None:
-        if suffix in TIFF_SUFFIXES:
+        if suffix in TIFF_SUFFIXES or suffix == ".mask":
             import tifffile
 
             tifffile.imwrite(tmp, data)
-        elif suffix in (".edf", ".mask"):
+        elif suffix == ".edf":
             import fabio.edfimage
 
             fabio.edfimage.EdfImage(data=data).write(str(tmp))
