@@ -249,3 +249,24 @@ def test_float32_work_buffer_is_exact_enough_for_extreme_16_bit_values(tmp_path)
     assert_matches(compute_dark([str(tmp_path / "wide.npy")]), frames.astype(np.float64))
     both = np.concatenate([frames, frames[:5].astype(np.int32) - 70000]).astype(np.float64)
     assert_matches(compute_dark([str(tmp_path / "wide.npy"), str(tmp_path / "mixed.npy")]), both)
+
+
+def test_float32_block_sums_stay_exact_over_many_blocks_of_extreme_values(tmp_path):
+    """Sums of x - K run in float32 blocks of S1_BLOCK frames: 600 frames whose deviations are all
+    65535 (the largest a 16-bit frame gives) reach 3.9e7 > 2**24, beyond float32's exact integers;
+    per block they stay exact, so the mean is the float64 one to the last bit."""
+    from calterm.core.health.dark_partial import S1_BLOCK
+
+    n = 600
+    assert n > 2 * S1_BLOCK and S1_BLOCK * 65535 < 2**24
+    frames = np.full((n, 4, 5), 65535, np.uint16)
+    frames[0] = 0  # the shift K: every later deviation is 65535
+    frames[1:, 1, :] = np.arange(5) * 13107  # other pixels: a spread of values
+    np.save(tmp_path / "extreme.npy", frames)
+    result = compute_dark([str(tmp_path / "extreme.npy")], DarkOptions(unit_frames=1000))
+    truth = frames.astype(np.float64)
+    np.testing.assert_array_equal(result.average[0], truth.mean(0)[0])
+    np.testing.assert_allclose(result.average, truth.mean(0), rtol=1e-15)
+    # the std carries the float32 squares' rounding (6e-8 each), amplified ~600x by the cancellation of
+    # a shift 65535 away from every other value: 1.2e-5 at worst here; exact below |x - K| = 4096
+    np.testing.assert_allclose(result.std, truth.std(0), rtol=3e-5)
