@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+from calterm.core.calibrate.uncertainty import block_labels, parameter_sigma
 from calterm.core.common.geometry import PARAMS, Constraints, PoniGeometry, tth_at
 from calterm.core.common.history import History
 from calterm.errors import ComputationError, InputError
@@ -136,7 +137,13 @@ def refine_geometry(
     vector = vector_of(sol.x)
     geometry = start.with_vector(PARAMS, vector)
     residual = _residuals(pyfai_geo, vector, points)
-    sigma = _uncertainties(sol.jac, sol.fun, free)
+    # σ from a block jackknife over (ring, sector), not from J and r alone: the points' errors are
+    # correlated within a ring (see uncertainty.py)
+    r = fun(sol.x)
+    robust = 1.0 / np.sqrt(1.0 + (r / f_scale) ** 2) if loss == "soft_l1" else None
+    blocks = block_labels(points.ring, points.rows, points.cols, geometry.beam_center_px(detector))
+    values = parameter_sigma(jac(sol.x), r, blocks, robust)
+    sigma = {name: float(v) for name, v in zip(free, values, strict=True)}
     return RefineResult(geometry, sigma, residual, float(sol.cost))
 
 
@@ -152,16 +159,3 @@ def robust_cost(r: np.ndarray, loss: str, f_scale: float) -> float:
     else:
         raise ValueError(f"unsupported loss {loss!r}")
     return float(0.5 * f_scale**2 * np.sum(rho))
-
-
-def _uncertainties(J: np.ndarray, r: np.ndarray, free: tuple[str, ...]) -> dict[str, float]:
-    """1-σ errors from the Jacobian: cov = (JᵀJ)⁻¹ · s², s² = Σr² / (n − p)."""
-    n, p = J.shape
-    if n <= p:
-        return {name: float("nan") for name in free}
-    s2 = float(np.sum(r**2) / (n - p))
-    try:
-        cov = np.linalg.pinv(J.T @ J) * s2
-    except np.linalg.LinAlgError:
-        return {name: float("nan") for name in free}
-    return {name: float(np.sqrt(max(cov[i, i], 0.0))) for i, name in enumerate(free)}

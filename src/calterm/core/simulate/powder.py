@@ -33,6 +33,12 @@ class SyntheticCase:
     dead_pixels: int = 0
     seed: int = 0
     ring_heights: tuple[float, ...] = ()  # relative height of rings 1, 2, ... (1.0 beyond the tuple)
+    # background rise across the image along x (columns) and y (rows), as a fraction of its mean: (1, 0)
+    # goes from 0.5x at the left edge to 1.5x at the right (scatter from air, a window, a beam stop)
+    background_ramp: tuple[float, float] = (0.0, 0.0)
+    # spotty rings (few crystallites): ring intensity varies along each ring in 1° patches with this
+    # coefficient of variation (0 = smooth rings; 1 = as many dark patches as bright ones)
+    spottiness: float = 0.0
 
 
 def make_detector(case: SyntheticCase):
@@ -80,7 +86,14 @@ def render(case: SyntheticCase, detector=None) -> tuple[np.ndarray, object]:
         profile[lo:hi] += h * np.exp(-0.5 * ((grid[lo:hi] - t) / sigma) ** 2)
     texture = 1.0 + 0.25 * np.cos(2 * chi + 0.3)  # mild preferred orientation, as real powders show
     ring_image = case.peak_intensity * texture * np.interp(tth, grid, profile)
+    if case.spottiness > 0:
+        ring_image = ring_image * _spots(case, tth, chi, rings)
     background = case.background * (1.0 + 2.0 * np.exp(-tth / 0.15))
+    if any(case.background_ramp):
+        v, u = np.mgrid[0 : tth.shape[0], 0 : tth.shape[1]]
+        ramp = 1.0 + case.background_ramp[0] * (u / max(tth.shape[1] - 1, 1) - 0.5) \
+            + case.background_ramp[1] * (v / max(tth.shape[0] - 1, 1) - 0.5)
+        background = background * np.maximum(ramp, 0.05)
     expected = ring_image + background
     rng = np.random.default_rng(case.seed)
     image = rng.poisson(expected).astype(float) if case.noise else expected
@@ -94,6 +107,17 @@ def render(case: SyntheticCase, detector=None) -> tuple[np.ndarray, object]:
     if det.mask is not None:
         image[np.asarray(det.mask) != 0] = -1.0
     return image, det
+
+
+def _spots(case: SyntheticCase, tth: np.ndarray, chi: np.ndarray, rings: np.ndarray) -> np.ndarray:
+    """Per-pixel factor of a spotty ring: a gamma-distributed weight per (ring, 1° of azimuth), from
+    its own generator so a smooth case's noise is the same with or without this code."""
+    rng = np.random.default_rng(10_000 + case.seed)
+    k = 1.0 / case.spottiness**2
+    weights = rng.gamma(k, 1.0 / k, size=(rings.size + 1, 360))
+    nearest = np.searchsorted(0.5 * (rings[1:] + rings[:-1]), tth) if rings.size > 1 else np.zeros(tth.shape, int)
+    patch = (np.floor(np.degrees(chi) + 180.0).astype(int)) % 360
+    return weights[nearest, patch]
 
 
 def demo_case() -> SyntheticCase:

@@ -1,0 +1,76 @@
+"""1-σ errors of the refined parameters that hold when peak errors are correlated.
+
+The textbook covariance, (JᵀJ)⁻¹·s² with s² = Σr²/(n−p), assumes every control point errs on its
+own. They do not: a ring's points share its background, its neighbour's tail and its texture, and
+points next to each other on one arc share pixels. With 20,000 points it divides the error by
+√20,000 where the independent pieces are a few hundred, so it reported rot2 to 0.08 mrad on a fit
+0.33 mrad off (issue 12).
+
+We use a delete-one-block jackknife with blocks = (ring, azimuthal sector): errors shared inside
+a block move the estimate when that block leaves, so they count once per block, not once per
+point. Each deletion is one Gauss-Newton step from the solution on the linearised problem,
+θ₋b − θ = −(JᵀWJ − J_bᵀW_bJ_b)⁻¹ J_bᵀW_b r_b, with W the robust (soft-L1) weights at the solution:
+exact for a linear model, p×p solves only, no refit (milliseconds for hundreds of blocks).
+The reported σ is the larger of the jackknife's and the textbook one, so it never claims more
+precision than independent points could give.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METHOD = "block jackknife (ring x 8 azimuthal sectors)"
+SECTORS = 8
+MIN_BLOCKS = 6  # fewer and the jackknife's variance is itself too uncertain: textbook σ only
+
+
+def block_labels(ring: np.ndarray, rows: np.ndarray, cols: np.ndarray, beam_xy: tuple[float, float]) -> np.ndarray:
+    """One integer per point: its ring and its 45° sector of azimuth about the beam."""
+    phi = np.arctan2(rows - beam_xy[1], cols - beam_xy[0])
+    sector = np.floor((phi + np.pi) / (2 * np.pi) * SECTORS).astype(int) % SECTORS
+    return ring.astype(int) * SECTORS + sector
+
+
+def textbook_sigma(J: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """(JᵀJ)⁻¹·Σr²/(n−p): right only for independent errors."""
+    n, p = J.shape
+    if n <= p:
+        return np.full(p, np.nan)
+    cov = np.linalg.pinv(J.T @ J) * float(np.sum(r**2) / (n - p))
+    return np.sqrt(np.maximum(np.diag(cov), 0.0))
+
+
+def jackknife_sigma(J: np.ndarray, r: np.ndarray, blocks: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Delete-one-block jackknife σ of the parameters of the linearised weighted fit.
+
+    ``J`` is ∂r/∂θ at the solution (n×p), ``r`` the residuals, ``weights`` the robust weights of
+    the rows (None = 1). NaN when there are too few blocks.
+    """
+    n, p = J.shape
+    w = np.ones(n) if weights is None else weights
+    labels, inverse = np.unique(blocks, return_inverse=True)
+    B = labels.size
+    if max(MIN_BLOCKS, p + 1) > B:
+        return np.full(p, np.nan)
+    Jw = J * w[:, None]
+    H = J.T @ Jw
+    g = Jw * r[:, None]  # per-row contributions to Jᵀ W r
+    Hb = np.zeros((B, p, p))
+    np.add.at(Hb, inverse, J[:, :, None] * Jw[:, None, :])
+    gb = np.zeros((B, p))
+    np.add.at(gb, inverse, g)
+    G = g.sum(axis=0)  # ~0 at a least-squares solution; kept so the steps are exact
+    try:
+        steps = -np.linalg.solve(H[None] - Hb, (G[None] - gb)[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        steps = -np.stack([np.linalg.lstsq(H - Hb[b], G - gb[b], rcond=None)[0] for b in range(B)])
+    steps = steps - (-np.linalg.lstsq(H, G, rcond=None)[0])[None, :]  # relative to the full fit
+    centred = steps - steps.mean(axis=0)
+    return np.sqrt((B - 1) / B * np.sum(centred**2, axis=0))
+
+
+def parameter_sigma(J: np.ndarray, r: np.ndarray, blocks: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The σ calterm reports: the block jackknife's, never below the textbook one."""
+    jack = jackknife_sigma(J, r, blocks, weights)
+    book = textbook_sigma(J, r)
+    return np.where(np.isfinite(jack), np.fmax(jack, book), book)
