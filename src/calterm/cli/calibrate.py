@@ -99,5 +99,6 @@ def _print_report(result) -> None:
     for name in ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength"):
         err = f" ± {sig[name]:.2e}" if name in sig else " (fixed)"
         print(f"  {name:10s} {getattr(g, name):.8g}{err}")
+    print(f"  (± 1σ: {result.summary()['sigma_method']})")
     print(f"Fit2D: distance {f['directDist']:.3f} mm, centre x {f['centerX']:.3f} y {f['centerY']:.3f} px, "
           f"tilt {f['tilt']:.4f}°, tilt plane {f['tiltPlanRotation']:.3f}°")

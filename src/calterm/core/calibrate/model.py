@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from calterm.core.calibrate.uncertainty import METHOD as SIGMA_METHOD
 from calterm.core.common.geometry import Constraints, PoniGeometry
 from calterm.core.common.history import History
 
@@ -111,6 +112,7 @@ class CalibrationResult:
         return {
             "geometry": self.geometry.as_dict(),
             "sigma": self.sigma,
+            "sigma_method": SIGMA_METHOD,  # how σ was estimated (core.calibrate.uncertainty)
             "fit2d": self.fit2d,
             "detector": self.detector_name,
             "shape": list(self.shape),

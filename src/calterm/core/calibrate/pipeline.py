@@ -30,6 +30,7 @@ from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, Calib
 from calterm.core.calibrate.peakpickers import PickerExtractor
 from calterm.core.calibrate.points import grow_ring, refine_peak
 from calterm.core.calibrate.refine import HISTORY_COLUMNS, ControlPoints
+from calterm.core.calibrate.uncertainty import sigma_comments
 from calterm.core.calibrate.ringpeaks import rings_on_detector
 from calterm.core.calibrate.verdict import judge, ring_residuals
 from calterm.core.common.calibrants import Calibrant, load_calibrant
@@ -356,7 +357,7 @@ def _as_points(labelled, prep: Prepared) -> ControlPoints:
 def write_poni(result: CalibrationResult, path: str | Path, command: str = "") -> Path:
     """Write the PONI file (versioned: an earlier file at ``path`` is kept as a numbered version)."""
     comments = [f"calterm calibration: {result.calibrant}, verdict {result.verdict.status}",
-                f"RMS 2theta {result.rms_2th_deg:.6f} deg over {result.rows.size} points"]
+                f"RMS 2theta {result.rms_2th_deg:.6f} deg over {result.rows.size} points", *sigma_comments(result.sigma)]
     detector = result.detector
     if result.distortion is not None:  # the fitted distortion goes beside, as the PONI's spline file
         from calterm.core.calibrate.distortion import write_spline_beside

@@ -23,7 +23,7 @@ import numpy as np
 from calterm.core.common.geometry import PoniGeometry, load_poni
 from calterm.core.common.jobs import JobContext
 from calterm.core.common.jsonable import plain_json
-from calterm.core.io.images import TIFF_SUFFIXES, load_image
+from calterm.core.io.images import TIFF_SUFFIXES
 from calterm.errors import InputError
 
 CALIBRATION_SUFFIXES = (".poni", ".imctrl")
@@ -60,19 +60,33 @@ def expand_frames(pattern: str) -> list[str]:
 
 def average_frames(paths: list[str], ctx: JobContext | None = None, label: str = "frames"
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over the frames where each pixel is valid; invalid where no frame has it valid."""
+    """Mean over the frames where each pixel is valid; invalid where no frame has it valid.
+
+    Every frame of every file counts: a multi-page TIFF, a multi-frame EDF or an HDF5 stack is a
+    series of exposures (read one frame at a time by ``core.io.frames``), not its first frame.
+    """
+    from calterm.core.io.frames import iter_frames, plan_units
+
     total = count = None
     for i, path in enumerate(paths):
         if ctx is not None:
             ctx.report(f"reading {label}", i, len(paths))
-        img = load_image(path)
-        if total is None:
-            total = np.zeros(img.shape)
-            count = np.zeros(img.shape, dtype=np.int32)
-        elif img.shape != total.shape:
-            raise InputError(f"{path}: shape {img.shape} differs from {paths[0]} {total.shape}")
-        total += img.data
-        count += ~img.invalid
+        for unit in plan_units([path]):
+            for read in iter_frames(unit):
+                if read.data is None:
+                    where = path if read.frame is None else f"{path} frame {read.frame}"
+                    raise InputError(f"{where}: cannot read ({read.error})")
+                data = np.asarray(read.data, dtype=np.float64)
+                invalid = ~np.isfinite(data) | (data < 0)  # as load_image marks them
+                if total is None:
+                    total = np.zeros(data.shape)
+                    count = np.zeros(data.shape, dtype=np.int32)
+                elif data.shape != total.shape:
+                    raise InputError(f"{path}: shape {data.shape} differs from {paths[0]} {total.shape}")
+                total += np.where(invalid, 0.0, data)
+                count += ~invalid
+    if total is None:
+        raise InputError(f"{paths[0]}: no frames")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     return mean, count == 0

@@ -234,15 +234,18 @@ def _iter_indexed(unit: FrameUnit, n: int, read) -> Iterator[FrameRead]:
 
 
 def _iter_tiff(unit: FrameUnit, file: str) -> Iterator[FrameRead]:
-    """Pages in order; a page holding a stack (tifffile writes 3D arrays so) yields each of its frames."""
+    """Pages in order; a page holding a stack (tifffile writes 3D arrays so, as planar RGB(A) for 3
+    or 4 frames) yields each of its frames (``tiff_pages.frames_in_page``)."""
     import tifffile
+
+    from calterm.core.io.tiff_pages import frames_in_page
 
     index = 0
     with tifffile.TiffFile(file) as tif:
         for page in tif.pages:
             try:
                 arr = page.asarray()
-                frames = arr if arr.ndim == 3 and page.samplesperpixel == 1 else arr[None]
+                frames = arr if arr.ndim == 3 and frames_in_page(page) > 1 else arr[None]
             except Exception as exc:
                 yield FrameRead(unit.path, index, None, _describe(exc))
                 index += 1

@@ -71,6 +71,11 @@ def _default_dataset(h5) -> str:
     """The NeXus default signal if declared, else the first 2D/3D dataset (Eiger: /entry/data/data)."""
     import h5py
 
+    from calterm.core.io.nexus_signal import nexus_default_signal
+
+    signal = nexus_default_signal(h5)  # @default -> NXentry @default -> NXdata @signal (silx's rules)
+    if signal is not None:
+        return signal
     for candidate in ("entry/data/data", "entry/instrument/detector/data", "data"):
         if candidate in h5 and isinstance(h5[candidate], h5py.Dataset):
             return candidate
@@ -101,12 +106,10 @@ def read_array(path: str | os.PathLike, frame: int = 0) -> tuple[np.ndarray, dic
         if suffix in TIFF_SUFFIXES:
             import tifffile
 
+            from calterm.core.io.tiff_pages import read_tiff_frame
+
             with tifffile.TiffFile(file) as tif:
-                if not len(tif.pages):
-                    raise InputError(f"{file}: not a readable TIFF image (no image data)")
-                if not 0 <= frame < len(tif.pages):
-                    raise InputError(f"{file}: frame {frame} out of range (0..{len(tif.pages) - 1})")
-                return tif.pages[frame].asarray(), {}
+                return read_tiff_frame(tif, frame, file), {}  # pages, or planes of a stacked page
         import fabio
 
         with fabio.open(file) as img:
