@@ -9,8 +9,9 @@ says they are: a pixel's 2θ comes from pyFAI's geometry at the pixel's true pos
 rot2) and each panel's pose until every ring peak (:mod:`.panel_peaks`) lies on its ring. Tilt is
 in the common geometry, so it cannot hide in the offsets.
 
-A common translation of all panels is the PONI; the offsets are therefore reported relative to
-their mean (the gauge: mean shift 0, mean rotation 0). Uncertainties come from the Jacobian at the
+A common translation of all panels is the PONI; the offsets are therefore relative: fitted with
+their information-weighted mean at 0 (and mean rotation 0), reported relative to their weighted
+median, so that one displaced panel reads as itself displaced and the others in place. Uncertainties come from the Jacobian at the
 solution scaled by the residual scatter (points weighted by their own centroid error); a panel whose
 offset is within 3σ on both axes has "no significant shift". Rotational correlation stays as the
 coarse start (the peaks are searched within a few pixels of the model) and for images without a
@@ -36,7 +37,10 @@ from calterm.errors import ComputationError
 
 COMMON = ("dist", "poni1", "poni2", "rot1", "rot2")
 SIGNIFICANCE = 3.0  # a shift beyond 3σ on either axis is reported as significant
-ROUNDS = ((8.0, 3.0), (5.0, 3.0), (4.0, 3.0))  # (search window, centroid half-width) px per round
+# search windows (px from the model ring) per round: wide enough for the coarse start's error (the
+# correlation's, a few px on a tilted detector), then narrow, so that close rings can be used too
+WINDOWS = (8.0, 4.0, 2.5)
+FIRST_HALF_PX = 3.0  # centroid half-width before any ring width is measured; then 3 RMS widths
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,19 @@ class _Problem:
         self.pix = float(np.sqrt(ai.detector.pixel1 * ai.detector.pixel2))
         # common parameters in pixel-sized units (dist and PONI in px, rotations in px at the distance)
         self.scale = np.array([self.pix, self.pix, self.pix, self.pix / base.dist, self.pix / base.dist])
+        # The gauge (what "relative" means): the poses' mean weighted, axis by axis, by how well the
+        # rings measure each panel along that axis. A plain mean would hand a far sensor's
+        # unmeasurable tangential shift (rings are locally straight there) to every other panel's σ.
+        # Panels without a ring peak are pinned at 0 and reported undetermined.
+        counts = np.bincount(pts.panel, minlength=self.n) if pts.size else np.zeros(self.n, int)
+        self.active = counts > 0
+        self.weights = np.zeros((self.n, self.per))
+        if pts.size:
+            data = self._data_jacobian(np.zeros(5 + self.per * self.n))
+            info = np.square(data[:, 5:]).sum(axis=0).reshape(self.n, self.per)
+            info[~self.active] = 0.0
+            self.weights = info / np.maximum(info.sum(axis=0), 1e-300)
+        self.n_gauge = self.per + int((~self.active).sum()) * self.per
 
     def unpack(self, x: np.ndarray):
         param = np.array([*(self.base.as_vector(COMMON) + x[:5] * self.scale), self.base.rot3])
@@ -126,9 +143,9 @@ class _Problem:
         return np.concatenate([res, self._gauge(shifts, rots)])
 
     def _gauge(self, shifts, rots) -> np.ndarray:
-        rows = [self.gauge * shifts[:, 0].mean(), self.gauge * shifts[:, 1].mean()]
-        if self.rotations:
-            rows.append(self.gauge * rots.mean() * 100.0)
+        poses = np.column_stack([shifts, rots]) if self.rotations else shifts
+        rows = list(self.gauge * (self.weights * poses).sum(axis=0))
+        rows += list(self.gauge * poses[~self.active].ravel())
         return np.array(rows)
 
     def _g(self, r, c, param, tth) -> np.ndarray:
@@ -138,19 +155,19 @@ class _Problem:
         self._grad = (gr, gc)
         return np.hypot(gr, gc)
 
-    def jacobian(self, x: np.ndarray) -> np.ndarray:
+    def _data_jacobian(self, x: np.ndarray) -> np.ndarray:
         param, shifts, rots = self.unpack(x)
         r, c = self._positions(shifts, rots)
         tth = tth_at(self.ai, r, c, param)
         g = self._g(r, c, param, tth)
         gr, gc = self._grad
         m = self.pts.size
-        jac = np.zeros((m + (3 if self.rotations else 2), x.size))
+        jac = np.zeros((m, x.size))
         w = self.wt / g
         for k in range(5):
             step = np.zeros(6)
             step[k] = 1e-3 * self.scale[k]
-            jac[:m, k] = w * (tth_at(self.ai, r, c, param + step) - tth) / 1e-3
+            jac[:, k] = w * (tth_at(self.ai, r, c, param + step) - tth) / 1e-3
         for i, panel in enumerate(self.panels):
             sel = np.flatnonzero(self.pts.panel == i)
             col = 5 + self.per * i
@@ -162,11 +179,18 @@ class _Problem:
                 cs, sn = np.cos(rots[i]), np.sin(rots[i])
                 d_row, d_col = cs * u - sn * v, -sn * u - cs * v
                 jac[sel, col + 2] = w[sel] * (gr[sel] * d_row + gc[sel] * d_col)
-            jac[m, col] = self.gauge / self.n
-            jac[m + 1, col + 1] = self.gauge / self.n
-            if self.rotations:
-                jac[m + 2, col + 2] = self.gauge * 100.0 / self.n
         return jac
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        gauge = np.zeros((self.n_gauge, x.size))
+        for k in range(self.per):
+            gauge[k, 5 + k::self.per] = self.gauge * self.weights[:, k]
+        row = self.per
+        for i in np.flatnonzero(~self.active):
+            for k in range(self.per):
+                gauge[row, 5 + self.per * i + k] = self.gauge
+                row += 1
+        return np.vstack([self._data_jacobian(x), gauge])
 
 
 def _solve(problem: _Problem, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,12 +209,12 @@ def _covariance(problem: _Problem, x: np.ndarray) -> tuple[np.ndarray, float]:
     and the residual RMS (px, unweighted)."""
     jac = problem.jacobian(x)
     res = problem.residuals(x)[: problem.pts.size]
-    dof = max(problem.pts.size - (x.size - (3 if problem.rotations else 2)), 1)
+    dof = max(problem.pts.size - (x.size - problem.n_gauge), 1)
     s2 = float(np.sum(res ** 2)) / dof
     norms = np.linalg.norm(jac, axis=0)
     norms[norms == 0] = 1.0
     _, sv, vt = np.linalg.svd(jac / norms, full_matrices=False)
-    inv = np.where(sv > sv.max() * 1e-10, 1.0 / np.maximum(sv, 1e-300) ** 2, 1e30)
+    inv = 1.0 / np.maximum(sv, sv.max() * 1e-12) ** 2
     cov = (vt.T * inv) @ vt / np.outer(norms, norms) * s2
     raw = res / problem.wt
     return cov, float(np.sqrt(np.mean(raw ** 2)))
@@ -204,7 +228,16 @@ def fit_panels(image: np.ndarray, valid: np.ndarray, panels: Sequence[Panel], ge
     ``start_shifts`` (panel name -> (dx, dy) px) is the coarse start, e.g. rotational correlation on
     an untilted detector; the common geometry starts from ``geometry``.
     """
-    ctx = ctx or JobContext()
+    from threadpoolctl import threadpool_limits
+
+    # small dense SVDs in every solver step: with OpenBLAS threads on a busy machine one 500 x 133
+    # SVD took 0.77 s (64 sensors: 42 s a fit); with one thread the fit is BLAS-bound no more
+    with threadpool_limits(limits=1):
+        return _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shifts, rotations,
+                           ctx or JobContext())
+
+
+def _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shifts, rotations, ctx) -> PanelFit:
     panels = list(panels)
     n = len(panels)
     ai = geometry.to_pyfai(detector)
@@ -218,9 +251,10 @@ def fit_panels(image: np.ndarray, valid: np.ndarray, panels: Sequence[Panel], ge
         x[5:].reshape(n, per)[:, :2] = start
     rounds, base = [], geometry
     problem = None
-    for k, (window, half) in enumerate(ROUNDS):
+    half = FIRST_HALF_PX
+    for k, window in enumerate(WINDOWS):
         ctx.check()
-        ctx.report(f"ring peaks, round {k + 1}", k, len(ROUNDS))
+        ctx.report(f"ring peaks, round {k + 1}", k, len(WINDOWS))
         probe = _Problem(ai, base, panels, _empty_points(), rotations)
         param, shifts, rots = probe.unpack(x)
         model = PanelModel(ai, tuple(param), tuple(panels), shifts, rots)
@@ -233,14 +267,17 @@ def fit_panels(image: np.ndarray, valid: np.ndarray, panels: Sequence[Panel], ge
         x, keep = _solve(problem, x)
         problem = _Problem(ai, base, panels, pts.subset(keep), rotations)
         x, _ = _solve(problem, x)
-        rounds.append({"window_px": window, "points": int(keep.sum()), "rejected": int((~keep).sum())})
+        rounds.append({"window_px": window, "half_px": round(half, 3), "points": int(keep.sum()),
+                       "rejected": int((~keep).sum())})
+        half = float(np.clip(3.0 * np.median(pts.width_px[keep]), 1.5, 4.0))
     assert problem is not None
     cov, rms = _covariance(problem, x)
     param, shifts, rots = problem.unpack(x)
     sig = np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(-1)
-    sig_poses = np.maximum(sig[5:].reshape(n, per), _ring_jackknife(problem, x, ctx))
-    geo = PoniGeometry(*param, wavelength=geometry.wavelength)
+    sig_poses = sig[5:].reshape(n, per)
     counts = np.bincount(problem.pts.panel, minlength=n)
+    shifts, param = _median_gauge(shifts.copy(), sig_poses[:, :2], counts > 0, param, detector)
+    geo = PoniGeometry(*param, wavelength=geometry.wavelength)
     out = []
     for i, p in enumerate(panels):
         sx, sy = (float(v) if v < 1e6 else float("inf") for v in sig_poses[i, :2])
@@ -249,38 +286,29 @@ def fit_panels(image: np.ndarray, valid: np.ndarray, panels: Sequence[Panel], ge
         out.append(PanelOffset(p.name, (float(shifts[i, 0]), float(shifts[i, 1])), (sx, sy),
                                float(np.degrees(rots[i])),
                                float(np.degrees(sig_poses[i, 2])) if rotations else 0.0, int(counts[i])))
-    ctx.report("panels fitted", len(ROUNDS), len(ROUNDS))
+    ctx.report("panels fitted", len(WINDOWS), len(WINDOWS))
     return PanelFit(geo, out, rms, problem.pts.size, rotations, rounds)
 
 
-def _ring_jackknife(problem: _Problem, x: np.ndarray, ctx: JobContext) -> np.ndarray:
-    """Each pose's σ from leaving out one ring at a time (0 where fewer than 3 rings saw the panel).
-
-    The Jacobian's σ assumes independent peaks, but a ring's peaks share its errors (its profile,
-    its background, its neighbours): measured on synthetic quadrants, the offsets' errors were up to
-    2.5 times the Jacobian's σ (0.008 px against 0.003), radially, the same on every ring. Leaving
-    rings out sees that; the reported σ is the larger of the two.
-    """
-    from scipy.optimize import least_squares
-
-    pts, n, per = problem.pts, problem.n, problem.per
-    rings = np.unique(pts.ring)
-    out = np.zeros((n, per))
-    if rings.size < 3:
-        return out
-    reps = []
-    for r in rings:
-        ctx.check()
-        sub = _Problem(problem.ai, problem.base, problem.panels, pts.subset(pts.ring != r), problem.rotations)
-        sol = least_squares(sub.residuals, x, jac=sub.jacobian, method="trf", x_scale="jac", max_nfev=20)
-        counts = np.bincount(sub.pts.panel, minlength=n)
-        reps.append((sol.x[5:].reshape(n, per), counts > 0))
-    for i in range(n):
-        vals = np.array([poses[i] for poses, seen in reps if seen[i]])
-        k = len(vals)
-        if k >= 3:
-            out[i] = np.sqrt((k - 1) / k * np.sum((vals - vals.mean(axis=0)) ** 2, axis=0))
-    return out
+def _median_gauge(shifts: np.ndarray, sigma: np.ndarray, active: np.ndarray, param: np.ndarray, detector):
+    """Shifts re-expressed relative to their weighted median (weights 1/σ², axis by axis), the PONI
+    taking the common part: one displaced quadrant then reads as itself displaced and the others in
+    place, not as a quarter of its shift spread over all four (what any mean would say). A common
+    translation of every panel is exactly a move of the PONI in the detector plane, so the model and
+    its residuals are unchanged; the σ are the fit's (relative to the information-weighted mean)."""
+    t = np.zeros(2)
+    for k in range(2):
+        ok = active & np.isfinite(sigma[:, k]) & (sigma[:, k] > 0)
+        if ok.any():
+            v, w = shifts[ok, k], 1.0 / sigma[ok, k] ** 2
+            order = np.argsort(v)
+            cum = np.cumsum(w[order])
+            t[k] = v[order][np.searchsorted(cum, 0.5 * cum[-1])]
+    shifts[active] -= t
+    param = np.array(param, float)
+    param[1] += t[1] * detector.pixel1  # content displaced by +t everywhere = the PONI moved by +t
+    param[2] += t[0] * detector.pixel2
+    return shifts, param
 
 
 def _empty_points() -> RingPoints:

@@ -89,7 +89,7 @@ def extract_ring_points(image: np.ndarray, valid: np.ndarray, model: PanelModel,
     """
     rings = np.asarray(rings_tth, float)
     out: dict[str, list] = {k: [] for k in ("rows", "cols", "panel", "ring", "tth", "sigma_px", "width_px")}
-    band = 3.0  # background band beyond the centroid window (px)
+    band = max(2.0, half_px)  # background band beyond the centroid window (px)
     for i, panel in enumerate(model.panels):
         rr, cc = np.nonzero(valid[panel.slices])
         if rr.size < 50:
@@ -126,7 +126,7 @@ def extract_ring_points(image: np.ndarray, valid: np.ndarray, model: PanelModel,
             if others.size:
                 g_arc = np.bincount(groups, weights=g[near], minlength=n) / np.maximum(np.bincount(groups, minlength=n), 1)
                 spacing = np.min(np.abs(others - ring)) / np.maximum(g_arc, 1e-12)
-                ok &= spacing > window_px + half_px + band + 2.0
+                ok &= spacing > window_px + 2 * half_px + band
             keep = np.flatnonzero(ok & (snr >= min_snr))
             if keep.size == 0:
                 continue

@@ -26,6 +26,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from calterm.core.calibrate.uncertainty import METHOD as SIGMA_METHOD
 from calterm.core.common.geometry import fit2d_center_px
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.screens.prompt import PromptScreen
@@ -171,6 +172,7 @@ class ResultsScreen(CaltermScreen):
         v = result.verdict
         grid = Table.grid()
         grid.add_row(table)
+        grid.add_row(f"± 1σ: {SIGMA_METHOD}")
         grid.add_row("")
         grid.add_row(f"verdict: {v.status} — RMS {v.rms_rad * 1e3:.3f} mrad, noise floor "
                      f"{v.noise_floor_rad * 1e3:.3f} mrad; detector {result.detector_name}, {result.calibrant}")
