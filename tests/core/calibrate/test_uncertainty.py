@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyFAI.detectors
+import pytest
 
 from calterm.core.calibrate.refine import ControlPoints, delta_tth, refine_geometry
 from calterm.core.common.geometry import Constraints, PoniGeometry
@@ -65,3 +66,23 @@ def _jacobian(geometry: PoniGeometry, det, pts: ControlPoints, free: list[str]) 
         g = PoniGeometry(**{**geometry.as_dict(), name: getattr(geometry, name) + h})
         cols.append((delta_tth(g, det, pts) - base) / h)
     return np.column_stack(cols)
+
+
+def test_the_poni_file_carries_the_sigmas_and_pyfai_still_reads_it(rendered, tmp_path, poni_file_is):
+    from calterm.core.calibrate.model import CalibrationRequest
+    from calterm.core.calibrate.pipeline import calibrate, write_poni
+
+    case = rendered("perkin_noisy")
+    result = calibrate(CalibrationRequest(str(case.path), "Si", case.truth.wavelength, detector="Perkin"))
+    assert result.verdict.ok
+    written = write_poni(result, tmp_path / "calib.poni")
+    poni_file_is(written, result.geometry, result.detector)  # comments do not disturb pyFAI
+    text = written.read_text()
+    assert "block jackknife" in text
+    for name, value in result.sigma.items():
+        line = next(x for x in text.splitlines() if x.startswith(f"#   sigma_{name} = "))
+        assert float(line.split("=")[1].split()[0]) == pytest.approx(value, rel=1e-3)
+    assert result.summary()["sigma_method"].startswith("block jackknife")
+    # and the σ holds on this noisy flat panel: every free parameter within 3σ of the truth
+    for name, s in result.sigma.items():
+        assert abs(getattr(result.geometry, name) - getattr(case.truth, name)) <= 3 * s, name

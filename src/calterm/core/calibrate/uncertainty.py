@@ -74,3 +74,15 @@ def parameter_sigma(J: np.ndarray, r: np.ndarray, blocks: np.ndarray, weights: n
     jack = jackknife_sigma(J, r, blocks, weights)
     book = textbook_sigma(J, r)
     return np.where(np.isfinite(jack), np.fmax(jack, book), book)
+
+
+_UNITS = {"dist": "m", "poni1": "m", "poni2": "m", "rot1": "rad", "rot2": "rad", "rot3": "rad", "wavelength": "m"}
+
+
+def sigma_comments(sigma: dict[str, float]) -> list[str]:
+    """Comment lines for the PONI file: each free parameter's 1σ and how it was estimated (pyFAI
+    skips ``#`` lines, so the file stays one it reads)."""
+    if not sigma:
+        return []
+    return [f"1-sigma errors ({METHOD}):"] + [f"  sigma_{name} = {value:.3e} {_UNITS.get(name, '')}".rstrip()
+                                             for name, value in sigma.items()]
