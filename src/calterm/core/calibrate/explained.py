@@ -12,7 +12,8 @@ and a distance 0.4 % off, yet CeO2's (200) ring, between two strong ones, is sim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage
@@ -32,15 +33,59 @@ ABSENT_RATIO = 0.1
 
 
 @dataclass(frozen=True)
+class TthProfile:
+    """The image's azimuthal profile at a geometry, one bin per pixel of 2θ near the beam; ``z`` is
+    background-free and in robust σ. The ring-label and calibrant-identity checks read it too, so
+    it is computed once per verdict."""
+
+    centres: np.ndarray  # 2θ (rad) of each bin
+    z: np.ndarray
+    good: np.ndarray  # bins with enough valid pixels to count
+    step: float  # bin width (rad)
+
+    def height(self, tth: float) -> float:
+        """The profile's peak height (σ) within 2 bins of ``tth``; NaN off the profile or across a gap."""
+        i = int(np.floor((tth - self.centres[0]) / self.step + 0.5))
+        lo, hi = max(0, i - 2), min(self.z.size, i + 3)
+        if lo >= hi or not self.good[lo:hi].all():
+            return np.nan
+        return float(self.z[lo:hi].max())
+
+    def heights(self, tth: np.ndarray) -> np.ndarray:
+        """:meth:`height` at many angles at once (NaN off the profile or across a gap)."""
+        i = np.floor((np.asarray(tth, float) - self.centres[0]) / self.step + 0.5).astype(np.intp)
+        inside = (i >= 2) & (i < self.z.size - 2)
+        top, covered = self._windows
+        j = np.clip(i, 0, self.z.size - 1)
+        return np.where(inside & covered[j], top[j], np.nan)
+
+    @cached_property
+    def _windows(self) -> tuple[np.ndarray, np.ndarray]:
+        # the 5-bin maximum and "all 5 bins good" of every bin, computed once per profile
+        top = ndimage.maximum_filter1d(self.z, 5, mode="nearest")
+        covered = ndimage.minimum_filter1d(self.good.astype(np.int8), 5, mode="nearest") > 0
+        return top, covered
+
+    def peaks(self, limit: int | None = STRONG_PEAKS) -> tuple[np.ndarray, np.ndarray]:
+        """2θ (rad) and height (σ) of the strongest profile peaks, strongest first."""
+        z = self.z
+        is_peak = (z > PEAK_Z) & (z == ndimage.maximum_filter1d(z, 7)) & self.good
+        idx = np.nonzero(is_peak)[0]
+        idx = idx[np.argsort(z[idx])[::-1]][:limit]
+        return self.centres[idx], z[idx]
+
+
+@dataclass(frozen=True)
 class Explanation:
     peaks: int  # strong peaks in the profile
     unexplained: int  # of those, how many sit on no calibrant ring
     explained_fraction: float  # of the strong peaks' summed height, the part on calibrant rings
     absent: tuple[int, ...] = ()  # calibrant rings (1-based) between two strong rings, with nothing there
+    profile: TthProfile | None = field(default=None, repr=False, compare=False)
 
 
-def explain(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, detector, tth_rad: np.ndarray) -> Explanation:
-    """Count the strong ring peaks of the image's profile that no calibrant ring explains."""
+def tth_profile(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, detector) -> TthProfile | None:
+    """The image's background-free profile in 2θ at ``geometry`` (None: too few valid pixels)."""
     k = max(1, int(np.sqrt(valid.size / SAMPLE_PIXELS)))  # every k-th pixel each way
     rows, cols = np.nonzero(valid[::k, ::k])
     rows, cols = rows * k, cols * k
@@ -53,19 +98,27 @@ def explain(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, detecto
     total = np.bincount(idx, weights=values)
     good = count >= 5
     if good.sum() < 20:
-        return Explanation(0, 0, 1.0)
+        return None
     centres = tth.min() + (np.arange(count.size) + 0.5) * step
     profile = np.interp(centres, centres[good], total[good] / count[good])
     background = ndimage.percentile_filter(profile, 20, size=31, mode="nearest")
     excess = profile - background
     noise = 1.4826 * np.median(np.abs(excess[good] - np.median(excess[good]))) + 1e-12
-    z = excess / noise
+    return TthProfile(centres, excess / noise, good, step)
+
+
+def explain(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, detector, tth_rad: np.ndarray) -> Explanation:
+    """Count the strong ring peaks of the image's profile that no calibrant ring explains."""
+    profile = tth_profile(data, valid, geometry, detector)
+    if profile is None:
+        return Explanation(0, 0, 1.0)
+    centres, z, good, step = profile.centres, profile.z, profile.good, profile.step
     is_peak = (z > PEAK_Z) & (z == ndimage.maximum_filter1d(z, 7)) & good
     peaks = np.nonzero(is_peak)[0]
     peaks = peaks[np.argsort(z[peaks])[::-1]][:STRONG_PEAKS]
-    absent = _absent_rings(z, good, centres, step, tth_rad)
+    absent = _absent_rings(profile, tth_rad)
     if peaks.size == 0:
-        return Explanation(0, 0, 1.0, absent)
+        return Explanation(0, 0, 1.0, absent, profile)
     # a peak is explained when a calibrant ring lies within 3 px (in 2θ) of it; real images also
     # show a few others (Kβ, a second phase, the beam-stop edge), hence a height-weighted fraction
     offsets = np.abs(centres[peaks][:, None] - tth_rad[None, :])
@@ -77,24 +130,16 @@ def explain(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, detecto
                         for k in nearest])
     unexplained = distance > np.minimum(3 * step, 0.2 * spacing)
     return Explanation(int(peaks.size), int(unexplained.sum()), float(1 - z[peaks][unexplained].sum() / z[peaks].sum()),
-                       absent)
+                       absent, profile)
 
 
-def _absent_rings(z: np.ndarray, good: np.ndarray, centres: np.ndarray, step: float,
-                  tth_rad: np.ndarray) -> tuple[int, ...]:
+def _absent_rings(profile: TthProfile, tth_rad: np.ndarray) -> tuple[int, ...]:
     """Rings among the first few whose profile height is under ABSENT_RATIO of both neighbours'.
 
     Only rings with a strong ring on each side count: the innermost ring may hide behind the beam
     stop, and outer ones fade or leave the detector, but a ring between two present ones cannot.
     """
-    def height(t: float) -> float:
-        i = int(np.floor((t - centres[0]) / step + 0.5))
-        lo, hi = max(0, i - 2), min(z.size, i + 3)
-        if lo >= hi or not good[lo:hi].all():
-            return np.nan  # off the profile or across a gap: no evidence either way
-        return float(z[lo:hi].max())
-
-    heights = [height(t) for t in tth_rad[: ABSENT_RINGS + 1]]
+    heights = [profile.height(t) for t in tth_rad[: ABSENT_RINGS + 1]]
     absent = []
     for n in range(1, min(ABSENT_RINGS, len(heights) - 1)):
         below, here, above = heights[n - 1], heights[n], heights[n + 1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from calterm.core.calibrate.explained import Explanation
+from calterm.core.calibrate.labels import ONE_RING_HINT, label_reasons
 from calterm.core.calibrate.model import RingResidual, Verdict
 from calterm.core.calibrate.refine import ControlPoints
 
@@ -118,15 +119,20 @@ def judge(
         listed = ", ".join(str(n) for n in explained.absent)
         reasons.append(f"calibrant ring(s) {listed} should lie between two strong rings but the image shows nothing "
                        "there: wrong calibrant? (CeO2 and Si, for one, share most rings)")
+    if explained is not None:
+        labels = label_reasons(rings, explained.profile, tth_all_rad)
+        if labels:
+            status = "doubtful"
+            reasons += labels
     supported = [r for r in rings if r.count >= max(MIN_RING_POINTS, SUPPORT_FRACTION * residual_rad.size)]
     if len(supported) < 2:
         status = "doubtful"
-        reasons.append(f"only {len(supported)} ring(s) carry enough points to constrain the geometry")
+        reasons.append(f"only {len(supported)} ring(s) carry enough points to constrain the geometry{ONE_RING_HINT}")
     elif n_predicted is not None and len(supported) < FOUND_FRACTION * min(n_predicted, MAX_EXPECTED_RINGS):
         status = "doubtful"
         reasons.append(f"the geometry puts {n_predicted} rings on the detector but only {len(supported)} were found")
     if len(rings) < 2 or residual_rad.size < 10:
-        hint = " (for a single ring, `calterm circle` fits its centre and radius)" if len(rings) == 1 else ""
+        hint = ONE_RING_HINT if len(rings) == 1 else ""
         return Verdict("failed", (f"only {residual_rad.size} points on {len(rings)} ring(s): not enough to trust "
                                   f"a geometry{hint}",), rms, floor)
     if rms > FAILED_RMS_RAD:
