@@ -21,8 +21,8 @@ def add_parser(sub):
                        description=__doc__.split("\n\n")[0])
     p.add_argument("image", help="calibrant image (any format fabio reads; FILE.h5::/path for HDF5)")
     p.add_argument("--calibrant", required=True, help="pyFAI calibrant name or d-spacing file (.D)")
-    wl = p.add_mutually_exclusive_group(required=True)
-    wl.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å")
+    wl = p.add_mutually_exclusive_group()  # neither: the image header's (mar345, ADSC, miniCBF, Eiger/NeXus, EDF)
+    wl.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å (default: the image header's)")
     wl.add_argument("--energy", metavar="KEV", help="X-ray energy in keV")
     add_image_options(p)
     p.add_argument("--distance", metavar="MM", help="start value: sample-detector distance in mm")
@@ -102,3 +102,8 @@ def _print_report(result) -> None:
     print(f"  (± 1σ: {result.summary()['sigma_method']})")
     print(f"Fit2D: distance {f['directDist']:.3f} mm, centre x {f['centerX']:.3f} y {f['centerY']:.3f} px, "
           f"tilt {f['tilt']:.4f}°, tilt plane {f['tiltPlanRotation']:.3f}°")
+    if result.detector_choice is not None:
+        print(f"detector choice: {result.detector_choice.describe()}")
+    for fact, used in result.from_header.items():
+        print(f"from header: {fact} = {used['value'] if isinstance(used, dict) else used}"
+              + (f" ({used['key']})" if isinstance(used, dict) and used.get("key") else ""))

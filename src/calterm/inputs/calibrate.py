@@ -217,12 +217,21 @@ def calibration_request(fields: Mapping[str, object], base: CalibrationRequest |
             continue
         changes.update(in_field(key, name, _changes, key, value, base, name(key)))
     wavelength, energy = fields.get("wavelength"), fields.get("energy")
-    if "wavelength" in fields or "energy" in fields or base is None:
+    # a new image and no wavelength typed with it: its header's, if it has one (from_header says so)
+    header_m = (None if field_text(wavelength) or field_text(energy) or "image_path" not in changes
+                else _header_wavelength_m(changes["image_path"], changes.get("frame", 0)))
+    if header_m is not None:
+        changes["wavelength_m"], changes["from_header"] = header_m, ("wavelength_A",)
+    elif base is None and not field_text(wavelength) and not field_text(energy):
+        raise FieldError("wavelength", f"{name('wavelength')} or {name('energy')}: a value is needed "
+                                       "(the image header has none)")
+    elif "wavelength" in fields or "energy" in fields or base is None:
         key = "wavelength" if field_text(wavelength) or not field_text(energy) and "energy" not in fields else "energy"
         if key in fields and not field_text(fields[key]) and not field_text(energy if key == "wavelength" else wavelength):
             raise FieldError(key, f"{name(key)}: a value is needed")
         changes["wavelength_m"] = in_field(key, name, parse_wavelength, wavelength, energy,
                                          names=(name("wavelength"), name("energy")))
+        changes["from_header"] = tuple(f for f in (base.from_header if base else ()) if f != "wavelength_A")
     if any(k in fields for k in constraint_keys):
         changes["constraints"] = _constraints(fields, base.constraints if base else Constraints(), name)
     if base is not None:
@@ -231,6 +240,18 @@ def calibration_request(fields: Mapping[str, object], base: CalibrationRequest |
         if field_name not in changes:
             raise FieldError(key, f"{name(key)}: a value is needed")
     return CalibrationRequest(**changes)
+
+
+def _header_wavelength_m(image_path: str, frame: int = 0) -> float | None:
+    """The wavelength (m) the image's header states (:mod:`calterm.core.io.headers`), None when it
+    states none or an implausible one."""
+    from calterm.core.io.headers import header_facts
+
+    facts = header_facts(image_path, frame)
+    try:
+        return None if facts.wavelength_A is None else parse_wavelength(facts.wavelength_A)
+    except InputError:
+        return None
 
 
 def _constraints(fields: Mapping[str, object], base: Constraints, name: FieldName) -> Constraints:

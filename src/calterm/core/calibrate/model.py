@@ -53,6 +53,8 @@ class CalibrationRequest:
     spline_path: str | None = None  # Fit2D spline file of a distorting detector (pyFAI's model)
     sensor: tuple[str, float] | None = None  # (material, thickness µm): pyFAI's parallax model
     fit_distortion: bool | None = None  # fit a smooth distortion; None: when the verdict sees one
+    header_starts: bool = True  # the image header's distance and centre start where none is typed
+    from_header: tuple[str, ...] = ()  # facts the face took from the header ("wavelength_A")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class CalibrationResult:
     detector: object = field(repr=False, compare=False, default=None)  # the pyFAI detector used
     distortion: object = field(repr=False, compare=False, default=None)  # a fitted SmoothDistortion
     identity: object = field(repr=False, compare=False, default=None)  # identity.Identity: the calibrant check
+    detector_choice: object = field(repr=False, compare=False, default=None)  # DetectorChoice: how it was chosen
+    from_header: dict = field(compare=False, default_factory=dict)  # start values etc. the header gave
 
     @property
     def rms_2th_deg(self) -> float:
@@ -125,4 +129,6 @@ class CalibrationResult:
             "timings_s": self.timings_s,
             **({"distortion": self.distortion.as_dict()} if self.distortion is not None else {}),
             **({"identity": self.identity.as_dict()} if self.identity is not None else {}),
+            **({"detector_choice": self.detector_choice.as_dict()} if self.detector_choice is not None else {}),
+            "from_header": self.from_header,
         }

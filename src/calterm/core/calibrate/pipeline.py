@@ -25,6 +25,7 @@ from calterm.core.calibrate.centre import centre_candidates, find_centre
 from calterm.core.calibrate.comb import inner_rings_radius, match_comb, radial_profile
 from calterm.core.calibrate.distortion import detector_model, with_distortion
 from calterm.core.calibrate.explained import explain
+from calterm.core.calibrate.header_starts import calibrate_trying_header, header_block, with_header_starts
 from calterm.core.calibrate.identity import identity_verdict
 from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, CalibrationResult
 from calterm.core.calibrate.peakpickers import PickerExtractor
@@ -68,6 +69,8 @@ class Prepared:
     calibrant: Calibrant
     tth_rad: np.ndarray  # every ring below 90° at this wavelength
     d_A: np.ndarray
+    request: CalibrationRequest | None = None  # with the header's start values where none was typed
+    from_header: dict | None = None  # what the header gave (see header_starts)
 
 
 def prepare(request: CalibrationRequest) -> Prepared:
@@ -79,7 +82,8 @@ def prepare(request: CalibrationRequest) -> Prepared:
     calibrant = load_calibrant(request.calibrant)
     image = load_image(request.image_path, request.frame, request.rotate, request.flip)
     raw_shape = image.shape if request.rotate % 180 == 0 else image.shape[::-1]
-    choice = resolve_detector(raw_shape, request.detector, request.pixel_size_um)
+    request, facts, used = with_header_starts(request, raw_shape)
+    choice = resolve_detector(raw_shape, request.detector, request.pixel_size_um, header=facts)
     choice = oriented(choice, request.rotate, request.flip)
     choice = detector_model(choice, request, image.shape)  # the user's spline and sensor
     valid = ~image.invalid & ~detector_mask(choice, image.shape)
@@ -93,7 +97,7 @@ def prepare(request: CalibrationRequest) -> Prepared:
     tth = calibrant.two_theta_rad(request.wavelength_m)
     d = d[: tth.size]
     keep = tth < np.radians(89.0)
-    return Prepared(image, valid, choice, calibrant, tth[keep], d[keep])
+    return Prepared(image, valid, choice, calibrant, tth[keep], d[keep], request, header_block(used, choice, facts))
 
 
 def calibrate(request: CalibrationRequest, ctx: JobContext | None = None) -> CalibrationResult:
@@ -103,7 +107,7 @@ def calibrate(request: CalibrationRequest, ctx: JobContext | None = None) -> Cal
     # Thousands of tiny BLAS calls (3x3 rotations, small SVDs): OpenBLAS threads only spin and
     # steal the core (measured 3.0 -> 2.5 s CPU on a Pilatus1M image with one thread).
     with threadpool_limits(limits=1):
-        return _calibrate(request, ctx or JobContext())
+        return calibrate_trying_header(_calibrate, request, ctx or JobContext())
 
 
 def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResult:
@@ -111,6 +115,7 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
     t0 = time.perf_counter()
     ctx.report("loading")
     prep = prepare(request)
+    request = prep.request  # the header's start values where none was typed
     data, valid, det = prep.image.data, prep.valid, prep.detector.detector
     timings["load"] = time.perf_counter() - t0
     if prep.tth_rad.size < 2:
@@ -168,6 +173,7 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
         rows=state.points.rows, cols=state.points.cols, ring=state.points.ring, residual_rad=state.residual_rad,
         rings=rings, verdict=verdict, history=history, fit2d=state.geometry.fit2d(det), timings_s=timings,
         calibrant=prep.calibrant.name, detector=det, distortion=distortion, identity=identity,
+        detector_choice=prep.detector, from_header=prep.from_header,
     )
 
 
