@@ -56,6 +56,9 @@ class CalibrationRequest:
     header_starts: bool = True  # the image header's distance and centre start where none is typed
     from_header: tuple[str, ...] = ()  # facts the face took from the header ("wavelength_A")
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "from_header", tuple(self.from_header))  # a session file gives a list
+
 
 @dataclass(frozen=True)
 class RingResidual:
