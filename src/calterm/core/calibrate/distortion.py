@@ -46,6 +46,9 @@ _TERM_SCALE = 1e-3  # a coefficient of 1e-3 moves the corners by ~R/1000 ≈ 0.7
 # The spline is sampled every SPLINE_STEP_PX pixels and interpolated by pyFAI's cubic B-spline: on
 # the fitted CCD field the spline differs from the model by < 1e-3 px (measured, see the tests).
 SPLINE_STEP_PX = 16
+# Two rings fix a geometry and little else: the 12 terms then bend the field by tens of pixels
+# (measured 37 px on a mislabelled two-ring fit); three rings at different radii separate them.
+MIN_RINGS = 3
 
 
 def _basis(z: np.ndarray, terms: tuple[str, ...]) -> np.ndarray:
@@ -294,6 +297,13 @@ def with_distortion(data, valid, det, request, state, rings, verdict, history, t
     if wanted is False or (wanted is None and (request.spline_path or not distortion_seen(verdict))):
         return state, rings, verdict, det, None
     why = "asked for" if wanted else "the verdict found its pattern"
+    n_rings = int(np.unique(state.points.ring).size)
+    if n_rings < MIN_RINGS:
+        from dataclasses import replace
+
+        note = (f"no detector distortion fitted ({why}): {n_rings} ring(s) cannot tell it from the geometry "
+                f"(at least {MIN_RINGS} are needed)")
+        return state, rings, replace(verdict, reasons=(*verdict.reasons, note)), det, None
     staged = distortion_stage(data, valid, det, state, tth_rad, request.constraints, history, why)
     if wanted is None and not staged[2].ok:
         return state, rings, verdict, det, None
