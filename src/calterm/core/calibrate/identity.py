@@ -76,12 +76,13 @@ class CalibrantScore:
     absent: int  # its rings between the first and last strong peak that the image does not show
     expected: int  # its rings there
     score: float  # explained - absent/expected
+    misfit_m: float = 0.0  # RMS distance of the explained peaks from its rings (m on the detector)
     rms_rad: float | None = None  # the control points refitted with its rings (None: not refitted)
 
     def as_dict(self) -> dict:
         return {"calibrant": self.name, "distance_mm": self.distance_m * 1e3, "score": self.score,
                 "explained": self.explained, "absent": self.absent, "expected": self.expected,
-                "rms_2th_rad": self.rms_rad}
+                "misfit_mm": self.misfit_m * 1e3, "rms_2th_rad": self.rms_rad}
 
 
 @dataclass(frozen=True)
@@ -192,11 +193,11 @@ def _matches(peaks: PeakSet, tan: np.ndarray, distances: np.ndarray) -> tuple[np
     spacing = np.minimum(np.append(gaps, np.inf), np.insert(gaps, 0, np.inf))
     # within the peak's tolerance, and within a fifth of the local ring spacing (else a dense comb
     # lands near any peak)
-    return offset <= np.minimum(peaks.tol[None, :], 0.2 * distances[:, None] * spacing[nearest]), nearest
+    return offset <= np.minimum(peaks.tol[None, :], 0.2 * distances[:, None] * spacing[nearest]), nearest, offset
 
 
 def _refined_distances(peaks: PeakSet, tan: np.ndarray, distances: np.ndarray) -> np.ndarray:
-    ok, nearest = _matches(peaks, tan, distances)
+    ok, nearest, _ = _matches(peaks, tan, distances)
     w = peaks.z[None, :] * ok
     t = tan[nearest]
     den = np.sum(w * t * t, axis=1)
@@ -205,7 +206,7 @@ def _refined_distances(peaks: PeakSet, tan: np.ndarray, distances: np.ndarray) -
 
 def _best(peaks: PeakSet, name: str, tan: np.ndarray, distances: np.ndarray) -> CalibrantScore | None:
     """The best-scoring of ``distances`` (see the module docstring for the score)."""
-    ok, _ = _matches(peaks, tan, distances)
+    ok, _, offset = _matches(peaks, tan, distances)
     any_ok = ok.any(axis=1)
     if not any_ok.any():
         return None
@@ -223,15 +224,18 @@ def _best(peaks: PeakSet, name: str, tan: np.ndarray, distances: np.ndarray) -> 
     score = explained - absent / np.maximum(expected, 1)
     score = np.where(any_ok, score, -np.inf)
     k = int(np.lexsort((-explained, -score))[0])
+    misfit = float(np.sqrt(np.sum(ok[k] * peaks.z * offset[k] ** 2) / np.sum(ok[k] * peaks.z)))
     return CalibrantScore(name, float(distances[k]), float(explained[k]), int(absent[k]), int(expected[k]),
-                          float(score[k]))
+                          float(score[k]), misfit)
 
 
 def rank(peaks: PeakSet, calibrants: Sequence[Calibrant], wavelength_m: float,
          distance_range_m: tuple[float, float] = DISTANCE_RANGE_M) -> list[CalibrantScore]:
     """Every calibrant's best score on ``peaks``, best first."""
     scores = [s for cal in calibrants if (s := score_calibrant(peaks, cal, wavelength_m, distance_range_m)) is not None]
-    return sorted(scores, key=lambda s: (-s.score, -s.explained, s.name))
+    # scores within TIE are ranked by how closely the rings sit on the peaks: calibrants sharing a comb
+    # (NaCl, CeO2, Au) differ only there, through the non-linearity of tan 2θ
+    return sorted(scores, key=lambda s: (-round(s.score / TIE), s.misfit_m, s.name))
 
 
 def check_identity(profile: TthProfile | None, geometry: PoniGeometry, detector, points: ControlPoints,
