@@ -154,6 +154,30 @@ def all_cases() -> dict[str, BenchCase]:
                           peak_intensity=3000.0, background=30.0, resolution_deg=0.08, seed=14),
             distance_factor=0.95, center_offset_px=(-10.0, -16.0),
         ),
+        # issue 12: where calterm was only about as accurate as pyFAI's click path (0.85-1.2x)
+        BenchCase(
+            "pilatus1m-lab6-tilted",
+            "Pilatus1M, LaB6 at 0.71 Å, 250 mm, 4° tilt, beam near the middle, module gaps",
+            SyntheticCase("Pilatus1M", "LaB6", fit2d_poni("Pilatus1M", 495.6, 560.3, 250.0, 4.0, 150.0, 0.7085),
+                          peak_intensity=2500.0, background=40.0, resolution_deg=0.06, seed=15),
+            distance_factor=1.05, center_offset_px=(-14.0, 11.0),
+        ),
+        BenchCase(
+            "eiger1m-si-offedge",
+            "Eiger1M, Si at 0.62 Å, 160 mm, beam 60 px off its left edge (arcs only), 1.5° tilt",
+            SyntheticCase("Eiger1M", "Si", fit2d_poni("Eiger1M", -60.0, 540.0, 160.0, 1.5, 200.0, 0.6199),
+                          peak_intensity=2000.0, background=25.0, resolution_deg=0.07, seed=16),
+            distance_factor=0.95, center_offset_px=(12.0, 14.0),
+        ),
+        BenchCase(
+            "perkin-si-ramp",
+            "PerkinElmer (2048², 200 µm), Si at 0.18 Å, 410 mm, 2° tilt, 900-count peaks on 300 counts with a "
+            "strong ramp (x 0.25-1.75 across), 500 hot + 3000 dead pixels",
+            SyntheticCase("Perkin", "Si", fit2d_poni("Perkin", 1010.4, 1040.8, 410.0, 2.0, 60.0, 0.18),
+                          peak_intensity=900.0, background=300.0, resolution_deg=0.05, hot_pixels=500,
+                          dead_pixels=3000, background_ramp=(1.5, -0.8), seed=21),
+            distance_factor=1.05, center_offset_px=(15.0, -12.0),
+        ),
     ]
     return {c.name: c for c in cases}
 

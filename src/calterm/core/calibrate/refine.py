@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from calterm.core.calibrate.uncertainty import block_labels, parameter_sigma
+from calterm.core.calibrate.uncertainty import point_sigma
+from calterm.core.common.detectors import mean_pixel_m
 from calterm.core.common.geometry import PARAMS, Constraints, PoniGeometry, tth_at
 from calterm.core.common.history import History
 from calterm.errors import ComputationError, InputError
@@ -141,8 +142,10 @@ def refine_geometry(
     # correlated within a ring (see uncertainty.py)
     r = fun(sol.x)
     robust = 1.0 / np.sqrt(1.0 + (r / f_scale) ** 2) if loss == "soft_l1" else None
-    blocks = block_labels(points.ring, points.rows, points.cols, geometry.beam_center_px(detector))
-    values = parameter_sigma(jac(sol.x), r, blocks, robust)
+    tth = 2.0 * np.arcsin(np.clip(vector[6] * 1e10 / (2.0 * points.d_A), -1.0, 1.0))
+    radial_rad = mean_pixel_m(detector) / vector[0] * np.cos(tth) ** 2 * weight  # 2θ per px of radius
+    values = point_sigma(jac(sol.x), r, points.ring, points.rows, points.cols, geometry.beam_center_px(detector),
+                         radial_rad, robust)
     sigma = {name: float(v) for name, v in zip(free, values, strict=True)}
     return RefineResult(geometry, sigma, residual, float(sol.cost))
 
