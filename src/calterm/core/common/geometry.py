@@ -176,10 +176,17 @@ class Constraints:
 def poni_text(geometry: PoniGeometry, detector, calibrant: str | None = None, image: str | None = None,
               comments: list[str] | None = None) -> str:
     """The PONI file text, written by pyFAI's own writer so ``pyFAI.load`` reads it exactly;
-    our comments follow as ``#`` lines."""
+    our comments follow as ``#`` lines.
+
+    A generic detector that is a registry detector binned by a factor pyFAI can rebuild is written
+    under the registry's name, so pyFAI readers keep its gaps (``core.common.poni_detectors``; for
+    the other binned or rotated ones, ``keep_gaps_beside`` writes a detector definition first).
+    """
     from pyFAI.io.ponifile import PoniFile
 
-    ai = geometry.to_pyfai(detector)
+    from calterm.core.common.poni_detectors import poni_detector
+
+    ai = geometry.to_pyfai(poni_detector(detector))
     buf = io.StringIO()
     poni = PoniFile(ai)
     poni.extra.update({k: v for k, v in (("Calibrant", calibrant), ("Image", image)) if v})
