@@ -136,8 +136,10 @@ def markdown(rows: list[dict], command: str) -> str:
     zb = np.concatenate([r["z_book"] for r in done]) if done else np.zeros(0)
     lines = [f"Command: `{command}`", "",
              f"{len(rows)} synthetic cases ({len(done)} calibrated), {z.size} refined parameters. σ = calterm's "
-             "reported 1σ (block jackknife over ring × 45° sector, never below the textbook σ); *textbook* = "
-             "(JᵀJ)⁻¹·Σr²/(n−p) on the same fit, what calterm reported before.", "",
+             "reported 1σ (the larger of a block jackknife over ring × 45° sector and the textbook σ over the "
+             "effective number of points, plus a 0.003 px common radial bias in quadrature: "
+             "core/calibrate/uncertainty.py); *textbook* = (JᵀJ)⁻¹·Σr²/(n−p) on the same fit, what calterm "
+             "reported before.", "",
              "| σ | within 1σ | within 2σ | within 3σ |", "|---|---|---|---|"]
     for label, v in (("calterm", z), ("textbook", zb)):
         if v.size:
