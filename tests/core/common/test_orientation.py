@@ -142,3 +142,21 @@ def test_gain_on_oriented_ponis_reports_image_centres_and_refuses_twins(tmp_path
     twin = (str(twin_folder / "frame_*.tif"), _pyfai_poni(twin_folder, orientation, moved, det))
     code, _, err = run([flipped[1], twin, flipped[2], flipped[3]], "twin")
     assert code == 2 and "beam stops overlap" in err
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 4])
+def test_mask_ranges_from_an_oriented_poni_are_in_the_image_frame(tmp_path, orientation):
+    """The 2θ-range mask of `calterm mask --poni` on a pyFAI-written oriented PONI is the
+    orientation-3 mask flipped like the image, and pyFAI's own 2θ array agrees pixel for pixel."""
+    from calterm.core.health.mask import MaskRules, MaskSources, build_mask_from_files
+
+    param = GEOMETRIES[1]
+    rules = MaskRules(tth_range_deg=(3.0, 9.0))
+    ours = build_mask_from_files(MaskSources(poni=_pyfai_poni(tmp_path, orientation, param)), rules).mask
+    reference = build_mask_from_files(MaskSources(poni=_pyfai_poni(tmp_path, 3, param)), rules).mask
+    flip_rows, flip_cols = orientation in (1, 2), orientation in (1, 4)
+    np.testing.assert_array_equal(ours, reference[::-1 if flip_rows else 1, ::-1 if flip_cols else 1])
+    geometry, det = load_poni(_pyfai_poni(tmp_path, orientation, param))
+    tth = np.degrees(geometry.to_pyfai(det).center_array(SHAPE, unit="2th_rad"))
+    np.testing.assert_array_equal(ours, (tth < 3.0) | (tth > 9.0))
+    assert 0.1 < ours.mean() < 0.9

@@ -79,3 +79,40 @@ def test_legacy_poni_pixel_size_overridden_by_the_user_is_said(tmp_path):
     assert det.pixel1 == pytest.approx(172e-6) and "overrides the PONI's 100x100 µm" in notes[0]
     _, det, notes = load_calibration(_v1(tmp_path), (1043, 981), detector_name="Pilatus1M")
     assert det.pixel1 == pytest.approx(1e-4) and det.mask is not None and det.mask.sum() > 0
+
+
+def test_calterm_gain_on_legacy_ponis_runs_with_their_pixel_size(tmp_path, capsys):
+    """`calterm gain` with v1 PONIs (pixel size, no shape) on 260x245 frames: it asked for --pixel-size."""
+    import glob
+
+    from calterm.cli import main
+    from calterm.core.common.geometry import load_poni
+    from calterm.core.simulate.amorphous import GainCase, write_case
+
+    pairs, truth = write_case(GainCase(binning=4, seed=3), tmp_path / "data")
+    legacy = []
+    for k, (frames, poni) in enumerate(pairs):
+        g, det = load_poni(poni)
+        path = tmp_path / f"v1_{k}.poni"
+        path.write_text(f"PixelSize1: {det.pixel1!r}\nPixelSize2: {det.pixel2!r}\nDistance: {g.dist!r}\n"
+                        f"Poni1: {g.poni1!r}\nPoni2: {g.poni2!r}\nRot1: {g.rot1!r}\nRot2: {g.rot2!r}\n"
+                        f"Rot3: {g.rot3!r}\nWavelength: {g.wavelength!r}\n")
+        legacy.append((frames, str(path)))
+    assert glob.glob(legacy[0][0])
+
+    def run(position_pairs, name):
+        argv = ["gain"]
+        for frames, calibration in position_pairs:
+            argv += ["--position", frames, "--calibration", calibration]
+        code = main([*argv, "-o", str(tmp_path / name), "--date", "2026-05-04", "--json"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = run(legacy, "v1")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert all("688x688 µm from the PONI" in p["notes"][0] for p in doc["inputs"])
+    code, out2, err = run(pairs, "v2")
+    assert code == 0, err
+    np.testing.assert_allclose(tifffile.imread(json.loads(out)["outputs"]["gain"]),
+                               tifffile.imread(json.loads(out2)["outputs"]["gain"]), rtol=1e-6)
