@@ -1,16 +1,22 @@
 """Throughput and peak memory of `calterm dark` against a plain single-process numpy loop.
 
-    python benchmarks/bench_dark.py [--frames 300] [--shape 1024,1024] [--dir /tmp/calterm-bench-dark]
+    python benchmarks/bench_dark.py [--frames 240] [--shape 1024,1024] [--dir /tmp/calterm-bench-dark] [--dask]
     python benchmarks/bench_dark.py --align     # quadrant alignment accuracy (synthetic and real CeO2)
 
 Writes a synthetic dark run (uint16 single-frame TIFFs, pedestal + noise per pixel) once, then runs,
 each in a fresh process on the same files (read once beforehand, so all runs read from the page
-cache):
-- the reference: read each frame, accumulate float64 sum, sum of squares and max (numpy);
+cache), the runs of one repeat one after the other (interleaved, so a change of the machine's load
+hits all of them):
+- the reference: read each frame, accumulate float64 sum, sum of squares and max (numpy), write the
+  three images (``np.save``);
 - `calterm dark --list FILE --average --std --max` with 1 worker and with 2 workers;
+- with ``--dask``: a Dask LocalCluster of 2 worker processes (its start-up timed: what running local
+  work through Dask would add to every run) and `calterm dark --scheduler ADDRESS` on it;
 - two reference loops at once on the two halves of the run (how much two processes can gain here);
 - `calterm dark` on half and on twice the run (4x apart) to compare peak memory (max RSS).
-Prints a Markdown table for docs/benchmarks.md and a JSON line.
+Each run is timed twice: its loop (compute) and the whole process from interpreter start to exit
+(start-up, reading, writing), with its CPU time (all its processes): on a shared machine the CPU
+ratio is the one other jobs cannot move. Prints Markdown tables for docs/benchmarks.md and a JSON line.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ REFERENCE = r"""
 import json, resource, sys, time
 import numpy as np, tifffile
 files = open(sys.argv[1]).read().split()
+out = sys.argv[2] if len(sys.argv) > 2 else None
 t = time.perf_counter()
 s = ss = mx = None
 for f in files:
@@ -43,6 +50,9 @@ for f in files:
 mean = s / len(files)
 std = np.sqrt(np.maximum(ss / len(files) - mean * mean, 0))
 elapsed = time.perf_counter() - t
+if out:
+    for name, img in (("avg", mean), ("std", std), ("max", mx)):
+        np.save(f"{out}/ref_{name}.npy", img)
 ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"time_s": elapsed, "cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_mb": ru.ru_maxrss / 1024}))
 """
@@ -80,10 +90,20 @@ def make_run(directory: Path, n: int, shape: tuple[int, int]) -> list[Path]:
 
 
 def run_json(code: str, *args) -> dict:
+    """Run ``code`` in a fresh interpreter; its JSON line plus the whole process's wall and CPU time."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         raise SystemExit(f"benchmark step failed: {out.stderr.strip()[-500:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["process_s"] = wall
+    result["process_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return result
 
 
 def write_list(path: Path, files: list[Path]) -> Path:
@@ -101,9 +121,37 @@ def two_reference_loops(first: Path, second: Path) -> float:
     return max(json.loads(p.communicate()[0].strip().splitlines()[-1])["time_s"] for p in procs)
 
 
-def calterm_dark(listfile: Path, out: Path, workers: int) -> dict:
+def calterm_dark(listfile: Path, out: Path, workers: int, scheduler: str | None = None) -> dict:
+    where = ["--scheduler", scheduler] if scheduler else ["--workers", workers]
     return run_json(CALTERM, "dark", "--list", listfile, "--average", out / "avg.npy", "--std", out / "std.npy",
-                    "--max", out / "max.npy", "--workers", workers, "--json")
+                    "--max", out / "max.npy", *where, "--json")
+
+
+def best(runs: list[dict], key: str = "process_s") -> dict:
+    return min(runs, key=lambda r: r[key])
+
+
+def _worker_cpu_s() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def cluster_cpu_s(client) -> float:
+    """CPU seconds the cluster's worker processes have used so far (not children of the timed run)."""
+    return sum(client.run(_worker_cpu_s).values())
+
+
+def start_local_cluster():
+    """A Dask LocalCluster of 2 single-threaded worker processes, and the seconds it took to start."""
+    from distributed import Client, LocalCluster
+
+    t = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    client.submit(sum, [1, 2]).result()
+    return cluster, client, time.perf_counter() - t
 
 
 SHIFTS = {"top-left": (6.3, 1.2), "top-right": (-13.6, -2.8), "bottom-right": (-7.0, 11.4), "bottom-left": (-4.25, 10.8)}
@@ -172,10 +220,11 @@ def align_accuracy() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=300, help="frames for the throughput runs (default 300)")
+    ap.add_argument("--frames", type=int, default=240, help="frames for the throughput runs (default 240)")
     ap.add_argument("--shape", default="1024,1024", help="frame shape ROWS,COLS (default 1024,1024)")
     ap.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "calterm-bench-dark"))
-    ap.add_argument("--repeat", type=int, default=2, help="best of N for timings (default 2)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of N for timings (default 3)")
+    ap.add_argument("--dask", action="store_true", help="also run on a Dask LocalCluster (needs distributed)")
     ap.add_argument("--align", action="store_true", help="measure quadrant alignment accuracy instead")
     args = ap.parse_args()
     if args.align:
@@ -191,9 +240,27 @@ def main() -> None:
     lists = {k: write_list(work / f"list_{k}.txt", files[:k]) for k in (small, n, large)}
     for f in files:  # page cache: every run then reads from memory
         f.read_bytes()
-    ref = min((run_json(REFERENCE, lists[n]) for _ in range(args.repeat)), key=lambda r: r["time_s"])
-    one = min((calterm_dark(lists[n], work, 1) for _ in range(args.repeat)), key=lambda r: r["time_s"])
-    two = min((calterm_dark(lists[n], work, 2) for _ in range(args.repeat)), key=lambda r: r["time_s"])
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    cluster = client = None
+    cluster_start = None
+    if args.dask:
+        cluster, client, cluster_start = start_local_cluster()
+    runs: dict[str, list[dict]] = {"ref": [], "one": [], "two": [], "dask": []}
+    try:
+        for _ in range(args.repeat):  # interleaved: a load change hits every kind of run alike
+            runs["ref"].append(run_json(REFERENCE, lists[n], work))
+            runs["one"].append(calterm_dark(lists[n], work, 1))
+            runs["two"].append(calterm_dark(lists[n], work, 2))
+            if client is not None:
+                cpu = cluster_cpu_s(client)
+                r = calterm_dark(lists[n], work, 1, cluster.scheduler_address)
+                r["process_cpu_s"] += cluster_cpu_s(client) - cpu  # the workers' share of the run
+                runs["dask"].append(r)
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+    ref, one, two = best(runs["ref"]), best(runs["one"]), best(runs["two"])
     halves = (write_list(work / "half_1.txt", files[: n // 2]), write_list(work / "half_2.txt", files[n // 2 : n]))
     ceiling = min(two_reference_loops(*halves) for _ in range(args.repeat))
     mem_small = calterm_dark(lists[small], work, 1)
@@ -201,21 +268,28 @@ def main() -> None:
     mem2_small = calterm_dark(lists[small], work, 2)
     mem2_large = calterm_dark(lists[large], work, 2)
     mb = np.prod(shape) * 2 / 1e6
-    rows = [
-        ("numpy loop (1 process)", ref["time_s"], ref["time_s"], ref["cpu_s"]),
-        ("calterm dark, 1 worker", one["time_s"], one["wall_s"], one["cpu_s"]),
-        ("calterm dark, 2 workers", two["time_s"], two["wall_s"], two["cpu_s"]),
-    ]
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    rows = [("numpy loop (1 process, writes 3 .npy)", ref["time_s"], ref),
+            ("calterm dark, 1 worker", one["time_s"], one),
+            ("calterm dark, 2 workers", two["time_s"], two)]
+    if runs["dask"]:
+        rows.append(("calterm dark --scheduler (LocalCluster, 2 workers; CPU includes the workers')", best(runs["dask"])["time_s"],
+                     best(runs["dask"])))
     print(f"\n{n} frames of {shape[0]}x{shape[1]} uint16 ({mb:.1f} MB each), single-frame TIFF, page cache warm; "
-          f"{os.cpu_count()} cores, load average {load} before the runs\n")
-    print("| run | compute s | frames/s | time vs numpy loop | wall s (incl. start-up, writing) | CPU s (all processes) |")
-    print("|---|---|---|---|---|---|")
-    for name, compute, wall, cpu in rows:
-        print(f"| {name} | {compute:.2f} | {n / compute:.0f} | {compute / ref['time_s']:.2f}x | {wall:.2f} | {cpu:.2f} |")
-    print(f"| two numpy loops at once, one half each (the machine's ceiling for 2 processes) | {ceiling:.2f} | "
-          f"{n / ceiling:.0f} | "
+          f"{os.cpu_count()} cores, load average {load} before the runs; best of {args.repeat} (whole process)\n")
+    print("| run | loop s | whole process s (start-up, reading, writing) | vs numpy (whole process) "
+          "| loop vs numpy loop | CPU s (all processes) | CPU vs numpy |")
+    print("|---|---|---|---|---|---|---|")
+    for name, compute, r in rows:
+        print(f"| {name} | {compute:.2f} | {r['process_s']:.2f} | {r['process_s'] / ref['process_s']:.2f}x | "
+              f"{compute / ref['time_s']:.2f}x | {r['process_cpu_s']:.2f} | "
+              f"{r['process_cpu_s'] / ref['process_cpu_s']:.2f}x |")
+    print(f"| two numpy loops at once, one half each (the machine's ceiling for 2 processes) | {ceiling:.2f} | | | "
           f"{ceiling / ref['time_s']:.2f}x | | |")
+    spread = {k: [round(r["process_s"], 2) for r in v] for k, v in runs.items() if v}
+    print(f"\nwhole-process seconds of every repeat: {spread}")
+    if cluster_start is not None:
+        print(f"Dask LocalCluster (2 worker processes) start-up: {cluster_start:.2f} s, paid by every run if local "
+              "processes went through Dask")
     print(f"\n| peak RSS (MB) | {small} frames | {large} frames | ratio |")
     print("|---|---|---|---|")
     print(f"| calterm dark, 1 worker | {mem_small['maxrss_mb']:.0f} | {mem_large['maxrss_mb']:.0f} | "
@@ -226,7 +300,8 @@ def main() -> None:
     print(f"| numpy loop ({n} frames) | {ref['maxrss_mb']:.0f} | | |")
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"frames": n, "shape": shape, "reference": ref, "one_worker": one, "two_workers": two,
-                      "two_reference_loops_wall_s": ceiling,
+                      "dask": best(runs["dask"]) if runs["dask"] else None, "dask_cluster_start_s": cluster_start,
+                      "two_reference_loops_wall_s": ceiling, "runs": spread,
                       "memory": {"small": mem_small, "large": mem_large, "small_2w": mem2_small,
                                  "large_2w": mem2_large}}))
 

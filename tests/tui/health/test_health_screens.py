@@ -300,3 +300,26 @@ def test_mask_screen_from_a_low_offset_dark_masks_what_the_dark_tells_and_refuse
             await pilot.press("ctrl+q")
 
     asyncio.run(go())
+
+
+def test_dark_screen_counts_nan_frames_it_skipped(tui, isolated_home):
+    """A frame of NaN among the run: the app says it was skipped as NaN/Inf, and the mean is of the others."""
+    ref = dark_run(isolated_home / "run")
+    np.save(isolated_home / "run" / "nan.npy", np.full((1, N, N), np.nan, np.float32))
+
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("7")
+            await tui.settle(app, pilot)
+            screen = app.screen
+            screen.set_value("files", "run/dark_*.tif run/nan.npy")
+            await pilot.press("r")
+            await tui.settle(app, pilot)
+            assert screen.result.frames_used == 6 and screen.result.frames_nonfinite == 1
+            np.testing.assert_allclose(screen.result.average, ref.mean(0), rtol=1e-6)
+            assert "6 frames used, 1 skipped (1 NaN/Inf)" in tui.screen_text(app)
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())
