@@ -39,6 +39,8 @@ FIELDS = (
     ("distance", "Distance mm", "start value"),
     ("center", "Centre x, y px", "start value: column, row"),
     ("mask", "Mask file", "none"),
+    ("spline", "Spline file", "none (Fit2D distortion)"),
+    ("sensor", "Sensor", "none; e.g. Si,450 (µm: parallax)"),
 )
 LABELS = {key: label for key, label, _ in FIELDS}
 # field id -> the request builder's key (calterm.inputs.calibrate)
@@ -103,6 +105,8 @@ class ParametersScreen(CaltermScreen):
             "distance": "" if r.distance_mm is None else f"{r.distance_mm:g}",
             "center": "" if r.center_xy is None else f"{r.center_xy[0]:g}, {r.center_xy[1]:g}",
             "mask": r.mask_path or "",
+            "spline": r.spline_path or "",
+            "sensor": "" if not r.sensor else f"{r.sensor[0]},{r.sensor[1]:g}",
         }
         for key, value in values.items():
             field = self.query_one(f"#f-{key}", Input)
