@@ -104,3 +104,36 @@ def calibrate_by_parameters(radius_px: float, wavelength_A: float, distance_mm_:
     scale = 1.0 / (d * radius_px)
     return RingCalibration(radius_px, d, scale, 2 * math.pi * scale, wavelength_A, pixel_size_um, tth,
                            distance_mm_, None, "parameters")
+
+
+def ring_calibration_for_image(radius_px: float, radius_se_px: float | None, image_path: str, shape: tuple[int, int],
+                               calibrant: str, *, order: int = 1, frame: int = 0, wavelength_A: float | None = None,
+                               detector: str | None = None, pixel_size_um: float | None = None) -> dict | None:
+    """The app's single-ring calibration: ring ``order`` of ``calibrant`` at ``radius_px`` gives the
+    distance, with the pixel size of the detector chosen for the image (typed, else as its header
+    says: :mod:`calterm.core.io.headers`) and ``wavelength_A`` (else the header's). None when no
+    pixel size or wavelength is known: the fit then stays in pixels. ``shape`` is the image as
+    stored. The answer says which facts came from the header."""
+    from calterm.core.common.detectors import resolve_detector
+    from calterm.core.io.headers import header_facts
+
+    facts = header_facts(image_path, frame)
+    try:
+        choice = resolve_detector(shape, detector, pixel_size_um, header=facts)
+    except InputError:
+        return None
+    from_header: dict = {}
+    if wavelength_A is None and facts.wavelength_A is not None:
+        wavelength_A = facts.wavelength_A
+        from_header["wavelength_A"] = facts.wavelength_A
+    if wavelength_A is None:
+        return None
+    if choice.reason in ("pixel size from header", "its pixel size is the header's", "the file header names it"):
+        from_header["pixel_size_um"] = list(choice.pixel_size_um)
+    p1, p2 = choice.pixel_size_um
+    d = ring_d_spacing_nm(None, calibrant, order)
+    doc = calibrate_ring(radius_px, d, wavelength_A, math.sqrt(p1 * p2), radius_se_px).as_dict()
+    doc.update(calibrant=calibrant, order=order, detector=choice.as_dict(), from_header=from_header)
+    if facts.distance_mm is not None:
+        doc["header_distance_mm"] = facts.distance_mm
+    return doc

@@ -54,6 +54,23 @@ def _label(builder_key: str) -> str:
     return LABELS.get(field_id, builder_key)
 
 
+def _header_lines(facts, r) -> list[str]:
+    """What the image header says, each fact marked as used (from header) or overridden by a field."""
+    if not facts.found:
+        return []
+    told = []
+    if facts.wavelength_A is not None:
+        told.append(f"λ {facts.wavelength_A:g} Å" + (" (used)" if "wavelength_A" in r.from_header else ""))
+    if facts.pixel_size_um is not None:
+        told.append(f"pixel {facts.pixel_um:g} µm")
+    if facts.distance_mm is not None:
+        told.append(f"distance {facts.distance_mm:g} mm" + (" (start)" if r.distance_mm is None else ""))
+    if facts.center_xy is not None:
+        told.append(f"centre {facts.center_xy[0]:.1f}, {facts.center_xy[1]:.1f}"
+                    + (" (start)" if r.center_xy is None else ""))
+    return [f"from header ({facts.source}): {', '.join(told)}"]
+
+
 class ParametersScreen(CaltermScreen):
     MODE = "parameters"
     AUTO_FOCUS = ""  # nothing focused: single keys (c, 1-6) act at once; tab enters the form
@@ -150,6 +167,11 @@ class ParametersScreen(CaltermScreen):
         if key == "image":
             self.session.result = None
             self.session.demo = False
+            if "wavelength_m" in changes:  # the new image's header states its wavelength: shown, overridable
+                for name, text in (("wavelength", f"{new.wavelength_m * 1e10:.6g}"),
+                                   ("energy", f"{energy_keV(new.wavelength_m):.6g}")):
+                    with self.query_one(f"#f-{name}", Input).prevent(Input.Changed):
+                        self.query_one(f"#f-{name}", Input).value = text
         self.capp.update_request("request", geometry=key not in NOT_GEOMETRY, **changes)
 
     def _show_error(self) -> None:
@@ -182,15 +204,19 @@ class ParametersScreen(CaltermScreen):
         if r.image_path:
             try:
                 from calterm.core.common.detectors import resolve_detector
+                from calterm.core.io.headers import header_facts
                 from calterm.core.io.images import read_array
 
                 shape = read_array(r.image_path, r.frame)[0].shape[-2:]
                 if r.rotate in (90, 270):
                     shape = shape[::-1]
-                choice = resolve_detector(shape, r.detector, r.pixel_size_um)
+                facts = header_facts(r.image_path, r.frame)
+                choice = resolve_detector(shape, r.detector, r.pixel_size_um, header=facts)
                 p1, p2 = choice.pixel_size_um
                 lines.append(f"image {shape[1]} x {shape[0]} px (x × y)")
-                lines.append(f"detector [b]{choice.name}[/b] ({choice.how}), pixel {p1:g} × {p2:g} µm")
+                lines.append(f"detector [b]{choice.name}[/b] ({choice.how}"
+                             + (f"; {choice.reason}" if choice.reason else "") + f"), pixel {p1:g} × {p2:g} µm")
+                lines.extend(_header_lines(facts, r))
                 if choice.alternatives:
                     lines.append(f"[dim]also this shape: {', '.join(choice.alternatives[:4])}[/dim]")
             except Exception as exc:

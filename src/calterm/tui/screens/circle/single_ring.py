@@ -32,7 +32,7 @@ class CircleScreen(CaltermScreen):
             "a circle robustly; e exports the history CSV.")
     DEFAULT_CSS = """
     CircleScreen #circle-side { width: 38; }
-    CircleScreen #circle-summary { height: 3; padding: 0 1; }
+    CircleScreen #circle-summary { height: auto; max-height: 8; padding: 0 1; }
     CircleScreen Horizontal.row { height: 1; }
     CircleScreen Horizontal.row Label { width: 10; padding: 0 1; color: $text-muted; }
     CircleScreen TabbedContent { height: 1fr; }
@@ -98,6 +98,11 @@ class CircleScreen(CaltermScreen):
                     f"radius [b]{fit['radius']:.2f} ± {fit.get('radius_se', float('nan')):.2f}[/b] px  "
                     f"RMS {fit.get('rms', float('nan')):.3f} px\n"
                     f"{len(rejected)} rejected · {fit.get('method', '')}")
+            cal = fit.get("calibration")
+            if cal and "distance_mm" in cal:  # the ring's distance: calibrant of screen 1, header's λ/pixel
+                told = ", ".join(k.split("_")[0] for k in cal.get("from_header", {}))
+                text += (f"\ndistance [b]{cal['distance_mm']:.1f}[/b] mm ({cal['calibrant']} ring {cal['order']}"
+                         + (f"; {told} from header" if told else "") + ")")
         else:
             text = f"{len(s.circle_points)} points (5 or more, then f fits)\ncursor {self._cursor_text()}"
         self.query_one("#circle-summary", Static).update(text)
@@ -170,6 +175,19 @@ class CircleScreen(CaltermScreen):
                 image = np.where(img.invalid, np.nan, img.data)
             result = fit_circle(points, image, options, ctx=ctx)
             doc = result.as_dict()
+            if image is not None:  # with a calibrant ring and the header's (or typed) λ and pixel: the distance
+                from contextlib import suppress
+
+                from calterm.core.circle.calibration import ring_calibration_for_image
+                from calterm.errors import InputError
+
+                raw = image.shape[::-1] if request.rotate in (90, 270) else image.shape
+                header_wl = "wavelength_A" in request.from_header
+                with suppress(InputError):  # no ring of that calibrant at this wavelength: the fit stays in pixels
+                    doc["calibration"] = ring_calibration_for_image(
+                        result.radius, result.radius_se, request.image_path, raw, request.calibrant,
+                        frame=request.frame, wavelength_A=None if header_wl else request.wavelength_m * 1e10,
+                        detector=request.detector, pixel_size_um=request.pixel_size_um)
             doc["history"] = {"columns": list(result.history.columns), "rows": [list(r) for r in result.history.rows]}
             return doc
 
