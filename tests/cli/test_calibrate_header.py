@@ -87,3 +87,38 @@ def test_adsc_header_centre_is_a_start_not_an_answer(realdata_path, capsys):
     if doc["verdict"]["status"] == "good":
         fit_centre = (doc["fit2d"]["centerX"], doc["fit2d"]["centerY"])
         assert np.hypot(*np.subtract(fit_centre, (113.0 / 0.0707, 108.8 / 0.0707))) > 100.0
+
+
+def test_same_shape_detectors_are_named_and_the_header_decides(tmp_path, capsys):
+    """An Eiger2_250k image (75 µm): HF_262k (150 µm) has the same shape. As a TIFF (no header)
+    the choice says both were candidates and why the first was taken (CLI text and JSON); as an
+    Eiger master file whose description names the EIGER2 250K, Eiger2_250k is taken and the
+    distance is the truth, not twice it."""
+    import h5py
+
+    from calterm.core.common.geometry import PoniGeometry
+    from calterm.core.io.images import write_image
+    from calterm.core.simulate.powder import SyntheticCase, render
+
+    case = SyntheticCase("Eiger2_250k", "CeO2", PoniGeometry(0.06, 0.0192, 0.0195, 0.0, 0.0, 0.0, 0.5e-10),
+                         resolution_deg=0.08, seed=7)
+    image, _ = render(case)
+    tif = tmp_path / "ceo2.tif"
+    write_image(tif, image.astype(np.float32))
+    args = ["calibrate", str(tif), "--calibrant", "CeO2", "--wavelength", "0.5"]
+    code, doc, err = _run(capsys, [*args, "--json"])
+    assert doc is not None, err
+    choice = doc["detector_choice"]
+    assert choice["name"] == "HF_262k" and set(choice["candidates"]) == {"HF_262k", "Eiger2_250k"}
+    assert "candidates" in choice["reason"]
+    main(args)
+    text = capsys.readouterr().out
+    assert "also this shape: Eiger2_250k" in text and "--detector NAME" in text
+    master = tmp_path / "ceo2_master.h5"
+    with h5py.File(master, "w") as h5:
+        h5.create_dataset("entry/data/data", data=image[None].astype(np.float32))
+        h5.create_dataset("entry/instrument/detector/description", data=b"Dectris EIGER2 Si 250K")
+    code, doc, err = _run(capsys, ["calibrate", str(master), "--calibrant", "CeO2", "--wavelength", "0.5", "--json"])
+    assert code == 0, err
+    assert doc["detector_choice"]["name"] == "Eiger2_250k" and "header names it" in doc["detector_choice"]["reason"]
+    assert doc["geometry"]["dist"] == pytest.approx(0.06, rel=2e-3)
