@@ -85,3 +85,16 @@ def test_plain_detectors_are_written_as_before(tmp_path):
     assert "Detector: Detector" in Path(path).read_text()
     assert not list(tmp_path.glob("*.h5"))
     assert isinstance(keep_gaps_beside(generic.detector, tmp_path / "x.poni"), pyFAI.detectors.Detector)
+
+
+def test_a_detector_with_a_sensor_is_left_to_pyfai_config(tmp_path):
+    """A sensor (parallax) rides in pyFAI's own detector config; it is not moved into a definition."""
+    import copy
+
+    from pyFAI.detectors.sensors import SensorConfig
+
+    det = copy.deepcopy(resolve_detector((260, 245), "Pilatus1M").detector)
+    assert needs_definition(det)
+    det.sensor = SensorConfig("Si", 450e-6)
+    assert not needs_definition(det)
+    assert keep_gaps_beside(det, tmp_path / "s.poni") is det and not list(tmp_path.glob("*.h5"))

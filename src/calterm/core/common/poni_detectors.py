@@ -95,8 +95,11 @@ def poni_detector(detector):
 
 def needs_definition(detector) -> bool:
     """True when a PONI cannot carry this detector's gaps by name: a generic detector with a mask
-    that no registry detector binned by pyFAI reproduces."""
-    return _is_generic(detector) and _has_gaps(detector) and registry_equivalent(detector) is None
+    that no registry detector binned by pyFAI reproduces. A detector with a spline or a sensor is
+    left to pyFAI's own config (which carries both), not moved into a definition file whose
+    reading back of them we have not checked."""
+    return (_is_generic(detector) and _plain(detector) and _has_gaps(detector)
+            and registry_equivalent(detector) is None)
 
 
 def definition_path(poni_path) -> Path:
