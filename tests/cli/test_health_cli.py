@@ -104,6 +104,7 @@ def test_dark_skips_and_counts_nan_frames_in_text_and_json(capsys, tmp_path, dar
     (["mask", "--average", "{t}/a2.npy", "--max-min", "300", "-o", "{t}/m.npy"], "now --bright-max-min"),
     (["mask", "--average", "{t}/a2.npy", "--max-share", "0", "-o", "{t}/m.npy"], "--max-share: expected a positive"),
     (["mask", "--average", "{t}/a2.npy", "--max-share", "150", "-o", "{t}/m.npy"], "at most 100"),
+    (["mask", "--average", "{t}/a2.npy", "--tth-range", "40,2", "-o", "{t}/m.npy"], "--tth-range: low 40 must be below"),
     (["align", "{t}/a2.npy", "--center", "5"], "expected X,Y"),
     (["align", "{t}/a2.npy", "--center", "500,3"], "outside"),
     (["align", "{t}/a2.npy", "--center", "5,5", "--panels", "{t}/missing.txt"], "no such layout"),
