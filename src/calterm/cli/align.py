@@ -26,6 +26,8 @@ def add_parser(sub):
     p.add_argument("--calibrant", metavar="NAME|FILE", help="calibrant of the image (pyFAI name or d-spacing file)")
     p.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å (default: the PONI's)")
     p.add_argument("--rotations", action="store_true", help="fit each panel's in-plane rotation too (ring fit)")
+    p.add_argument("--anisotropy", action="store_true",
+                   help="fit a common anisotropic magnification too (ring fit): a CCD taper or unequal pixel pitches")
     p.add_argument("--panels", default="quadrants", metavar="LAYOUT",
                    help="quadrants, halves, halves-tb, modules (the PONI detector's modules between gaps), "
                    "grid:RxC (e.g. grid:8x8, CSPad-like), or a layout file (lines 'NAME X0 Y0 X1 Y1' or JSON)")
@@ -42,7 +44,8 @@ def add_parser(sub):
 def run(args) -> int:
     request = align_request(image=args.image, center=args.center, panels=args.panels, mask=args.mask,
                             frame=args.frame, search=args.search, poni=args.poni, calibrant=args.calibrant,
-                            wavelength=args.wavelength, rotations=args.rotations, corrected=args.corrected,
+                            wavelength=args.wavelength, rotations=args.rotations, anisotropy=args.anisotropy,
+                            corrected=args.corrected,
                             offsets=args.offsets, geom=args.geom)  # outputs checked before the image is read
     run = align_from_files(request.sources)
     report = {**run.report(), "image": args.image}

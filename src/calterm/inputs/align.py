@@ -36,7 +36,7 @@ def _path(text: Typed) -> str | None:
 
 def align_request(*, image: Typed, center: Typed = None, panels: Typed = "quadrants", mask: Typed = None,
                   frame: Typed = 0, search: Typed = 20.0, poni: Typed = None, calibrant: Typed = None,
-                  wavelength: Typed = None, rotations: bool = False, corrected: Typed = None,
+                  wavelength: Typed = None, rotations: bool = False, anisotropy: bool = False, corrected: Typed = None,
                   offsets: Typed = None, geom: Typed = None, name: FieldName = cli_name) -> AlignRequest:
     """The request; the centre may be left out when a PONI file gives it, a calibrant needs the PONI."""
     from calterm.core.health.alignment import AlignSources
@@ -64,7 +64,8 @@ def align_request(*, image: Typed, center: Typed = None, panels: Typed = "quadra
     sources = AlignSources(image=image_path, center=xy, panels=str(panels or "").strip() or "quadrants",
                            mask=_path(mask), frame=parse_number(frame, name("frame"), integer=True, default=0),
                            search_px=parse_number(search, name("search"), positive=True, default=20.0),
-                           poni=poni_path, calibrant=cal, wavelength_A=wavelength_A, rotations=bool(rotations))
+                           poni=poni_path, calibrant=cal, wavelength_A=wavelength_A, rotations=bool(rotations),
+                           anisotropy=bool(anisotropy))
     if sources.frame < 0:
         raise InputError(f"{name('frame')}: a frame index is 0 or more, got {sources.frame}")
     outputs = align_outputs(corrected, offsets, geom, name=name)

@@ -60,6 +60,7 @@ class AlignSources:
     calibrant: str | None = None
     wavelength_A: float | None = None
     rotations: bool = False
+    anisotropy: bool = False
 
 
 @dataclass
@@ -190,8 +191,9 @@ def align_from_files(sources: AlignSources, ctx: JobContext | None = None) -> Al
     coarse, notes = _coarse(np.asarray(img.data, float), valid, panels, (cx, cy), sources.search_px, ctx)
     start = {p.name: p.shift for p in coarse.panels}
     fit = fit_panels(img.data, valid, panels, geometry, detector, rings, start_shifts=start,
-                     rotations=sources.rotations, ctx=ctx)
-    return AlignRun(sources, coarse, list(panels), img.data, valid, (cx, cy), fit, geometry, detector, notes)
+                     rotations=sources.rotations, anisotropy=sources.anisotropy, ctx=ctx)
+    return AlignRun(sources, coarse, list(panels), img.data, valid, (cx, cy), fit, geometry, detector,
+                    notes + fit.warnings)
 
 
 def offsets_document(run: AlignRun) -> dict:
@@ -218,7 +220,7 @@ def alignment_provenance(sources: AlignSources) -> dict:
     return {"image": sources.image, "center": None if sources.center is None else list(sources.center),
             "panels": sources.panels, "mask": sources.mask, "frame": sources.frame, "search_px": sources.search_px,
             "poni": sources.poni, "calibrant": sources.calibrant, "wavelength_A": sources.wavelength_A,
-            "rotations": sources.rotations}
+            "rotations": sources.rotations, "anisotropy": sources.anisotropy}
 
 
 def write_alignment_outputs(run: AlignRun, *, corrected: str | os.PathLike | None = None,

@@ -84,21 +84,39 @@ class PanelFit:
     n_points: int
     rotations: bool
     rounds: list[dict] = field(default_factory=list)
+    noise_px: float = 0.0  # median peak-position error the arcs' own noise predicts
+    anisotropy: tuple[float, float] | None = None  # (a, b) of r (a cos 2χ + b sin 2χ), when fitted
+
+    @property
+    def warnings(self) -> list[str]:
+        """What makes the offsets doubtful: residuals far above the peaks' own noise mean the rings
+        deviate from a PONI geometry plus panel offsets (a distortion), which the offsets may carry."""
+        if self.noise_px > 0 and self.rms_px > 3.0 * self.noise_px:
+            return [f"ring residuals {self.rms_px:.2f} px RMS are {self.rms_px / self.noise_px:.0f}x the peaks' "
+                    "noise: the rings are not a PONI geometry plus panel offsets (a detector distortion?); "
+                    "the offsets may carry it"]
+        return []
 
     def report(self) -> dict:
-        return {"method": "ring fit", "geometry": self.geometry.as_dict(), "rms_px": round(self.rms_px, 4),
-                "n_points": self.n_points, "rotations": self.rotations,
-                "panels": [p.as_dict() for p in self.panels],
-                "significant": [p.name for p in self.panels if p.significant]}
+        out = {"method": "ring fit", "geometry": self.geometry.as_dict(), "rms_px": round(self.rms_px, 4),
+               "noise_px": round(self.noise_px, 4), "n_points": self.n_points, "rotations": self.rotations,
+               "panels": [p.as_dict() for p in self.panels],
+               "significant": [p.name for p in self.panels if p.significant], "fit_warnings": self.warnings}
+        if self.anisotropy is not None:
+            out["anisotropy"] = [round(v, 6) for v in self.anisotropy]
+        return out
 
 
 class _Problem:
     """Residuals (px across the ring, weighted by each peak's error) and their structured Jacobian."""
 
-    def __init__(self, ai, base: PoniGeometry, panels: Sequence[Panel], pts: RingPoints, rotations: bool) -> None:
+    def __init__(self, ai, base: PoniGeometry, panels: Sequence[Panel], pts: RingPoints, rotations: bool,
+                 anisotropy: bool = False) -> None:
         self.ai, self.base, self.panels, self.pts, self.rotations = ai, base, list(panels), pts, rotations
+        self.anisotropy = anisotropy
         self.n = len(self.panels)
         self.per = 3 if rotations else 2
+        self.end = 5 + self.per * self.n  # poses end here; the anisotropy terms (if any) follow
         self.wt = 1.0 / np.maximum(pts.sigma_px, 1e-3)
         self.wt = self.wt / np.sqrt(np.mean(self.wt ** 2)) if pts.size else self.wt  # relative weights: the scatter sets the scale
         self.gauge = 1e3 * np.sqrt(pts.size)
@@ -113,15 +131,20 @@ class _Problem:
         self.active = counts > 0
         self.weights = np.zeros((self.n, self.per))
         if pts.size:
-            data = self._data_jacobian(np.zeros(5 + self.per * self.n))
-            info = np.square(data[:, 5:]).sum(axis=0).reshape(self.n, self.per)
+            t3, t1, t2 = ai.calc_pos_zyx(d1=pts.rows, d2=pts.cols, param=list(base.as_vector()[:6]), use_cython=False)
+            chi, r_px = np.arctan2(t1, t2), np.hypot(t1, t2) / self.pix
+            # anisotropic magnification (a taper, unequal pixel pitches): radial error r (a cos 2χ + b sin 2χ),
+            # a and b in 1e-3
+            self.aniso_cols = np.column_stack([r_px * np.cos(2 * chi), r_px * np.sin(2 * chi)]) * 1e-3
+            data = self._data_jacobian(np.zeros(self.end + (2 if anisotropy else 0)))
+            info = np.square(data[:, 5:self.end]).sum(axis=0).reshape(self.n, self.per)
             info[~self.active] = 0.0
             self.weights = info / np.maximum(info.sum(axis=0), 1e-300)
         self.n_gauge = self.per + int((~self.active).sum()) * self.per
 
     def unpack(self, x: np.ndarray):
         param = np.array([*(self.base.as_vector(COMMON) + x[:5] * self.scale), self.base.rot3])
-        poses = x[5:].reshape(self.n, self.per)
+        poses = x[5:self.end].reshape(self.n, self.per)
         shifts = poses[:, :2]
         rots = poses[:, 2] if self.rotations else np.zeros(self.n)
         return param, shifts, rots
@@ -140,6 +163,8 @@ class _Problem:
         tth = tth_at(self.ai, r, c, param)
         g = self._g(r, c, param, tth)
         res = self.wt * (tth - self.pts.tth) / g
+        if self.anisotropy:
+            res = res + self.wt * (self.aniso_cols @ x[self.end:])
         return np.concatenate([res, self._gauge(shifts, rots)])
 
     def _gauge(self, shifts, rots) -> np.ndarray:
@@ -179,12 +204,14 @@ class _Problem:
                 cs, sn = np.cos(rots[i]), np.sin(rots[i])
                 d_row, d_col = cs * u - sn * v, -sn * u - cs * v
                 jac[sel, col + 2] = w[sel] * (gr[sel] * d_row + gc[sel] * d_col)
+        if self.anisotropy:
+            jac[:, self.end:] = self.wt[:, None] * self.aniso_cols
         return jac
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         gauge = np.zeros((self.n_gauge, x.size))
         for k in range(self.per):
-            gauge[k, 5 + k::self.per] = self.gauge * self.weights[:, k]
+            gauge[k, 5 + k:self.end:self.per] = self.gauge * self.weights[:, k]
         row = self.per
         for i in np.flatnonzero(~self.active):
             for k in range(self.per):
@@ -222,11 +249,13 @@ def _covariance(problem: _Problem, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 def fit_panels(image: np.ndarray, valid: np.ndarray, panels: Sequence[Panel], geometry: PoniGeometry, detector,
                rings_tth: Sequence[float], *, start_shifts: dict[str, tuple[float, float]] | None = None,
-               rotations: bool = False, ctx: JobContext | None = None) -> PanelFit:
+               rotations: bool = False, anisotropy: bool = False, ctx: JobContext | None = None) -> PanelFit:
     """Fit every panel's offset (and rotation) jointly with the common geometry (see the module docstring).
 
     ``start_shifts`` (panel name -> (dx, dy) px) is the coarse start, e.g. rotational correlation on
-    an untilted detector; the common geometry starts from ``geometry``.
+    an untilted detector; the common geometry starts from ``geometry``. ``anisotropy`` adds a
+    common anisotropic magnification, r (a cos 2χ + b sin 2χ), which a one-piece CCD's fibre-optic
+    taper shows and which would otherwise be read as quadrant shifts.
     """
     from threadpoolctl import threadpool_limits
 
@@ -234,21 +263,22 @@ def fit_panels(image: np.ndarray, valid: np.ndarray, panels: Sequence[Panel], ge
     # SVD took 0.77 s (64 sensors: 42 s a fit); with one thread the fit is BLAS-bound no more
     with threadpool_limits(limits=1):
         return _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shifts, rotations,
-                           ctx or JobContext())
+                           anisotropy, ctx or JobContext())
 
 
-def _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shifts, rotations, ctx) -> PanelFit:
+def _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shifts, rotations, anisotropy,
+                ctx) -> PanelFit:
     panels = list(panels)
     n = len(panels)
     ai = geometry.to_pyfai(detector)
     image = np.asarray(image, float)
     valid = np.asarray(valid, bool) & np.isfinite(image)
     per = 3 if rotations else 2
-    x = np.zeros(5 + per * n)
+    x = np.zeros(5 + per * n + (2 if anisotropy else 0))
     if start_shifts:
         start = np.array([start_shifts.get(p.name, (0.0, 0.0)) for p in panels], float)
         start -= start.mean(axis=0)  # the common part is the PONI's
-        x[5:].reshape(n, per)[:, :2] = start
+        x[5:5 + per * n].reshape(n, per)[:, :2] = start
     rounds, base = [], geometry
     problem = None
     half = FIRST_HALF_PX
@@ -260,12 +290,12 @@ def _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shift
         model = PanelModel(ai, tuple(param), tuple(panels), shifts, rots)
         pts = extract_ring_points(image, valid, model, rings_tth, window_px=window, half_px=half,
                                   pixel_m=probe.pix)
-        if pts.size < 5 + per * n:
+        if pts.size < x.size:
             raise ComputationError(f"only {pts.size} ring peaks found on the panels: too few for "
-                                   f"{5 + per * n} parameters (check the calibration and the calibrant)")
-        problem = _Problem(ai, base, panels, pts, rotations)
+                                   f"{x.size} parameters (check the calibration and the calibrant)")
+        problem = _Problem(ai, base, panels, pts, rotations, anisotropy)
         x, keep = _solve(problem, x)
-        problem = _Problem(ai, base, panels, pts.subset(keep), rotations)
+        problem = _Problem(ai, base, panels, pts.subset(keep), rotations, anisotropy)
         x, _ = _solve(problem, x)
         rounds.append({"window_px": window, "half_px": round(half, 3), "points": int(keep.sum()),
                        "rejected": int((~keep).sum())})
@@ -274,7 +304,7 @@ def _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shift
     cov, rms = _covariance(problem, x)
     param, shifts, rots = problem.unpack(x)
     sig = np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(-1)
-    sig_poses = sig[5:].reshape(n, per)
+    sig_poses = sig[5:5 + per * n].reshape(n, per)
     counts = np.bincount(problem.pts.panel, minlength=n)
     shifts, param = _median_gauge(shifts.copy(), sig_poses[:, :2], counts > 0, param, detector)
     geo = PoniGeometry(*param, wavelength=geometry.wavelength)
@@ -287,7 +317,8 @@ def _fit_panels(image, valid, panels, geometry, detector, rings_tth, start_shift
                                float(np.degrees(rots[i])),
                                float(np.degrees(sig_poses[i, 2])) if rotations else 0.0, int(counts[i])))
     ctx.report("panels fitted", len(WINDOWS), len(WINDOWS))
-    return PanelFit(geo, out, rms, problem.pts.size, rotations, rounds)
+    aniso = (float(x[-2]) * 1e-3, float(x[-1]) * 1e-3) if anisotropy else None
+    return PanelFit(geo, out, rms, problem.pts.size, rotations, rounds, float(np.median(problem.pts.sigma_px)), aniso)
 
 
 def _median_gauge(shifts: np.ndarray, sigma: np.ndarray, active: np.ndarray, param: np.ndarray, detector):
