@@ -79,12 +79,13 @@ def _load(args):
         invalid |= load_mask(args.mask, img.shape, args.rotate, args.flip)
     raw_shape = img.shape[::-1] if args.rotate in (90, 270) else img.shape
     typed = args.detector or args.pixel_size is not None or args.wavelength is not None
-    try:
-        choice = resolve_detector(raw_shape, args.detector, args.pixel_size, header=facts)
-    except InputError:
-        if typed:
-            raise
-        choice = None  # a fit in pixels needs no detector
+    choice = None  # a fit in pixels needs no detector (nor pyFAI's 1.5 s import: no header, nothing typed)
+    if typed or facts.pixel_size_um is not None or facts.detector is not None:
+        try:
+            choice = resolve_detector(raw_shape, args.detector, args.pixel_size, header=facts)
+        except InputError:
+            if typed:
+                raise
     if choice is not None:
         invalid |= orient(detector_mask(choice, raw_shape), args.rotate, args.flip)
     work = np.where(invalid, np.nan, img.data)
