@@ -119,7 +119,7 @@ def geom_text(panels: Sequence[Panel], poses: Mapping[str, tuple[float, ...]], g
             f"{name}/min_fs = {panel.x0}", f"{name}/max_fs = {panel.x1 - 1}",
             f"{name}/min_ss = {panel.y0}", f"{name}/max_ss = {panel.y1 - 1}",
             f"{name}/fs = {_vector(fs)}", f"{name}/ss = {_vector(ss)}",
-            f"{name}/corner_x = {x[0] / pixel:.6f}", f"{name}/corner_y = {y[0] / pixel:.6f}",
+            f"{name}/corner_x = {x[0] / pixel:.9f}", f"{name}/corner_y = {y[0] / pixel:.9f}",
             f"{name}/coffset = {z[0] - geometry.dist:.9g}", "",
         ]
     return "\n".join(lines)
