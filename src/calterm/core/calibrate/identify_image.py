@@ -20,7 +20,6 @@ from scipy import ndimage
 
 from calterm.core.calibrate.centre import centre_candidates, find_centre
 from calterm.core.calibrate.comb import RadialProfile, inner_rings_radius, radial_profile
-from calterm.core.calibrate.explained import PEAK_Z
 from calterm.core.calibrate.identity import STRONG_PEAKS, CalibrantScore, PeakSet, candidate_calibrants, rank
 from calterm.core.common.calibrants import load_calibrant
 from calterm.core.common.detectors import detector_mask, mean_pixel_m, resolve_detector
@@ -31,6 +30,10 @@ from calterm.errors import ComputationError, InputError
 CENTRE_SEARCH_PX = 24.0  # about each whole-image candidate, as the calibration does
 PROFILE_STEP = 2  # every 2nd pixel each way: plenty for a profile
 FIRST_RINGS_PASSES = 3
+# The radial profile is smoothed (1.5 px) and its noise taken over all radii, so its peaks stand lower
+# than the fitted 2θ profile's: a noisy binned PerkinElmer Si image peaks at 7-9 σ where the 2θ
+# profile of the fitted geometry shows 30+.
+RADIAL_PEAK_Z = 4.0
 # The profile wants the centre that makes the rings sharpest, not the beam: on a tilted detector
 # they are ellipses whose centres drift off the beam (15 px on a binned Eiger4M corner image at 2°,
 # where the beam centre itself gave a profile of 3 smeared peaks and the sharpest one 17).
@@ -110,7 +113,7 @@ def identify(request: IdentifyRequest, ctx: JobContext | None = None) -> Identif
 def peaks_from_radial_profile(profile: RadialProfile, pixel_m: float) -> PeakSet | None:
     """The ring peaks of a radial profile about the beam centre, as radii in metres."""
     z, ok = profile.z, profile.count >= 3
-    is_peak = (z > PEAK_Z) & (z == ndimage.maximum_filter1d(z, 7)) & ok
+    is_peak = (z > RADIAL_PEAK_Z) & (z == ndimage.maximum_filter1d(z, 7)) & ok
     idx = np.nonzero(is_peak)[0]
     idx = idx[np.argsort(z[idx])[::-1]][:STRONG_PEAKS]
     if idx.size < 2:
