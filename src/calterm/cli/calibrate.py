@@ -104,6 +104,8 @@ def _print_report(result) -> None:
           f"tilt {f['tilt']:.4f}°, tilt plane {f['tiltPlanRotation']:.3f}°")
     if result.detector_choice is not None:
         print(f"detector choice: {result.detector_choice.describe()}")
+    if result.identity is not None:  # is it the calibrant typed? (core/calibrate/identity.py)
+        print(f"calibrant check: {result.identity.describe()}")
     for fact, used in result.from_header.items():
         print(f"from header: {fact} = {used['value'] if isinstance(used, dict) else used}"
               + (f" ({used['key']})" if isinstance(used, dict) and used.get("key") else ""))

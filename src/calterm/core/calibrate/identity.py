@@ -99,6 +99,18 @@ class Identity:
     def doubtful(self) -> bool:
         return self.rival is not None
 
+    def describe(self) -> str:
+        """One line for a report: the rival, or the best other calibrant and how far behind it is."""
+        if self.reason:
+            return self.reason
+        if not self.ranking:
+            return f"no other calibrant explains these rings ({self.calibrant}: score {self.own.score:.2f})"
+        best = self.ranking[0]
+        return (f"{self.calibrant} explains {self.own.explained:.0%} of the image's ring peaks (score "
+                f"{self.own.score:.2f}); the best other, {best.name}, scores {best.score:.2f}"
+                + (f" and refits {best.rms_rad / self.own.rms_rad:.1f}x worse" if best.rms_rad and self.own.rms_rad
+                   else ""))
+
     def as_dict(self) -> dict:
         return {"calibrant": self.calibrant, "own": self.own.as_dict(), "doubtful": self.doubtful,
                 "reason": self.reason, "rival": None if self.rival is None else self.rival.as_dict(),
