@@ -100,3 +100,16 @@ def test_circle_fixed_centre_off_the_detector(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["center"] == [-40.0, 60.0]
     assert doc["radius"] == pytest.approx(radius, abs=0.3)
+
+
+def test_the_apps_fields_take_negative_coordinates(tmp_path):
+    """The app's fields go through the same parsers (calterm.inputs): no argparse there, so a
+    negative centre, point or fixed centre is read as typed."""
+    from calterm.core.calibrate.model import CalibrationRequest
+    from calterm.inputs.calibrate import calibration_request
+    from calterm.inputs.circle import circle_request
+
+    base = CalibrationRequest(str(tmp_path / "x.tif"), "LaB6", 1e-10)
+    new = calibration_request({"center": "-72.4, 549.2", "point": ["-10,5@2"]}, base=base)
+    assert new.center_xy == (-72.4, 549.2) and (new.points[0].x, new.points[0].y, new.points[0].ring) == (-10, 5, 2)
+    assert circle_request({"fixed_center": "-40;60"}).fixed_center == (-40.0, 60.0)
