@@ -49,6 +49,7 @@ SPLINE_STEP_PX = 16
 # Two rings fix a geometry and little else: the 12 terms then bend the field by tens of pixels
 # (measured 37 px on a mislabelled two-ring fit); three rings at different radii separate them.
 MIN_RINGS = 3
+REEXTRACT_PASSES = 2
 
 
 def _basis(z: np.ndarray, terms: tuple[str, ...]) -> np.ndarray:
@@ -244,31 +245,48 @@ def distortion_seen(verdict) -> bool:
     return any("detector distortion" in reason for reason in verdict.reasons)
 
 
-def distortion_stage(data, valid, detector, state, tth_rad: np.ndarray, constraints: Constraints,
-                     history: History, why: str) -> tuple:
-    """The flat fit's points refitted with the distortion: (state, rings, verdict, detector,
-    distortion). The residual and the verdict are pyFAI's on the spline-carrying detector, so what
-    is judged is what the written files give."""
+def distortion_stage(prep, state, opts, history: History, ctx, why: str) -> tuple:
+    """The flat fit refitted with the distortion: (state, rings, verdict, detector, distortion).
+
+    The peaks are then extracted again around the corrected geometry and the field refitted
+    (``REEXTRACT_PASSES``): the flat fit's windows and outlier cut were set by a residual three
+    times too large, which let blended and off-ring peaks in. Measured on the lab CCD: RMS/noise
+    1.93 after the first fit, 1.44 after one re-extraction, 1.42 after two. The residual and the
+    verdict are pyFAI's on the spline-carrying detector: what is judged is what the files give."""
     from dataclasses import replace
 
+    from calterm.core.calibrate import autorefine
     from calterm.core.calibrate.explained import explain
     from calterm.core.calibrate.refine import delta_tth
     from calterm.core.calibrate.ringpeaks import rings_on_detector
     from calterm.core.calibrate.verdict import judge, ring_residuals
     from calterm.core.common.detectors import mean_pixel_m
 
-    fit = refine_with_distortion(state.geometry, state.points, detector, constraints, data.shape,
-                                 history=history)
-    det = distorted_detector(detector, fit.distortion)
-    residual = delta_tth(fit.geometry, det, state.points)
-    new_state = replace(state, geometry=fit.geometry, sigma=fit.sigma, residual_rad=residual)
-    rings = ring_residuals(state.points, residual, fit.geometry.wavelength)
-    verdict = judge(state.points, residual, rings, fit.geometry.beam_center_px(det), tth_rad, state.n_rejected,
+    data, valid, base, tth_rad = prep.image.data, prep.valid, prep.detector.detector, prep.tth_rad
+    flat_rms = float(np.sqrt(np.mean(state.residual_rad**2)))
+    fit = refine_with_distortion(state.geometry, state.points, base, opts.constraints, data.shape, history=history)
+    det = distorted_detector(base, fit.distortion)
+    points = state.points
+    # A user's pyFAI picker was built on the flat detector: its peaks are kept as they are.
+    for _ in range(REEXTRACT_PASSES if opts.picker is None else 0):
+        ctx.report("distortion: peaks again around the corrected geometry")
+        moved = replace(state, geometry=fit.geometry, residual_rad=delta_tth(fit.geometry, det, points))
+        grown = autorefine.grow(data, valid, det, moved, prep.d_A, tth_rad, opts, history, ctx)
+        if np.unique(grown.points.ring).size < MIN_RINGS:
+            break
+        points, state = grown.points, grown
+        fit = refine_with_distortion(grown.geometry, points, base, opts.constraints, data.shape, history=history,
+                                     start_coefficients=np.array(fit.distortion.coefficients))
+        det = distorted_detector(base, fit.distortion)
+    residual = delta_tth(fit.geometry, det, points)
+    new_state = replace(state, geometry=fit.geometry, sigma=fit.sigma, points=points, residual_rad=residual)
+    rings = ring_residuals(points, residual, fit.geometry.wavelength)
+    verdict = judge(points, residual, rings, fit.geometry.beam_center_px(det), tth_rad, state.n_rejected,
                     rings_on_detector(fit.geometry, det, data.shape, tth_rad),
                     fit.geometry.dist / mean_pixel_m(det), explain(data, valid, fit.geometry, det, tth_rad))
     note = (f"a smooth detector distortion was fitted with the geometry ({why}): {len(fit.distortion.terms)} "
             f"terms, pixels moved by up to {fit.distortion.max_displacement_px():.2f} px, RMS "
-            f"{np.sqrt(np.mean(state.residual_rad**2)) * 1e3:.3f} -> {verdict.rms_rad * 1e3:.3f} mrad")
+            f"{flat_rms * 1e3:.3f} -> {verdict.rms_rad * 1e3:.3f} mrad")
     verdict = replace(verdict, reasons=(note, *verdict.reasons))
     return new_state, rings, verdict, det, fit.distortion
 
@@ -289,10 +307,11 @@ def detector_model(choice, request, shape):
     return choice if det is choice.detector else replace(choice, detector=det)
 
 
-def with_distortion(data, valid, det, request, state, rings, verdict, history, tth_rad) -> tuple:
+def with_distortion(prep, request, state, rings, verdict, history, opts, ctx) -> tuple:
     """(state, rings, verdict, detector, distortion): the fit with a smooth detector distortion when
     the user asks, or when the verdict sees one (kept then only if still good); else the flat fit
     unchanged, distortion None. A user's spline file is their distortion model: no second one."""
+    det = prep.detector.detector
     wanted = request.fit_distortion
     if wanted is False or (wanted is None and (request.spline_path or not distortion_seen(verdict))):
         return state, rings, verdict, det, None
@@ -304,7 +323,7 @@ def with_distortion(data, valid, det, request, state, rings, verdict, history, t
         note = (f"no detector distortion fitted ({why}): {n_rings} ring(s) cannot tell it from the geometry "
                 f"(at least {MIN_RINGS} are needed)")
         return state, rings, replace(verdict, reasons=(*verdict.reasons, note)), det, None
-    staged = distortion_stage(data, valid, det, state, tth_rad, request.constraints, history, why)
+    staged = distortion_stage(prep, state, opts, history, ctx, why)
     if wanted is None and not staged[2].ok:
         return state, rings, verdict, det, None
     return staged

@@ -160,8 +160,7 @@ def _calibrate(request: CalibrationRequest, ctx: JobContext) -> CalibrationResul
     if best is None:
         raise ComputationError("no rings of the calibrant were found in the image (wrong calibrant, wavelength or distance?)")
     _, _, state, rings, verdict, history = best
-    state, rings, verdict, det, distortion = with_distortion(prep.image.data, prep.valid, prep.detector.detector,
-                                                             request, state, rings, verdict, history, prep.tth_rad)
+    state, rings, verdict, det, distortion = with_distortion(prep, request, state, rings, verdict, history, opts, ctx)
     t = time.perf_counter()
     # is it the calibrant the user said? (another may explain the same rings as well: see identity.py)
     identity, verdict = identity_verdict(prep.image.data, prep.valid, det, state.geometry, state.points,
