@@ -167,3 +167,27 @@ def test_mask_ranges_from_an_oriented_poni_are_in_the_image_frame(tmp_path, orie
     tth = np.degrees(geometry.to_pyfai(det).center_array(SHAPE, unit="2th_rad"))
     np.testing.assert_array_equal(ours, (tth < 3.0) | (tth > 9.0))
     assert 0.1 < ours.mean() < 0.9
+
+
+@pytest.mark.parametrize("orientation", [2, 4])
+def test_panel_alignment_takes_the_centre_of_an_oriented_poni_in_the_image_frame(tmp_path, orientation):
+    """`calterm align IMAGE --poni P`: the centre comes from the PONI; on an image whose rings are
+    about pyFAI's centre of that oriented PONI, the panels are found in place."""
+    import pyFAI.detectors
+
+    from calterm.core.health.alignment import AlignSources, align_from_files
+
+    shape = (120, 110)
+    det = pyFAI.detectors.Detector(pixel1=PIXEL, pixel2=PIXEL, max_shape=shape, orientation=orientation)
+    param = (0.05, 0.0049, 0.0062, 0.0, 0.0, 0.0)  # the beam off the middle: its mirror is far away
+    poni = _pyfai_poni(tmp_path, orientation, param, det)
+    geometry, det = load_poni(poni)
+    tth = geometry.to_pyfai(det).center_array(shape, unit="2th_deg")
+    image = 100 + 1000 * np.exp(-0.5 * ((np.mod(tth, 1.5) - 0.75) / 0.08) ** 2)  # rings every 1.5°
+    path = tmp_path / "rings.tif"
+    tifffile.imwrite(path, image.astype(np.float32))
+    run = align_from_files(AlignSources(image=str(path), poni=poni, panels="quadrants", search_px=4.0))
+    x, y = run.center
+    assert float(geometry.to_pyfai(det).tth(np.array([y]), np.array([x]))[0]) < 1e-9
+    for panel in run.result.panels:
+        assert np.hypot(*panel.shift) < 0.5, panel
