@@ -1,9 +1,10 @@
 """Masks the neighbours read and write: 1 = masked in every format, files laid out as the other
 tools write them, and our files read the way the other tools read them.
 
-Dioptas (``MaskModel``) saves ``np.int8(mask)`` through PIL as a TIFF whatever the suffix, and loads
-a mask with ``np.array(PIL.Image.open(path))`` (falling back to ``np.loadtxt``); pyFAI-calib2 saves
-masks through fabio (EDF) with 1 = masked; NPY masks are ``np.save``'d arrays, 1 = masked.
+Dioptas (``MaskModel``) saves ``np.int8(mask)``: ``.npy`` and ``.edf`` by their suffix, anything
+else (``.mask`` included) through PIL as a TIFF, and loads the same way (PIL, falling back to
+``np.loadtxt``: "could not convert string '{'" on an EDF); pyFAI-calib2 saves masks through fabio
+(EDF) with 1 = masked; NPY masks are ``np.save``'d arrays, 1 = masked.
 """
 
 from __future__ import annotations
@@ -24,21 +25,41 @@ def _mask(seed: int = 4) -> np.ndarray:
 
 
 def _dioptas_save(mask: np.ndarray, path) -> None:
-    """Dioptas's MaskModel.save_mask: int8 array, PIL, TIFF (deflate when libtiff has it)."""
-    from PIL import Image
+    """As Dioptas's MaskModel.save_mask behaves: an int8 array; ``.npy`` by numpy, ``.edf`` by
+    fabio, any other suffix (``.mask``, ``.tif``) a TIFF through PIL (deflate when libtiff has it)."""
+    data = np.int8(mask)
+    name = str(path)
+    if name.endswith(".npy"):
+        np.save(name, data)
+    elif name.endswith(".edf"):
+        import fabio.edfimage
 
-    im = Image.fromarray(np.int8(mask))
-    try:
-        im.save(str(path), "tiff", compression="tiff_deflate")
-    except OSError:
-        im.save(str(path), "tiff")
+        fabio.edfimage.EdfImage(data).write(name)
+    else:
+        from PIL import Image
+
+        try:
+            Image.fromarray(data).save(name, "tiff", compression="tiff_deflate")
+        except OSError:
+            Image.fromarray(data).save(name, "tiff")
 
 
 def _dioptas_load(path) -> np.ndarray:
-    """Dioptas's MaskModel.load_mask (without its loadtxt fallback, which fails on an EDF's '{')."""
+    """As Dioptas's MaskModel.read_mask_file behaves: ``.npy`` and ``.edf`` by suffix, anything else
+    opened by PIL, falling back to ``np.loadtxt`` (which stops at an EDF header's '{')."""
+    name = str(path)
+    if name.endswith(".npy"):
+        return np.load(name)
+    if name.endswith(".edf"):
+        import fabio
+
+        return fabio.open(name).data
     from PIL import Image
 
-    return np.array(Image.open(str(path)))
+    try:
+        return np.array(Image.open(name))
+    except OSError:
+        return np.loadtxt(name)
 
 
 def _pyfai_calib2_save(mask: np.ndarray, path) -> None:
@@ -48,7 +69,7 @@ def _pyfai_calib2_save(mask: np.ndarray, path) -> None:
     fabio.edfimage.EdfImage(data=mask.astype(np.int8)).write(str(path))
 
 
-@pytest.mark.parametrize("suffix", [".mask", ".tif", ".tiff"])
+@pytest.mark.parametrize("suffix", [".mask", ".tif", ".tiff", ".edf", ".npy"])
 def test_dioptas_masks_read_and_ours_read_by_dioptas(tmp_path, suffix):
     mask = _mask()
     theirs = tmp_path / f"dioptas{suffix}"
@@ -56,7 +77,7 @@ def test_dioptas_masks_read_and_ours_read_by_dioptas(tmp_path, suffix):
     np.testing.assert_array_equal(load_mask(theirs, SHAPE), mask)
     ours = tmp_path / f"calterm{suffix}"
     write_image(ours, mask.astype(np.uint8))
-    got = _dioptas_load(ours)  # an EDF .mask raised "cannot identify image file" here
+    got = _dioptas_load(ours)  # an EDF .mask: "could not convert string '{' to float" here
     np.testing.assert_array_equal(got != 0, mask)
     assert set(np.unique(got)) <= {0, 1}
     np.testing.assert_array_equal(load_mask(ours, SHAPE), mask)
