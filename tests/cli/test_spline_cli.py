@@ -103,3 +103,23 @@ def test_a_spline_of_another_shape_is_refused(distorted, tmp_path, capsys):
     code = main(_args(path, "--spline", str(other)))
     err = capsys.readouterr()[1]
     assert code == 2 and "the spline covers 100x120 pixels" in err
+
+
+def test_mask_ranges_from_a_spline_poni_follow_the_distortion(distorted, tmp_path, capsys):
+    """`calterm mask --poni` with a PONI naming a spline: the 2θ range is pyFAI's on the spline detector."""
+    import pyFAI
+
+    path, spline, _ = distorted
+    poni = tmp_path / "s.poni"
+    assert main(_args(path, "--spline", str(spline), "--poni", str(poni))) == 0
+    capsys.readouterr()
+    out = tmp_path / "m.npy"
+    code = main(["mask", "--poni", str(poni), "--tth-range", "5,12", "-o", str(out), "--max-share", "none"])
+    assert code == 0, capsys.readouterr()[1]
+    masked = np.load(out) != 0
+    tth = np.degrees(pyFAI.load(str(poni)).twoThetaArray(SHAPE))
+    assert np.array_equal(masked, (tth < 5) | (tth > 12))
+    flat = pyFAI.load(str(poni))
+    flat.detector = pyFAI.detectors.Detector(1e-4, 1e-4, max_shape=SHAPE)
+    flat_tth = np.degrees(flat.twoThetaArray(SHAPE))
+    assert not np.array_equal(masked, (flat_tth < 5) | (flat_tth > 12))  # the spline moved the edges

@@ -211,6 +211,10 @@ def load_poni(path: str) -> tuple[PoniGeometry, object]:
         from calterm.core.common.sensor import mark_parallax
 
         mark_parallax(ai.detector)  # its geometries model parallax too, as the PONI says
+    if getattr(ai.detector, "spline", None) is not None:
+        from calterm.core.common.spline_detector import pointwise
+
+        pointwise(ai.detector)  # pyFAI's spline at a list of N points costs N x N (see pointwise)
     return PoniGeometry.from_pyfai(ai), ai.detector
 
 
