@@ -31,8 +31,8 @@ from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, Calib
 from calterm.core.calibrate.peakpickers import PickerExtractor
 from calterm.core.calibrate.points import grow_ring, refine_peak
 from calterm.core.calibrate.refine import HISTORY_COLUMNS, ControlPoints
-from calterm.core.calibrate.uncertainty import sigma_comments
 from calterm.core.calibrate.ringpeaks import rings_on_detector
+from calterm.core.calibrate.uncertainty import sigma_comments
 from calterm.core.calibrate.verdict import judge, ring_residuals
 from calterm.core.common.calibrants import Calibrant, load_calibrant
 from calterm.core.common.detectors import (
