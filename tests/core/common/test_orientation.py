@@ -191,3 +191,20 @@ def test_panel_alignment_takes_the_centre_of_an_oriented_poni_in_the_image_frame
     assert float(geometry.to_pyfai(det).tth(np.array([y]), np.array([x]))[0]) < 1e-9
     for panel in run.result.panels:
         assert np.hypot(*panel.shift) < 0.5, panel
+
+
+def test_gain_positions_with_different_orientations_are_refused(tmp_path):
+    """Every position is evaluated on position 1's detector: a PONI of another orientation is refused."""
+    from calterm.core.gain.files import PositionSpec, load_positions
+    from calterm.errors import InputError
+
+    specs = []
+    for k, orientation in enumerate((3, 3, 2)):
+        folder = tmp_path / f"p{k}"
+        folder.mkdir()
+        tifffile.imwrite(folder / "f.tif", np.full(SHAPE, 100 + k, np.int32))
+        specs.append(PositionSpec(str(folder / "*.tif"), _pyfai_poni(folder, orientation, GEOMETRIES[k])))
+    positions, det = load_positions(specs[:2])
+    assert len(positions) == 2 and int(det.orientation) == 3
+    with pytest.raises(InputError, match="position 3: .* orientation 2"):
+        load_positions(specs)

@@ -181,11 +181,27 @@ def load_positions(specs: list[PositionSpec], detector_name: str | None = None, 
             raise InputError(f"position {k}: frames have shape {image.shape}, position 1 has "
                              f"{positions[0].image.shape}; all positions must use one detector")
         geometry, det, notes = load_calibration(spec.calibration, image.shape, detector_name, pixel_size_um)
+        if detector is not None:
+            _check_same_detector(detector, det, k, spec.calibration)
         detector = detector or det
         positions.append(Position(f"position {k}", image, invalid, geometry, paths, spec.calibration, notes))
     if detector is None:
         raise InputError("no positions given")
     return positions, detector
+
+
+def _check_same_detector(first, other, k: int, path: str) -> None:
+    """Every position's geometry is evaluated on position 1's detector, so their calibrations must
+    describe one detector: the same pixel size and the same orientation (PONI 2.1), or a geometry
+    would be read in another pixel frame (a mirrored beam centre, a wrong beam-stop check)."""
+    from calterm.core.common.geometry import orientation_of
+
+    a = (first.pixel1, first.pixel2, orientation_of(first))
+    b = (other.pixel1, other.pixel2, orientation_of(other))
+    if not (np.allclose(a[:2], b[:2], rtol=1e-6) and a[2] == b[2]):
+        raise InputError(f"position {k}: {path} describes another detector ({b[0] * 1e6:g}x{b[1] * 1e6:g} µm, "
+                         f"orientation {b[2]}) than position 1 ({a[0] * 1e6:g}x{a[1] * 1e6:g} µm, orientation "
+                         f"{a[2]}); all positions must use one detector")
 
 
 def dated_name(name: str, date: _dt.date | None = None) -> str:
