@@ -37,8 +37,10 @@ def _path(text: Typed) -> str | None:
 def align_request(*, image: Typed, center: Typed = None, panels: Typed = "quadrants", mask: Typed = None,
                   frame: Typed = 0, search: Typed = 20.0, poni: Typed = None, calibrant: Typed = None,
                   wavelength: Typed = None, rotations: bool = False, anisotropy: bool = False, corrected: Typed = None,
-                  offsets: Typed = None, geom: Typed = None, name: FieldName = cli_name) -> AlignRequest:
-    """The request; the centre may be left out when a PONI file gives it, a calibrant needs the PONI."""
+                  offsets: Typed = None, geom: Typed = None, name: FieldName = cli_name,
+                  calibrated: bool = False) -> AlignRequest:
+    """The request; the centre may be left out when a PONI file gives it, a calibrant needs the PONI
+    (or, in the app, ``calibrated``: a calibration result the screen hands to the core itself)."""
     from calterm.core.health.alignment import AlignSources
 
     image_path = _path(image)
@@ -48,11 +50,11 @@ def align_request(*, image: Typed, center: Typed = None, panels: Typed = "quadra
     if poni_path is not None and not Path(poni_path).is_file():
         raise InputError(f"{name('poni')}: {poni_path}: no such PONI file")
     center_text = "" if center is None else str(center).strip()
-    if not center_text and poni_path is None:
+    if not center_text and poni_path is None and not calibrated:
         raise InputError(f"{name('center')}: give the beam centre X,Y (or a PONI file, {name('poni')})")
     xy = named(name("center"), parse_xy, center_text) if center_text else None
     cal = str(calibrant or "").strip() or None
-    if cal is not None and poni_path is None:
+    if cal is not None and poni_path is None and not calibrated:
         raise InputError(f"{name('calibrant')}: the ring fit needs the calibration too: give {name('poni')}")
     if cal is not None:
         from calterm.core.common.calibrants import load_calibrant
@@ -69,7 +71,7 @@ def align_request(*, image: Typed, center: Typed = None, panels: Typed = "quadra
     if sources.frame < 0:
         raise InputError(f"{name('frame')}: a frame index is 0 or more, got {sources.frame}")
     outputs = align_outputs(corrected, offsets, geom, name=name)
-    if outputs["geom"] is not None and poni_path is None:
+    if outputs["geom"] is not None and poni_path is None and not calibrated:
         raise InputError(f"{name('geom')}: a CrystFEL geometry needs the calibration: give {name('poni')}")
     return AlignRequest(sources, **outputs)
 

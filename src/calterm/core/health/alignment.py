@@ -141,22 +141,27 @@ def _coarse(image, valid, panels, center, search_px, ctx) -> tuple[AlignResult, 
     return AlignResult(results), notes
 
 
-def align_from_files(sources: AlignSources, ctx: JobContext | None = None) -> AlignRun:
-    """Read the image (and mask, layout, calibration), check the centre lies on it, and align its panels."""
+def align_from_files(sources: AlignSources, ctx: JobContext | None = None,
+                     calibration: tuple[object, object] | None = None) -> AlignRun:
+    """Read the image (and mask, layout, calibration), check the centre lies on it, and align its panels.
+
+    ``calibration`` (a PoniGeometry and its pyFAI detector) stands for a PONI file when the caller
+    has the geometry in hand (the app's calibration result); ``sources.poni`` wins when both are given.
+    """
     from calterm.core.common.panel_layouts import resolve_layout
     from calterm.core.io.images import load_image, load_mask
 
     ctx = ctx or JobContext()
-    geometry = detector = None
+    geometry, detector = calibration if calibration is not None else (None, None)
     if sources.poni:
         from calterm.core.common.geometry import load_poni
 
         geometry, detector = load_poni(sources.poni)
-        if sources.wavelength_A:
-            from dataclasses import replace
+    if geometry is not None and sources.wavelength_A:
+        from dataclasses import replace
 
-            geometry = replace(geometry, wavelength=sources.wavelength_A * 1e-10)
-    elif sources.calibrant:
+        geometry = replace(geometry, wavelength=sources.wavelength_A * 1e-10)
+    if geometry is None and sources.calibrant:
         raise InputError("a calibrant needs its calibration: give the PONI file (--poni) for the ring fit")
     ctx.report("reading the image")
     img = load_image(sources.image, frame=sources.frame)
