@@ -5,10 +5,12 @@ and min of some frames. Two partials merge with Chan et al.'s pairwise formula, 
 files, blocks, processes or Dask tasks gives the same numbers (to rounding) as one pass, and memory
 never depends on the number of frames.
 
-Inside one piece, :class:`Accumulator` keeps *shifted sums* (sum of x-K and of (x-K)^2 with K the
-piece's first frame) rather than per-frame Welford updates: two fewer array passes per frame, and
-with K a real frame of the same pixel the deviations stay of the order of the noise, so the
-cancellation that ruins naive sums of squares does not occur. Non-finite values (and, for a
+Inside one piece, :class:`Accumulator` keeps *shifted sums* (sum of x-K and of (x-K)^2) over blocks
+of frames rather than per-frame Welford updates: two fewer array passes per frame. Each block is
+closed into the piece's running count/mean/M2 with the same exact merge, and the next block's K is
+the running mean rounded to an integer: the deviations stay of the order of the noise (whatever the
+first frame was: a pixel hit by a cosmic ray or dropped to 0 in it shifts only the first, short
+block), so the cancellation that ruins naive sums of squares does not occur. Non-finite values (and, for a
 sigma-clipped pass, values outside a per-pixel window) are left out pixel by pixel, hence a
 per-pixel count. A frame that is mostly NaN/Inf (more than :data:`NONFINITE_FRAME_SHARE` of its
 pixels) is a readout failure, not a frame: it is skipped and counted (``frames_nonfinite``), never
@@ -33,11 +35,14 @@ FrameKey = tuple[str, int | None]
 # an empty frame as "used".
 NONFINITE_FRAME_SHARE = 0.5
 
-# For 8/16-bit frames x - K is an integer below 2**16 in magnitude, so float32 sums of it are exact
-# while below 2**24: 256 frames. They are summed in float32 blocks of this many frames and added to
-# the float64 total per block: a float64 += float32 per frame (a casting pass) was 25 % of a frame's
-# accumulation time (1 Mpx uint16: 2.2-2.7 -> 1.7 ms CPU per frame, in memory).
+# For 8/16-bit frames x - K is an integer below 2**16 in magnitude (K an integer within the data's
+# range), so float32 sums of it are exact while below 2**24: 256 frames. They are summed in float32
+# over blocks of this many frames, each block then merged into the running float64 statistics: a
+# float64 += float32 per frame (a casting pass) was 25 % of a frame's accumulation time (1 Mpx
+# uint16: 2.2-3.1 -> 1.6-2.1 ms CPU per frame, in memory). The first block is short so that K
+# moves from the first frame to a mean early.
 S1_BLOCK = 128
+FIRST_BLOCK = 16
 
 
 @dataclass
@@ -64,16 +69,20 @@ class DarkPartial:
 
     def merge(self, other: DarkPartial) -> DarkPartial:
         """Chan et al. (1979): mean and M2 of the union from those of two disjoint parts."""
-        n = self.count + other.count
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(n > 0, other.count / np.maximum(n, 1), 0.0)
-        delta = other.mean - self.mean
-        mean = self.mean + delta * frac
-        m2 = self.m2 + other.m2 + delta * delta * self.count * frac
+        n, mean, m2 = chan_merge(self.count, self.mean, self.m2, other.count, other.mean, other.m2)
         return DarkPartial(n, mean, m2, np.fmax(self.max, other.max), np.fmin(self.min, other.min),
                            self.frames_used + other.frames_used, self.skipped + other.skipped,
                            self.frame_means + other.frame_means, self.frames_nonfinite + other.frames_nonfinite,
                            self.frames_partly_nonfinite + other.frames_partly_nonfinite)
+
+
+def chan_merge(count_a, mean_a, m2_a, count_b, mean_b, m2_b):
+    """Count, mean and M2 of the union of two disjoint sets of frames (per pixel; counts may be scalars)."""
+    n = count_a + count_b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(n > 0, count_b / np.maximum(n, 1), 0.0)
+    delta = mean_b - mean_a
+    return n, mean_a + delta * frac, m2_a + m2_b + delta * delta * count_a * frac
 
 
 def _exact_in_float32(dtype: np.dtype) -> bool:
@@ -85,8 +94,9 @@ class Accumulator:
     """Shifted sums of frames of one shape; ``window`` (lo, hi) keeps only lo <= x <= hi per pixel.
 
     Speed, since a dark run is thousands of frames: for 8/16-bit integer frames (most detectors) the
-    per-frame work buffer is float32 (exact differences; squares rounded by at most 6e-8 before they
-    are summed in float64), and max/min stay in the frame's own dtype, which halves memory traffic.
+    per-frame work buffer is float32 (exact differences; squares exact below |x - K| = 4096, where
+    re-centring keeps them, else rounded by at most 6e-8 before they are summed in float64), and
+    max/min stay in the frame's own dtype, which halves memory traffic.
     """
 
     def __init__(self, shape: tuple[int, int], window: tuple[np.ndarray, np.ndarray] | None = None,
@@ -97,9 +107,11 @@ class Accumulator:
         self.record_means = record_means
         self.shift: np.ndarray | None = None
         self._d: np.ndarray | None = None
-        self.s1 = np.zeros(shape)
-        self._b1: np.ndarray | None = None  # float32 block sum of x - K (exact; see S1_BLOCK)
-        self._b1_frames = 0
+        self.s1 = np.zeros(shape)  # the current block's sums (float64 work)
+        self._b1: np.ndarray | None = None  # the current block's float32 sum of x - K (exact; see S1_BLOCK)
+        self._block_frames = 0
+        self._block_length = FIRST_BLOCK
+        self._done = (np.int64(0), np.zeros(shape), np.zeros(shape))  # count, mean, M2 of closed blocks
         self.s2 = np.zeros(shape)
         self.max: np.ndarray | None = None  # in the frames' dtype while every frame counted fully
         self.min: np.ndarray | None = None
@@ -130,9 +142,9 @@ class Accumulator:
             self.shift = np.where(np.isfinite(x), x, 0).astype(work)
             self._d = np.empty(self.shape, work)
         elif self._d.dtype == np.float32 and not _exact_in_float32(x.dtype):  # type: ignore[union-attr]
-            self.shift = self.shift.astype(np.float64)  # a wider frame type joined: widen the work buffer
+            self._close_block()  # a wider frame type joined: widen the work buffer
+            self.shift = self.shift.astype(np.float64)
             self._d = np.empty(self.shape)
-            self._flush_block()
         d = np.subtract(x, self.shift, out=self._d)
         # integer frames are always finite; for float ones one sum tells (NaN/Inf propagate), and
         # only a frame that fails it pays for the per-pixel test
@@ -153,6 +165,9 @@ class Accumulator:
         if self.record_means:
             self.frame_means.append((read.path, read.frame, float(np.nanmean(x, dtype=np.float64))))
         self.frames_used += 1
+        self._block_frames += 1
+        if self._block_frames >= self._block_length:
+            self._close_block()
         return True
 
     def _add_s1(self, d: np.ndarray) -> None:
@@ -162,15 +177,31 @@ class Accumulator:
         if self._b1 is None:
             self._b1 = np.zeros(self.shape, np.float32)
         self._b1 += d
-        self._b1_frames += 1
-        if self._b1_frames == S1_BLOCK:
-            self._flush_block()
 
-    def _flush_block(self) -> None:
-        if self._b1 is not None and self._b1_frames:
-            self.s1 += self._b1
-            self._b1.fill(0)
-        self._b1_frames = 0
+    def _close_block(self) -> None:
+        """Merge the block's shifted sums into the running statistics; re-centre K on their mean."""
+        if self._block_frames == 0:
+            return
+        s1 = self.s1 if self._b1 is None else self.s1 + self._b1
+        count = np.int64(self.n_full) if self.count is None else self.count + self.n_full
+        shift = self.shift.astype(np.float64)  # type: ignore[union-attr]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            safe = np.maximum(count, 1)
+            mean = np.where(count > 0, shift + s1 / safe, 0.0)
+            m2 = np.maximum(self.s2 - s1 * s1 / safe, 0.0)
+        self._done = chan_merge(*self._done, count, mean, m2)
+        done_count, done_mean, _ = self._done
+        # an integer K keeps x - K an exact integer in float32; pixels with no value yet keep theirs
+        centre = np.where(np.broadcast_to(done_count, self.shape) > 0, np.rint(done_mean), shift)
+        self.shift = centre.astype(self.shift.dtype)  # type: ignore[union-attr]
+        for buffer in (self.s1, self._b1, self.s2):
+            if buffer is not None:
+                buffer.fill(0)
+        self.n_full = 0
+        if self.count is not None:
+            self.count.fill(0)
+        self._block_frames = 0
+        self._block_length = S1_BLOCK
 
     def _mostly_nonfinite(self, read: FrameRead, finite: np.ndarray) -> bool:
         """Skip (and count) the frame when more than NONFINITE_FRAME_SHARE of its pixels are NaN/Inf."""
@@ -213,14 +244,9 @@ class Accumulator:
         np.fmin(self.min, xs, out=self.min)
 
     def partial(self) -> DarkPartial:
-        self._flush_block()
+        self._close_block()
         # one count for all pixels unless some were left out: 8 bytes less per pixel to send and merge
-        count = np.int64(self.n_full) if self.count is None else self.count + self.n_full
-        shift = self.shift.astype(np.float64) if self.shift is not None else np.zeros(self.shape)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            safe = np.maximum(count, 1)
-            mean = np.where(count > 0, shift + self.s1 / safe, 0.0)
-            m2 = np.maximum(self.s2 - self.s1 * self.s1 / safe, 0.0)
+        count, mean, m2 = self._done
         high, low = self._float_extremes()
         return DarkPartial(count, mean, m2, high, low, self.frames_used, list(self.skipped), list(self.frame_means),
                            self.frames_nonfinite, self.frames_partly_nonfinite)
