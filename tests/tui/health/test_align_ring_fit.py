@@ -1,0 +1,54 @@
+"""The align screen with a calibration: the ring fit's per-panel offsets with σ and significance,
+and the CrystFEL geometry written from the screen (the same core call as ``calterm align --poni``)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import numpy as np
+
+from calterm.core.common.geometry import PoniGeometry, poni_text
+from calterm.core.simulate.panels import render_panels
+from calterm.core.simulate.powder import SyntheticCase, make_detector
+
+P = 100e-6
+
+
+def test_the_ring_fit_on_the_align_screen(tui, isolated_home):
+    from calterm.core.common.panel_layouts import quadrants
+
+    det = make_detector(SyntheticCase(None, "CeO2", PoniGeometry(0.1, 0, 0), shape=(256, 256), pixel_size_um=100))
+    geo = PoniGeometry(0.05, 131.2 * P, 125.3 * P, math.radians(1.2), math.radians(0.9), 0.0, 0.5e-10)
+    truth = {"top-right": (1.5, -0.8)}
+    image = render_panels(geo, det, "CeO2", quadrants(det.shape), truth, resolution_deg=0.12, seed=2)
+    np.save(isolated_home / "powder.npy", image)
+    (isolated_home / "calib.poni").write_text(poni_text(geo, det))
+
+    async def go():
+        app = tui.open_app([str(isolated_home / "powder.npy"), "--calibrant", "CeO2"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("9")
+            await tui.settle(app, pilot)
+            screen = app.screen
+            screen.query_one("#f-poni").value = str(isolated_home / "calib.poni")
+            screen.query_one("#f-calibrant").value = "CeO2"
+            screen.query_one("#f-geom").value = "detector.geom"
+            screen.set_focus(None)
+            await pilot.press("r")
+            await tui.settle(app, pilot, timeout=180)
+            run = screen.aligned["run"]
+            assert run.method == "ring fit"
+            verdicts = {p.name: p.significant for p in run.fit.panels}
+            assert verdicts == {"top-left": False, "top-right": True, "bottom-right": False, "bottom-left": False}
+            text = tui.screen_text(app)
+            assert "ring fit" in text and "top-right !" in text
+            moved = next(p for p in run.fit.panels if p.name == "top-right")
+            assert f"{moved.sigma[0]:.3f}" in text
+            await pilot.press("w")
+            await tui.settle(app, pilot)
+            assert (isolated_home / "detector.v0.geom").is_file()
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())
