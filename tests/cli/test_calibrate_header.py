@@ -87,6 +87,8 @@ def test_adsc_header_centre_is_a_start_not_an_answer(realdata_path, capsys):
     if doc["verdict"]["status"] == "good":
         fit_centre = (doc["fit2d"]["centerX"], doc["fit2d"]["centerY"])
         assert np.hypot(*np.subtract(fit_centre, (113.0 / 0.0707, 108.8 / 0.0707))) > 100.0
+        # and a good geometry is a possible one: the detector in front of the sample, not edge-on
+        assert doc["fit2d"]["directDist"] > 0 and doc["fit2d"]["tilt"] < 45.0, doc["fit2d"]
 
 
 def test_same_shape_detectors_are_named_and_the_header_decides(tmp_path, capsys):
