@@ -88,10 +88,11 @@ def test_spline_is_used_and_written_to_the_poni(distorted, tmp_path, capsys):
     (["--sensor", "Si"], "MATERIAL,THICKNESS_UM"),
     (["--sensor", "Unobtainium,300"], "unknown sensor material"),
     (["--sensor", "Si,-4"], "--sensor thickness"),
+    (["--spline", "SPLINE", "--fit-distortion"], "give one"),
 ])
 def test_bad_spline_or_sensor_is_one_line_exit_2(distorted, capsys, extra, message):
-    path, _, _ = distorted
-    code = main(_args(path, *extra))
+    path, spline, _ = distorted
+    code = main(_args(path, *[str(spline) if e == "SPLINE" else e for e in extra]))
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err

@@ -34,6 +34,7 @@ from calterm.core.calibrate.refine import ControlPoints, robust_cost
 from calterm.core.common.geometry import PARAMS, Constraints, PoniGeometry, tth_at
 from calterm.core.common.history import History
 from calterm.core.common.spline_detector import pointwise
+from calterm.errors import InputError
 
 # Measured on the lab CCD (CeO2_PI_CCD_Mo.SPE): RMS/noise 6.7 flat, 2.5 with the two stretch
 # terms, 2.0 with the first eight, 1.9 with all twelve; r⁴-growing stretch and r⁶ radial terms add
@@ -296,6 +297,9 @@ def detector_model(choice, request, shape):
     from dataclasses import replace
 
     det = choice.detector
+    if request.spline_path and request.fit_distortion:
+        # the fitted field would be written as the PONI's spline in place of the user's
+        raise InputError("--spline and --fit-distortion: give one (a spline file is already a distortion model)")
     if request.spline_path:
         from calterm.core.common.spline_detector import with_spline
 
