@@ -66,9 +66,17 @@ def test_pyfai_calibrant_files_read_as_pyfai_reads_them(tmp_path):
     ("100\n4.157\n2.939\n2.4\n", "far|apart"),
     ("4.157\nd-spacing\n", "line 2"),
     ("# only a comment\n", "no d-spacings"),
+    ("4,15695\n2,93940\n", "decimal comma"),
 ])
 def test_implausible_d_spacings_are_refused(tmp_path, text, message):
     path = tmp_path / "bad.D"
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         load_calibrant(str(path))
+
+
+def test_csv_d_i_export_uses_the_first_column(tmp_path):
+    rings = _lab6_rings()
+    path = tmp_path / "LaB6.csv.D"
+    path.write_text("".join(f"{d:.6f},{i}\n" for d, i in zip(rings, range(100, 20, -10), strict=True)))
+    assert list(load_calibrant(str(path)).d_spacings_A) == pytest.approx(rings, rel=1e-9)

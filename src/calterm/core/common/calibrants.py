@@ -67,7 +67,9 @@ def read_d_spacing_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
     """The d-spacings (Å) of a ``.D`` file and a note on its layout.
 
     Each line: ``#`` starts a comment; the first number is the d-spacing; more numbers on the line
-    (an intensity, Miller indices) are ignored, and said in the note. A line whose first word is
+    (an intensity, Miller indices; after spaces, or a comma as in a CSV export) are ignored, and
+    said in the note. A first word like ``4,157`` is refused: a decimal comma misread as a
+    separator would give a d-spacing of 4 Å. A line whose first word is
     not a number is refused with its line number, rather than skipped, so that a wrong file is not
     read as a short calibrant.
     """
@@ -78,14 +80,19 @@ def read_d_spacing_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
     values: list[float] = []
     extra_columns = 0
     for number, line in enumerate(text.splitlines(), start=1):
-        words = line.split("#", 1)[0].replace(",", " ").split()
+        words = line.split("#", 1)[0].split()
         if not words:
             continue
+        first, *rest = words[0].split(",")
+        if rest and "." not in first and "e" not in first.lower():
+            # "4,157": a decimal comma, or "4,100" a CSV "d,I" with an integer d? Refuse, not guess
+            raise InputError(f"{path}: line {number}: {words[0]!r} is ambiguous (a decimal comma?); write "
+                             "d-spacings with a decimal point, other columns after a space")
         try:
-            values.append(float(words[0]))
+            values.append(float(first))
         except ValueError:
             raise InputError(f"{path}: line {number} does not start with a d-spacing: {line.strip()[:60]!r}") from None
-        extra_columns += len(words) > 1
+        extra_columns += bool(rest) or len(words) > 1
     if not values:
         raise InputError(f"{path}: no d-spacings found")
     note = ""
