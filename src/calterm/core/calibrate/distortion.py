@@ -36,8 +36,9 @@ from calterm.core.common.history import History
 from calterm.core.common.spline_detector import pointwise
 from calterm.errors import InputError
 
-# Measured on the lab CCD (CeO2_PI_CCD_Mo.SPE): RMS/noise 6.7 flat, 2.5 with the two stretch
-# terms, 2.0 with the first eight, 1.9 with all twelve; r⁴-growing stretch and r⁶ radial terms add
+# Measured on the lab CCD (CeO2_PI_CCD_Mo.SPE, the flat fit's points): RMS/noise 6.7 flat, 2.5 with
+# the two stretch terms, 2.0 with the first eight, 1.9 with all twelve (1.4 once the peaks are
+# extracted again, see distortion_stage); r⁴-growing stretch and r⁶ radial terms add
 # nothing there, and coma-like terms (|z|², degenerate with the tilts) moved the field by 54 px.
 TERMS = ("radial3", "radial5", "stretch_cos2", "stretch_sin2", "stretch3_cos2", "stretch3_sin2",
          "trefoil_cos3", "trefoil_sin3", "trefoil5_cos3", "trefoil5_sin3", "quadrafoil_cos4", "quadrafoil_sin4")
@@ -45,7 +46,7 @@ _GEOMETRY_SCALE = {"dist": 1e-3, "poni1": 1e-4, "poni2": 1e-4, "rot1": 1e-4, "ro
                    "wavelength": 1e-14}
 _TERM_SCALE = 1e-3  # a coefficient of 1e-3 moves the corners by ~R/1000 ≈ 0.7 px on a 1k detector
 # The spline is sampled every SPLINE_STEP_PX pixels and interpolated by pyFAI's cubic B-spline: on
-# the fitted CCD field the spline differs from the model by < 1e-3 px (measured, see the tests).
+# a 2 px field the spline puts pixels within 1e-4 px of the model (test_distortion).
 SPLINE_STEP_PX = 16
 # Two rings fix a geometry and little else: the 12 terms then bend the field by tens of pixels
 # (measured 37 px on a mislabelled two-ring fit); three rings at different radii separate them.
