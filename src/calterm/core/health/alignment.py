@@ -40,6 +40,7 @@ from calterm.core.health.rotational import (  # noqa: F401  (re-exported)
 )
 from calterm.errors import ComputationError, InputError
 
+COARSE_POINTS = 20_000  # correlation sample points per panel as the ring fit's start: it needs ~1-2 px, not 0.02
 TILT_WARNING = ("rotational correlation assumes untilted rings: a detector tilt reads as panel shifts of "
                 "pixels; give a PONI file and the calibrant for the ring fit")
 
@@ -134,7 +135,7 @@ def _coarse(image, valid, panels, center, search_px, ctx) -> tuple[AlignResult, 
         try:
             if valid[panel.slices].sum() < 100:
                 raise ComputationError(f"panel {panel.name}: fewer than 100 unmasked pixels")
-            results.append(align_panel(image, valid, panel, center, search_px, ctx))
+            results.append(align_panel(image, valid, panel, center, search_px, ctx, max_points=COARSE_POINTS))
         except ComputationError as exc:
             notes.append(f"coarse start 0 for {panel.name}: {exc}")
             results.append(PanelShift(panel.name, (0.0, 0.0), float("nan"), float("nan"), ()))
