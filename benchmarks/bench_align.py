@@ -17,6 +17,7 @@ panels the ring fit calls significant (correlation gives no σ). Prints a Markdo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import tempfile
@@ -105,10 +106,8 @@ def run_case(name, det_spec, geo, calibrant, layout, truth, peak, seed=1):
     t0 = time.perf_counter()
     start = {}  # the ring fit's own coarse start, as `calterm align` takes it (20k points per panel)
     for p in panels:
-        try:
+        with contextlib.suppress(ComputationError):
             start[p.name] = align_panel(image, valid, p, centre, search_px=search, max_points=COARSE_POINTS).shift
-        except ComputationError:
-            pass
     t_start = time.perf_counter() - t0
     t0 = time.perf_counter()
     fit = fit_panels(image, valid, panels, geo, det, load_calibrant(calibrant).two_theta_rad(geo.wavelength),
