@@ -193,3 +193,21 @@ def test_real_ccd_ring_fit_says_when_its_offsets_are_doubtful(realdata_path, tmp
     assert fitted < coarse
     if run.report()["significant"]:
         assert any("distortion" in w for w in run.warnings), run.warnings
+
+
+def test_layouts_by_name(tmp_path):
+    from calterm.core.common.panel_layouts import detector_modules
+    from calterm.errors import InputError
+
+    assert [p.name for p in resolve_layout("halves", (10, 20))] == ["left", "right"]
+    assert [(p.y0, p.y1) for p in resolve_layout("halves-tb", (10, 20))] == [(0, 5), (5, 10)]
+    grid = resolve_layout("grid:2x4", (20, 40))
+    assert len(grid) == 8 and grid[-1].as_dict() == {"name": "s1-3", "x": [30, 40], "y": [10, 20]}
+    assert sum(p.shape[0] * p.shape[1] for p in grid) == 800  # the grid tiles the image
+    assert len(detector_modules(make_detector(SyntheticCase("Eiger1M", "LaB6", PoniGeometry(0.1, 0, 0))))) == 2
+    (tmp_path / "l.txt").write_text("A 0 0 10 10\nB 10 0 20 10\n")
+    assert [p.name for p in resolve_layout(str(tmp_path / "l.txt"), (10, 20))] == ["A", "B"]
+    with pytest.raises(InputError, match="grid:RxC"):
+        resolve_layout("grid:8", (10, 10))
+    with pytest.raises(InputError, match="differs"):
+        resolve_layout("modules", (10, 10), pilatus_binned())
