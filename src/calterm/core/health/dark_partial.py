@@ -107,11 +107,15 @@ class Accumulator:
         self.record_means = record_means
         self.shift: np.ndarray | None = None
         self._d: np.ndarray | None = None
-        self.s1 = np.zeros(shape)  # the current block's sums (float64 work)
+        self.s1: np.ndarray | None = None  # the current block's sum of x - K with float64 work
         self._b1: np.ndarray | None = None  # the current block's float32 sum of x - K (exact; see S1_BLOCK)
         self._block_frames = 0
         self._block_length = FIRST_BLOCK
-        self._done = (np.int64(0), np.zeros(shape), np.zeros(shape))  # count, mean, M2 of closed blocks
+        self._spent = False
+        # count, mean, M2 of the closed blocks (updated in place: memory stays ~7 images per frame shape)
+        self._count: np.ndarray | np.int64 = np.int64(0)
+        self._mean = np.zeros(shape)
+        self._m2 = np.zeros(shape)
         self.s2 = np.zeros(shape)
         self.max: np.ndarray | None = None  # in the frames' dtype while every frame counted fully
         self.min: np.ndarray | None = None
@@ -125,6 +129,8 @@ class Accumulator:
 
     def add(self, read: FrameRead) -> bool:
         """Add one frame; False if it was skipped (unreadable) or excluded. Wrong shape raises."""
+        if self._spent:
+            raise RuntimeError("this accumulator's statistics were handed over by partial(); start a new one")
         if read.data is None:
             self.skipped.append((read.path, read.frame, read.error or "unreadable"))
             return False
@@ -172,6 +178,8 @@ class Accumulator:
 
     def _add_s1(self, d: np.ndarray) -> None:
         if d.dtype != np.float32:  # float frames: float64 throughout
+            if self.s1 is None:
+                self.s1 = np.zeros(self.shape)
             self.s1 += d
             return
         if self._b1 is None:
@@ -182,18 +190,39 @@ class Accumulator:
         """Merge the block's shifted sums into the running statistics; re-centre K on their mean."""
         if self._block_frames == 0:
             return
-        s1 = self.s1 if self._b1 is None else self.s1 + self._b1
+        # Chan's merge written in place on the block's own buffers (s1 becomes the block's deviation
+        # from the running mean, s2 its M2) and one temporary: the out-of-place formula held ~10
+        # temporary images at once and raised the 1 Mpx run's peak memory from 115 to 148 MB
+        if self.s1 is None:
+            self.s1 = self._b1.astype(np.float64)  # type: ignore[union-attr]
+        elif self._b1 is not None:
+            self.s1 += self._b1
+        s1, s2 = self.s1, self.s2
         count = np.int64(self.n_full) if self.count is None else self.count + self.n_full
-        shift = self.shift.astype(np.float64)  # type: ignore[union-attr]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            safe = np.maximum(count, 1)
-            mean = np.where(count > 0, shift + s1 / safe, 0.0)
-            m2 = np.maximum(self.s2 - s1 * s1 / safe, 0.0)
-        self._done = chan_merge(*self._done, count, mean, m2)
-        done_count, done_mean, _ = self._done
+        safe = np.maximum(count, 1)
+        tmp = np.multiply(s1, s1)
+        tmp /= safe
+        s2 -= tmp
+        np.maximum(s2, 0.0, out=s2)  # the block's M2
+        s1 /= safe
+        s1 += self.shift  # the block's mean (pixels without a value: K, weighted 0 below)
+        total = self._count + count
+        frac = count / np.maximum(total, 1)
+        s1 -= self._mean  # delta
+        np.multiply(s1, s1, out=tmp)
+        tmp *= self._count * frac
+        self._m2 += s2
+        self._m2 += tmp
+        np.multiply(s1, frac, out=tmp)
+        self._mean += tmp
+        self._count = total
         # an integer K keeps x - K an exact integer in float32; pixels with no value yet keep theirs
-        centre = np.where(np.broadcast_to(done_count, self.shape) > 0, np.rint(done_mean), shift)
-        self.shift = centre.astype(self.shift.dtype)  # type: ignore[union-attr]
+        np.rint(self._mean, out=tmp)
+        if np.ndim(total) == 0:
+            if total > 0:
+                self.shift[...] = tmp  # type: ignore[index]
+        else:
+            np.copyto(self.shift, tmp, casting="unsafe", where=total > 0)  # type: ignore[arg-type]
         for buffer in (self.s1, self._b1, self.s2):
             if buffer is not None:
                 buffer.fill(0)
@@ -246,7 +275,8 @@ class Accumulator:
     def partial(self) -> DarkPartial:
         self._close_block()
         # one count for all pixels unless some were left out: 8 bytes less per pixel to send and merge
-        count, mean, m2 = self._done
+        count, mean, m2 = self._count, self._mean, self._m2  # handed over, not copied: 16 MB per Mpx less
+        self._spent = True
         high, low = self._float_extremes()
         return DarkPartial(count, mean, m2, high, low, self.frames_used, list(self.skipped), list(self.frame_means),
                            self.frames_nonfinite, self.frames_partly_nonfinite)
