@@ -280,6 +280,8 @@ def check_identity(profile: TthProfile | None, geometry: PoniGeometry, detector,
     refitted = []
     for rival in contenders:
         rms, distance = _refit_rms(geometry, detector, subset, by_name[rival.name], rival.distance_m / own.distance_m)
+        if distance is None or not DISTANCE_RANGE_M[0] <= distance <= DISTANCE_RANGE_M[1]:
+            rms = np.inf  # the refit ran off to no plausible distance: it explains nothing
         scored = replace(rival, rms_rad=rms, distance_m=distance or rival.distance_m)
         refitted.append(scored)
         clearly = rival.score >= own.score + CLEARLY_BETTER and rms <= RMS_IF_BETTER * rms_own
@@ -346,4 +348,6 @@ def identity_verdict(data: np.ndarray, valid: np.ndarray, detector, geometry: Po
                               residual_rad, calibrant)
     if identity is None or not identity.doubtful:
         return identity, verdict
-    return identity, replace(verdict, status="doubtful", reasons=(identity.reason, *verdict.reasons))
+    # a good fit refused for this reason alone says it first; a doubtful one keeps its own reasons first
+    reasons = (identity.reason, *verdict.reasons) if verdict.ok else (*verdict.reasons, identity.reason)
+    return identity, replace(verdict, status="doubtful", reasons=reasons)
