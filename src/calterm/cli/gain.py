@@ -37,8 +37,8 @@ def add_parser(sub):
                    help="pixels below F x the expected level are beam-stop shadow (default 0.5)")
     m.add_argument("--iterations", default="300", metavar="N",
                    help="at most N solver iterations for the gain and profiles (0 = single pass; default 300)")
-    m.add_argument("--tolerance", default="1e-4",
-                   help="the solve stops when its gradient is below this fraction of its start (default 1e-4)")
+    m.add_argument("--tolerance", default="1e-3",
+                   help="the solve stops when its gradient is below this fraction of its start (default 1e-3)")
     m.add_argument("--filter-size", default="3", metavar="K",
                    help="median-filter window, odd: point-spread width (3 Pilatus, about 9 a-Si; default 3)")
     m.add_argument("--damaged-sigma", default="4", metavar="S",

@@ -90,7 +90,7 @@ class GainRequest:
 def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = None, detector: Typed = None,
                  pixel_size: Typed = None, mask: Typed = None, tth_range: Typed = None, extrapolate: str = "sparse",
                  degree: Typed = 1, bins: Typed = None, polarization: Typed = 0.99, beamstop_threshold: Typed = 0.5,
-                 iterations: Typed = 300, tolerance: Typed = 1e-4, filter_size: Typed = 3, damaged_sigma: Typed = 4.0,
+                 iterations: Typed = 300, tolerance: Typed = 1e-3, filter_size: Typed = 3, damaged_sigma: Typed = 4.0,
                  form: Typed = "divide", name: FieldName = _gain_name) -> GainRequest:
     from calterm.core.gain.files import PositionSpec, folder_positions
     from calterm.core.gain.gain_map import MIN_POSITIONS, GainOptions
@@ -124,7 +124,7 @@ def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = Non
         damaged_sigma=parse_number(damaged_sigma, name("damaged_sigma"), positive=True, default=4.0),
         beamstop_threshold=parse_number(beamstop_threshold, name("beamstop_threshold"), positive=True, default=0.5),
         iterations=parse_number(iterations, name("iterations"), integer=True, default=300),
-        tolerance=parse_number(tolerance, name("tolerance"), positive=True, default=1e-4))
+        tolerance=parse_number(tolerance, name("tolerance"), positive=True, default=1e-3))
     if options.iterations < 0:
         raise InputError(f"{name('iterations')}: 0 or more, got {options.iterations}")
     detector_text = "" if detector is None else str(detector).strip()

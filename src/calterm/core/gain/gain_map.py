@@ -47,7 +47,7 @@ from calterm.core.gain.profile import (
     interpolation_weights,
     suggest_range,
 )
-from calterm.core.gain.solve import Observations, combine, observations, solve
+from calterm.core.gain.solve import Observations, combine, observations, residual_sigma, solve
 from calterm.errors import ComputationError, InputError
 
 MIN_POSITIONS = 3
@@ -67,7 +67,7 @@ class GainOptions:
     damaged_window: int = 5  # neighbourhood of the damaged-pixel test
     beamstop_threshold: float = 0.5  # [--beamstop-threshold] fraction of the expected level
     iterations: int = 300  # [--iterations] most solver (CG) iterations per round; 0 = the single first pass
-    tolerance: float = 1e-4  # [--tolerance] gradient, relative to its start, that ends the solve
+    tolerance: float = 1e-3  # [--tolerance] gradient, relative to its start, that ends the solve
     mask: np.ndarray | None = field(default=None, compare=False)  # [--mask] True = excluded
 
 
@@ -223,25 +223,31 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
     npix = int(np.prod(shape))
     sol = solve(obs, npix, nbins, max_iter=options.iterations, tol=options.tolerance,
                 threshold=options.beamstop_threshold, ctx=ctx)
-    counts = np.stack([np.bincount(o.left[o.keep], minlength=nbins) for o in obs])
+    counts = _constraining_counts(obs, npix, nbins)
     with np.errstate(over="ignore"):
         profile = combine_profiles(centres, np.where(counts > 0, np.exp(sol.log_profiles), np.nan), counts)
     tth_range = options.tth_range or suggest_range(profile)
     _check_range(tth_range, tth_max)
     coefficients = fit_extrapolation(profile, tth_range, options.degree)
-    expected = ExpectedProfile(centres, profile.values, coefficients, fit_bins(profile, tth_range, options.extrapolate))
+    # "sparse": the curve only where no pixel seen twice constrains a position's bin (measured: the
+    # solved profile beats the line wherever it has data, 0.329 % against 0.35 % RMS and no radial
+    # bias against 0.19 %, test_solve's cases); "range": above the range, the reference method's rule
+    replace = (counts == 0) & (centres > tth_range[0]) if options.extrapolate == "sparse" else \
+        np.broadcast_to(fit_bins(profile, tth_range, options.extrapolate), counts.shape)
+    expected = ExpectedProfile(centres, profile.values, coefficients, replace.all(axis=0))
     log_profiles = sol.log_profiles
-    if expected.fitted.any():  # the chosen curve replaces the solved profile where it is thin
+    if replace.any():
         with np.errstate(invalid="ignore", divide="ignore"):
             curve = np.log(profile.scales[:, None] * np.polyval(coefficients, centres)[None, :])
-        log_profiles = np.where(expected.fitted[None, :] & np.isfinite(curve), curve, log_profiles)
+        log_profiles = np.where(replace & np.isfinite(curve), curve, log_profiles)
     log_gain, weight_sum, coverage = combine(obs, log_profiles, npix)
+    sigma = residual_sigma(obs, log_profiles, log_gain, coverage)
     with np.errstate(over="ignore", invalid="ignore"):
         gain = np.exp(log_gain - np.nanmedian(log_gain)).reshape(shape)
     gain[~(gain > 0)] = np.nan
     coverage = coverage.reshape(shape)
     ctx.report("uncertainty", 0, 1)
-    uncertainty = _uncertainty(gain, weight_sum.reshape(shape), coverage, sol.residual_sigma)
+    uncertainty = _uncertainty(gain, weight_sum.reshape(shape), coverage, sigma)
     missing = float(np.mean(coverage[~_gaps_of(prepared)] == 0))
     if missing > 0.05:
         raise ComputationError(f"{missing:.0%} of the detector was not measured at any position "
@@ -259,7 +265,7 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
         for k, (pos, p) in enumerate(zip(positions, prepared, strict=True))
     ]
     return GainResult(final, gain, uncertainty, damaged, coverage, profile, expected, tuple(tth_range),
-                      options.tth_range is None, sol.history, summaries, options, sol.residual_sigma)
+                      options.tth_range is None, sol.history, summaries, options, sigma)
 
 
 def _each(fn, items) -> list:
@@ -270,6 +276,19 @@ def _each(fn, items) -> list:
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(fn, items))
+
+
+def _constraining_counts(obs: list[Observations], npix: int, nbins: int) -> np.ndarray:
+    """Per position and bin, the kept pixels that another position also measured (the data that
+    fix the profile there; a pixel seen once fits any profile)."""
+    seen = np.zeros(npix, np.int32)
+    for o in obs:
+        seen[o.pixel[o.keep]] += 1
+    out = []
+    for o in obs:
+        sel = o.keep & (seen[o.pixel] >= 2)
+        out.append(np.bincount(o.left[sel], minlength=nbins) + np.bincount(o.left[sel] + 1, minlength=nbins)[:nbins])
+    return np.stack(out)
 
 
 def _check_range(tth_range: tuple[float, float], tth_max: float) -> None:

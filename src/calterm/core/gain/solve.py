@@ -34,6 +34,7 @@ import numpy as np
 from calterm.core.common.jobs import JobContext
 
 SMOOTHNESS = 1e-3  # penalty weight relative to the median weight of a filled bin (bias < 1e-6 in log)
+FIRST_ROUND_STEP = 4  # the first solve only finds outliers: a quarter of the pixels fix the profiles to 0.5 σ
 OUTLIER_SIGMA = 6.0  # robust σ beyond which one position's value of a pixel is dropped (shadows)
 
 
@@ -42,7 +43,7 @@ class Observations:
     """One position's used pixels, flattened: where each falls and what it measured."""
 
     pixel: np.ndarray  # flat pixel index (int64)
-    left: np.ndarray  # bin centre at or below the pixel's 2θ (int32)
+    left: np.ndarray  # bin centre at or below the pixel's 2θ (int64: no conversion per solve)
     frac: np.ndarray  # interpolation weight of bin left + 1
     y: np.ndarray  # log corrected intensity
     w: np.ndarray  # weight: counts (inverse variance of y)
@@ -55,13 +56,9 @@ class Observations:
 
 @dataclass
 class Solution:
-    """Log profiles (positions x bins), the log gain per pixel, and how the solve went."""
+    """Log profiles (positions x bins) and how the solve went."""
 
     log_profiles: np.ndarray
-    log_gain: np.ndarray  # flat, NaN where no position kept the pixel
-    weight_sum: np.ndarray  # flat Σ w over kept observations
-    coverage: np.ndarray  # flat number of positions kept
-    residual_sigma: float  # robust σ of the normalised residuals (1 for pure Poisson data)
     history: list[float]  # relative gradient norm per CG iteration (all rounds)
     rejected: list[int]  # observations rejected per position
 
@@ -71,70 +68,81 @@ def observations(index_left: np.ndarray, frac: np.ndarray, corrected: np.ndarray
     """The used pixels of one position (finite, positive) as an :class:`Observations`."""
     ok = use & np.isfinite(corrected) & (corrected > 0)
     flat = np.flatnonzero(ok.ravel())
-    return Observations(flat, index_left.ravel()[flat].astype(np.int32), frac.ravel()[flat],
+    return Observations(flat, index_left.ravel()[flat].astype(np.int64), frac.ravel()[flat],
                         np.log(corrected.ravel()[flat]), np.maximum(counts.ravel()[flat], 1.0))
 
 
 class _System:
-    """The reduced normal equations H v = b over the pixels kept at two or more positions."""
+    """The reduced normal equations H v = b over the pixels kept at two or more positions.
 
-    def __init__(self, obs: list[Observations], npix: int, nbins: int) -> None:
+    With A the interpolation (observation -> profile bins), W the weights and P the pixel of each
+    observation: H = AᵀWA + λDᵀD - C diag(1/Σw) Cᵀ with C = AᵀWP, b = AᵀWy - C ȳ. C is built
+    once as a sparse matrix (two entries per observation), so one product with H is two sparse
+    products: 3.5x faster than gathers and ``bincount`` per position (measured on 1 Mpx).
+    """
+
+    def __init__(self, obs: list[Observations], npix: int, nbins: int, step: int = 1) -> None:
+        from scipy import sparse
+
         self.nbins = nbins
+        n = len(obs) * nbins
+        self.shape = (len(obs), nbins)
         count = np.zeros(npix, np.int32)
         for o in obs:
             count += np.bincount(o.pixel[o.keep], minlength=npix).astype(np.int32)
-        compact = np.full(npix, -1, np.int64)
         multi = count >= 2
+        if step > 1:  # a first, outlier-finding solve on every step-th pixel (a diagonal lattice)
+            multi &= np.arange(npix) % step == 0
         self.m = int(multi.sum())
+        compact = np.full(npix, -1, np.int64)
         compact[multi] = np.arange(self.m)
-        self.parts = []
-        for o in obs:
-            sel = o.keep & multi[o.pixel]
-            self.parts.append((compact[o.pixel[sel]], o.left[sel], o.frac[sel], o.y[sel], o.w[sel]))
+        parts = []
         self.wsum = np.zeros(self.m)
-        for pix, _, _, _, w in self.parts:
-            self.wsum += np.bincount(pix, w, self.m)
-        # Jacobi preconditioner: the data part of H's diagonal (the Schur term is small beside it)
-        diag = np.stack([self._adjoint(left, frac, w) for _, left, frac, _, w in self.parts])
-        filled = diag[diag > 0]
+        for k, o in enumerate(obs):
+            sel = o.keep & multi[o.pixel]
+            part = (compact[o.pixel[sel]], o.left[sel] + k * nbins, o.frac[sel], o.y[sel], o.w[sel])
+            self.wsum += np.bincount(part[0], part[4], self.m)
+            parts.append(part)
+        self.inv_wsum = 1.0 / np.where(self.wsum > 0, self.wsum, 1)
+        # Cᵀ in CSR form written in place (each position's pixels are sorted, so a running count per
+        # pixel gives every entry its slot): no COO sort, which took 0.9 s of 1.7 s per build at 1 Mpx
+        per_pixel = count[multi].astype(np.int64) * 2
+        indptr = np.concatenate([[0], np.cumsum(per_pixel)])
+        data = np.empty(int(indptr[-1]))
+        indices = np.empty(int(indptr[-1]), np.int32)
+        seen = np.zeros(self.m, np.int64)
+        d_main, d_off, aty, schur, ybar = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(self.m)
+        for pix, row, frac, y, w in parts:
+            slot = indptr[pix] + 2 * seen[pix]
+            seen[pix] += 1
+            lo, hi = w * (1 - frac), w * frac
+            data[slot], indices[slot] = lo, row
+            data[slot + 1], indices[slot + 1] = hi, row + 1
+            d_main += np.bincount(row, lo * (1 - frac), n) + np.bincount(row + 1, hi * frac, n)
+            d_off += np.bincount(row, lo * frac, n)
+            aty += np.bincount(row, lo * y, n) + np.bincount(row + 1, hi * y, n)
+            schur += np.bincount(row, lo**2 * self.inv_wsum[pix], n) + np.bincount(row + 1, hi**2 * self.inv_wsum[pix], n)
+            ybar += np.bincount(pix, w * y, self.m)
+        ybar *= self.inv_wsum
+        self.ct = sparse.csr_matrix((data, indices, indptr), shape=(self.m, n))
+        self.c = self.ct.T  # CSC view: C x without a copy
+        self.b = aty - self.c @ ybar
+        filled = d_main[d_main > 0]
         self.smooth = SMOOTHNESS * (float(np.median(filled)) if filled.size else 1.0)
-        self.diag = diag + 6 * self.smooth
-
-    def _gather(self, v: np.ndarray, left: np.ndarray, frac: np.ndarray) -> np.ndarray:
-        return v[left] + frac * (v[left + 1] - v[left])
-
-    def _adjoint(self, left: np.ndarray, frac: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return (np.bincount(left, x * (1 - frac), self.nbins)
-                + np.bincount(left + 1, x * frac, self.nbins))
-
-    def _pixel_mean(self, values: list[np.ndarray]) -> np.ndarray:
-        total = np.zeros(self.m)
-        for (pix, _, _, _, w), val in zip(self.parts, values, strict=True):
-            total += np.bincount(pix, w * val, self.m)
-        return total / np.where(self.wsum > 0, self.wsum, 1)
-
-    def _apply_data(self, values: list[np.ndarray]) -> np.ndarray:
-        """Σ_k A_kᵀ W_k (x_k - x̄): the data term for per-observation values x_k."""
-        mean = self._pixel_mean(values)
-        return np.stack([self._adjoint(left, frac, w * (val - mean[pix]))
-                         for (pix, left, frac, _, w), val in zip(self.parts, values, strict=True)])
+        d_off[np.arange(n) % nbins == nbins - 1] = 0.0  # no coupling across positions
+        tri = sparse.diags([d_off[:-1], d_main, d_off[:-1]], [-1, 0, 1], format="csr")
+        second = sparse.diags([1.0, -2.0, 1.0], [0, 1, 2], shape=(nbins - 2, nbins))
+        penalty = sparse.block_diag([second.T @ second] * len(obs), format="csr")
+        self.d = (tri + self.smooth * penalty).tocsr()
+        self.diag = (np.maximum(self.d.diagonal() - schur, 0) + 6 * self.smooth).reshape(self.shape)
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
-        values = [self._gather(v[k], left, frac) for k, (_, left, frac, _, _) in enumerate(self.parts)]
-        return self._apply_data(values) + self.smooth * _second_difference_normal(v)
+        flat = v.ravel()
+        out = self.d @ flat - self.c @ ((self.ct @ flat) * self.inv_wsum)
+        return out.reshape(self.shape)
 
     def rhs(self) -> np.ndarray:
-        return self._apply_data([y for _, _, _, y, _ in self.parts])
-
-
-def _second_difference_normal(v: np.ndarray) -> np.ndarray:
-    """DᵀD v for the second difference D along the bins of each row."""
-    d2 = v[:, :-2] - 2 * v[:, 1:-1] + v[:, 2:]
-    out = np.zeros_like(v)
-    out[:, :-2] += d2
-    out[:, 1:-1] -= 2 * d2
-    out[:, 2:] += d2
-    return out
+        return self.b.reshape(self.shape)
 
 
 def conjugate_gradient(system: _System, v0: np.ndarray, max_iter: int, tol: float, ctx: JobContext,
@@ -200,81 +208,89 @@ def combine(obs: list[Observations], log_profiles: np.ndarray, npix: int
     return log_gain, wsum, count
 
 
-def normalised_residuals(obs: list[Observations], log_profiles: np.ndarray, log_gain: np.ndarray,
-                         count: np.ndarray) -> list[np.ndarray]:
-    """(y - u - v) x sqrt(w) x sqrt(n / (n - 1)) per kept observation (NaN where n < 2)."""
-    out = []
+def residual_sigma(obs: list[Observations], log_profiles: np.ndarray, log_gain: np.ndarray,
+                   count: np.ndarray, step: int = 7) -> float:
+    """Robust σ (1.4826 x median |z|) of z = (y - u - v) x sqrt(w) x sqrt(n / (n - 1)), over the
+    kept observations of pixels seen twice or more; on every ``step``-th pixel (a scale needs a
+    sample, not five million values: 0.05 s instead of 1.1 s at 1 Mpx)."""
+    z = []
     for o, v in zip(obs, log_profiles, strict=True):
-        n = count[o.pixel].astype(float)
-        e = o.y - log_gain[o.pixel] - (v[o.left] + o.frac * (v[o.left + 1] - v[o.left]))
+        sel = o.keep & (o.pixel % step == 0)
+        pix, left, frac = o.pixel[sel], o.left[sel], o.frac[sel]
+        n = count[pix].astype(float)
+        e = o.y[sel] - log_gain[pix] - (v[left] + frac * (v[left + 1] - v[left]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            z = e * np.sqrt(o.w) * np.sqrt(n / (n - 1))
-        z[(n < 2) | ~o.keep] = np.nan
-        out.append(z)
-    return out
+            zk = e * np.sqrt(o.w[sel]) * np.sqrt(n / (n - 1))
+        z.append(zk[(n >= 2) & np.isfinite(zk)])
+    values = np.concatenate(z) if z else np.empty(0)
+    return float(1.482602218505602 * np.median(np.abs(values))) if values.size else 1.0
 
 
-def robust_sigma(residuals: list[np.ndarray]) -> float:
-    z = np.concatenate([r[np.isfinite(r)] for r in residuals]) if residuals else np.empty(0)
-    return float(1.482602218505602 * np.median(np.abs(z))) if z.size else 1.0
-
-
-def reject_outliers(obs: list[Observations], log_profiles: np.ndarray, npix: int, sigma: float,
-                    threshold: float) -> list[int]:
+def reject_outliers(obs: list[Observations], log_profiles: np.ndarray, npix: int, threshold: float,
+                    use_sigma: bool = True) -> list[int]:
     """Drop one position's value of a pixel when it departs from the others' median.
 
     Against the median of the position estimates (robust to the outlier itself): below by more
     than ``OUTLIER_SIGMA`` σ, or below ``threshold`` x the median (a partial beam-stop shadow),
     or above by more than ``OUTLIER_SIGMA`` σ where three or more positions give a median (with
-    two, a pixel brighter at one position is more likely the other's shadow than a spike).
+    two, a pixel brighter at one position is more likely the other's shadow than a spike). σ is
+    the robust scale of these departures in Poisson units, measured on the pixels seen 3+ times
+    (``use_sigma`` False: the threshold rule only, for profiles that still carry the gain).
     """
+    from calterm.core.gain.damaged import MAD_TO_SIGMA, masked_median
+
     estimates = np.full((len(obs), npix), np.nan)
     for k, (o, v) in enumerate(zip(obs, log_profiles, strict=True)):
         sel = o.keep
-        estimates[k, o.pixel[sel]] = o.y[sel] - (v[o.left[sel]] + o.frac[sel] * (v[o.left[sel] + 1] - v[o.left[sel]]))
-    from calterm.core.gain.damaged import masked_median
-
+        left = o.left[sel]
+        estimates[k, o.pixel[sel]] = o.y[sel] - (v[left] + o.frac[sel] * (v[left + 1] - v[left]))
     count = np.sum(np.isfinite(estimates), axis=0)
     # the reference of a pixel: the median over positions; with two, the brighter (a shadow darkens)
     median, _ = masked_median(estimates, axis=0)
     with np.errstate(invalid="ignore"):
         reference = np.where(count == 2, np.nanmax(np.where(np.isfinite(estimates), estimates, -np.inf), axis=0),
                              median)
+    departures = []
+    for k, o in enumerate(obs):
+        d = estimates[k, o.pixel] - reference[o.pixel]
+        departures.append((d, d * np.sqrt(o.w), count[o.pixel]))
+    sample = np.concatenate([z[(n >= 3) & np.isfinite(z)][::7] for _, z, n in departures])
+    sigma = MAD_TO_SIGMA * float(np.median(np.abs(sample))) if use_sigma and sample.size else np.inf
     rejected = [0] * len(obs)
-    for k, (o, v) in enumerate(zip(obs, log_profiles, strict=True)):
-        est = o.y - (v[o.left] + o.frac * (v[o.left + 1] - v[o.left]))
-        d = est - reference[o.pixel]
-        z = d * np.sqrt(o.w) / sigma
-        n = count[o.pixel]
-        bad = o.keep & (n >= 2) & ((z < -OUTLIER_SIGMA) | (d < np.log(threshold)) | ((n >= 3) & (z > OUTLIER_SIGMA)))
+    for k, (o, (d, z, n)) in enumerate(zip(obs, departures, strict=True)):
+        with np.errstate(invalid="ignore"):
+            bad = o.keep & (n >= 2) & ((z < -OUTLIER_SIGMA * sigma) | (d < np.log(threshold))
+                                       | ((n >= 3) & (z > OUTLIER_SIGMA * sigma)))
         o.keep &= ~bad
         rejected[k] = int(bad.sum())
     return rejected
 
 
-def solve(obs: list[Observations], npix: int, nbins: int, *, max_iter: int = 200, tol: float = 1e-5,
+def solve(obs: list[Observations], npix: int, nbins: int, *, max_iter: int = 300, tol: float = 1e-3,
           rounds: int = 2, threshold: float = 0.5, ctx: JobContext | None = None) -> Solution:
-    """Profiles and gain for ``obs`` (one entry per position); ``max_iter`` 0 gives the first pass.
+    """Profiles for ``obs`` (one entry per position); ``max_iter`` 0 gives the first pass.
 
     ``rounds``: solves, each after dropping the outliers the previous one shows (shadows the
-    beam-stop finder left, spikes); the later rounds start from the previous profiles.
+    beam-stop finder left, spikes); the later rounds start from the previous profiles. The first
+    rounds use every ``FIRST_ROUND_STEP``-th pixel and a 10x looser tolerance: they only have
+    to find outliers six σ out. The gain itself is :func:`combine` of the returned profiles.
     """
     ctx = ctx or JobContext()
     history: list[float] = []
     v = first_pass_profiles(obs, nbins)
     rejected = [0] * len(obs)
-    sigma = 1.0
-    for round_ in range(max(rounds, 1)):
+    rounds = max(rounds, 1)
+    for round_ in range(rounds):
+        last = round_ == rounds - 1
         if max_iter > 0:
-            system = _System(obs, npix, nbins)
+            system = _System(obs, npix, nbins, 1 if last else FIRST_ROUND_STEP)
             if system.m > 0:
-                v = conjugate_gradient(system, v, max_iter, tol, ctx, history)
-        log_gain, wsum, count = combine(obs, v, npix)
-        sigma = robust_sigma(normalised_residuals(obs, v, log_gain, count)) or 1.0
-        if round_ == max(rounds, 1) - 1:
+                v = conjugate_gradient(system, v, max_iter, tol if last else 10 * tol, ctx, history)
+        if last:
             break
-        new = reject_outliers(obs, v, npix, sigma, threshold)
+        ctx.report("outliers", round_, rounds)
+        new = reject_outliers(obs, v, npix, threshold, use_sigma=max_iter > 0)
         rejected = [a + b for a, b in zip(rejected, new, strict=True)]
-        if not any(new):
+        if max_iter == 0:
             break
-    return Solution(v, log_gain, wsum, count, sigma, history, rejected)
+    return Solution(v, history, rejected)

@@ -26,6 +26,7 @@ class GainCase:
     """Recipe for the synthetic experiment (positions as beam-centre fractions x, y of the detector)."""
 
     binning: int = 1
+    detector: str = "Pilatus1M"  # a pyFAI registry name (Eiger4M for the 4 Mpx benchmark)
     centres: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.27, 0.3), (0.74, 0.27), (0.3, 0.73), (0.71, 0.7))
     tilts_rad: tuple[tuple[float, float], ...] = ((0.0, 0.0), (0.01, -0.006), (-0.008, 0.004), (0.005, 0.009), (-0.004, -0.01))
     intensity: tuple[float, ...] = (1.0, 0.93, 1.06, 0.97, 1.1)  # beam intensity per position
@@ -56,17 +57,17 @@ class GainTruth:
     geometries: list[PoniGeometry] = field(default_factory=list)
 
 
-def make_detector(binning: int = 1):
-    """Pilatus1M itself, or a generic detector with its gap layout block-binned."""
+def make_detector(binning: int = 1, name: str = "Pilatus1M"):
+    """The registry detector itself, or a generic detector with its gap layout block-binned."""
     import pyFAI.detectors
 
-    full = pyFAI.detectors.detector_factory("Pilatus1M")
+    full = pyFAI.detectors.detector_factory(name)
     if binning == 1:
         return full
     mask = np.asarray(full.mask) != 0
     rows, cols = mask.shape[0] // binning, mask.shape[1] // binning
     binned = mask[: rows * binning, : cols * binning].reshape(rows, binning, cols, binning).any(axis=(1, 3))
-    p = PILATUS_PIXEL_M * binning
+    p = full.pixel1 * binning
     det = pyFAI.detectors.Detector(pixel1=p, pixel2=p, max_shape=(rows, cols))
     det.mask = binned.astype(np.int8)
     return det
@@ -128,7 +129,7 @@ def beamstop_transmission(case: GainCase, det, centre_xy: tuple[float, float]) -
 def render(case: GainCase) -> tuple[list[list[np.ndarray]], GainTruth]:
     """Frames per position (float, gaps = -1) and the truth."""
     rng = np.random.default_rng(case.seed)
-    det = make_detector(case.binning)
+    det = make_detector(case.binning, case.detector)
     truth = truth_gain(case, det, rng)
     truth.geometries = geometries(case, det)
     positions = []
