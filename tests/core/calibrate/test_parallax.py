@@ -42,7 +42,9 @@ def test_thick_sensor_is_fitted_closer_with_parallax(tmp_path, material, thickne
     assert d_with < 0.5 * d_without, (d_with, d_without)
     assert d_with < 0.05  # mm
     assert c_with < 0.2
-    assert with_px.verdict.rms_rad < without.verdict.rms_rad
+    # Not asserted: a lower RMS with the sensor. On the CdTe case the truth itself leaves 0.191 mrad
+    # (peak-extraction bias on broad, steep rings) and the no-sensor fit 0.180 mrad: a wrong distance
+    # absorbs some of that bias, so the RMS cannot rank the two; the distance to the truth does.
     # written as pyFAI writes it, read back by pyFAI with the parallax switched on
     import pyFAI
 
