@@ -81,12 +81,14 @@ def _window_px(state: FitState, pixel_m: float, opts: RefineOptions) -> float:
     return float(np.clip(6 * sigma + 2.0, 3.0, opts.half_window_px))
 
 
-def _fit(geometry, points, detector, constraints, history, stage) -> tuple[RefineResult, ControlPoints, int]:
-    res = refine_geometry(geometry, points, detector, constraints, history, stage)
+def _fit(geometry, points, detector, constraints, history, stage,
+         with_sigma: bool = True) -> tuple[RefineResult, ControlPoints, int]:
+    res = refine_geometry(geometry, points, detector, constraints, history, stage, with_sigma=with_sigma)
     keep = _inliers(res.residual_rad)
     kept, dropped = points.subset(keep), int((~keep).sum())
     if dropped > 0.005 * len(points):
-        res = refine_geometry(res.geometry, kept, detector, constraints, history, stage + " (outliers dropped)")
+        res = refine_geometry(res.geometry, kept, detector, constraints, history, stage + " (outliers dropped)",
+                              with_sigma=with_sigma)
     else:  # a handful of outliers barely move a robust (soft-L1) fit: drop them without a refit
         res = replace(res, residual_rad=res.residual_rad[keep])
     return res, kept, dropped
@@ -110,7 +112,8 @@ def first_fit(data, valid, detector, start: PoniGeometry, d_A: np.ndarray, tth_r
     no_tilt = base.with_fixed(fix=("rot1", "rot2", "rot3"))
     geometry = start
     if no_tilt.free:
-        geometry = refine_geometry(start, pts, detector, no_tilt, history, "first rings, no tilt").geometry
+        geometry = refine_geometry(start, pts, detector, no_tilt, history, "first rings, no tilt",
+                                   with_sigma=False).geometry
     res, kept, dropped = _fit(geometry, pts, detector, base, history, "first rings")
     return FitState(res.geometry, res.sigma, kept, res.residual_rad, dropped)
 
@@ -145,16 +148,22 @@ def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.nd
         if target != limit:
             # Intermediate fits only steer the next extraction: an evenly thinned set is enough.
             pts = pts.subset(np.arange(len(pts)) % max(1, len(pts) // INTERMEDIATE_POINTS + 1) == 0)
-        res, kept, dropped = _fit(state.geometry, pts, detector, opts.constraints, history, stage)
+        # σ only where the fit can be the last one: intermediate stages only steer the next extraction
+        final_stage = target == limit
+        res, kept, dropped = _fit(state.geometry, pts, detector, opts.constraints, history, stage, final_stage)
         mislabelled = _off_label(kept, res.residual_rad, tth_rad)
         if mislabelled.any():
             # Rings whose peaks sit far from their label were taken from a neighbour: drop them and
             # refit; the next extraction, around the better geometry, finds them again correctly.
             kept = kept.subset(~mislabelled)
-            res = refine_geometry(res.geometry, kept, detector, opts.constraints, history, stage + " (relabel)")
+            res = refine_geometry(res.geometry, kept, detector, opts.constraints, history, stage + " (relabel)",
+                                  with_sigma=final_stage)
         state = FitState(res.geometry, res.sigma, kept, res.residual_rad, dropped)
         if target == limit and _converged(previous, state.geometry):
             break
+    if not state.sigma:  # growth stopped at an intermediate stage: its fit is the result
+        res = refine_geometry(state.geometry, state.points, detector, opts.constraints, None, "uncertainty")
+        state = replace(state, sigma=res.sigma)
     return state
 
 

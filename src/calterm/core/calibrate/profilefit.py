@@ -27,13 +27,19 @@ WHOLE_FLANK = 0.9  # fraction of a flank's samples that must be usable backgroun
 MIN_FLANK_SAMPLES = 2  # per side: one side alone cannot tell a slope from a neighbour's tail
 
 
+def flank_reach(sigma: np.ndarray) -> np.ndarray:
+    """How far from the peak (same unit as ``sigma``) each row's outer flank ends."""
+    return np.maximum(FLANK_TO_SIGMA * sigma, np.maximum(FLANK_FROM_SIGMA * sigma, MIN_FLANK_FROM_PX) + 2.0)
+
+
 def flank_slopes(x: np.ndarray, values: np.ndarray, usable: np.ndarray, centre: np.ndarray,
                  sigma: np.ndarray) -> np.ndarray:
     """Slope (counts per unit of ``x``) of a line fitted to each row's flanks around ``centre``;
-    0 where a flank has too few usable samples (the parabola then stands uncorrected)."""
-    d = x[None, :] - centre[:, None]
+    0 where a flank has too few usable samples (the parabola then stands uncorrected). ``x`` is
+    the samples' position, one row for all (1-D) or one per row (2-D)."""
+    d = (x[None, :] if x.ndim == 1 else x) - centre[:, None]
     lo = np.maximum(FLANK_FROM_SIGMA * sigma, MIN_FLANK_FROM_PX)[:, None]
-    hi = np.maximum(FLANK_TO_SIGMA * sigma, lo[:, 0] + 2.0)[:, None]
+    hi = flank_reach(sigma)[:, None]
     flank = usable & (np.abs(d) >= lo) & (np.abs(d) <= hi)
     band = (np.abs(d) >= lo) & (np.abs(d) <= hi)
     # each flank whole: one cut short by a neighbouring ring (its peak is not background) or a gap

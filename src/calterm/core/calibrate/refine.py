@@ -83,8 +83,13 @@ def refine_geometry(
     stage: str = "refine",
     loss: str = "soft_l1",
     f_scale_rad: float = 2e-4,
+    with_sigma: bool = True,
 ) -> RefineResult:
-    """Fit the free parameters to the points; return geometry, 1-σ errors and residuals."""
+    """Fit the free parameters to the points; return geometry, 1-σ errors and residuals.
+
+    ``with_sigma=False`` leaves ``sigma`` empty: intermediate fits that only steer the next
+    extraction skip the uncertainty estimate (its Jacobian and jackknife).
+    """
     free = constraints.free
     if not free:
         raise InputError("every geometry parameter is fixed: nothing to refine")
@@ -138,6 +143,8 @@ def refine_geometry(
     vector = vector_of(sol.x)
     geometry = start.with_vector(PARAMS, vector)
     residual = _residuals(pyfai_geo, vector, points)
+    if not with_sigma:
+        return RefineResult(geometry, {}, residual, float(sol.cost))
     # σ from a block jackknife over (ring, sector), not from J and r alone: the points' errors are
     # correlated within a ring (see uncertainty.py)
     r = fun(sol.x)
