@@ -211,3 +211,5 @@ def test_layouts_by_name(tmp_path):
         resolve_layout("grid:8", (10, 10))
     with pytest.raises(InputError, match="differs"):
         resolve_layout("modules", (10, 10), pilatus_binned())
+    with pytest.raises(InputError, match="marks no gaps"):
+        resolve_layout("modules", (64, 64), generic(64))

@@ -117,7 +117,11 @@ def resolve_layout(spec: str, shape: tuple[int, int], detector=None) -> list[Pan
             raise InputError("panels 'modules' needs a detector: give a PONI file (--poni)")
         if tuple(detector.shape) != tuple(shape):
             raise InputError(f"detector shape {tuple(detector.shape)} differs from the image's {tuple(shape)}")
-        return detector_modules(detector)
+        modules = detector_modules(detector)
+        if len(modules) < 2:
+            raise InputError(f"panels 'modules': the detector ({type(detector).__name__}) marks no gaps between "
+                             "modules; name the panels (grid:RxC or a layout file)")
+        return modules
     if text.startswith("grid:"):
         try:
             r, c = (int(v) for v in text[5:].lower().split("x"))
