@@ -55,6 +55,10 @@ def label_reasons(rings: tuple[RingResidual, ...], profile: TthProfile | None, t
     if not missing:
         return []
     listed = ", ".join(f"{n} ({counts.get(n, 0)} points)" for n in missing)
-    hint = ONE_RING_HINT if len(strong) == 1 else ""
+    # the hint only where the image itself shows one ring (a wrong calibrant's fit may find one strong
+    # ring on an image of many)
+    _, heights = profile.peaks(limit=None)
+    image_rings = int(np.sum(heights >= ABSENT_RATIO * heights.max())) if heights.size else 0
+    hint = ONE_RING_HINT if len(strong) == 1 and image_rings <= 1 else ""
     return [f"ring {first.ring}, the first strong one ({first.count} points), needs ring(s) {listed} inside it on the "
             f"detector, but the image shows nothing there: the labels are shifted and the distance is wrong{hint}"]
