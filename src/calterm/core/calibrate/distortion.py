@@ -235,7 +235,7 @@ def distorted_detector(base, distortion: SmoothDistortion, folder: str | None = 
     path = os.path.join(folder, "distortion.spline")
     distortion.spline((base.pixel1 * 1e6, base.pixel2 * 1e6)).write(path)
     det = copy.deepcopy(base)
-    det.set_splineFile(path)
+    det.splinefile = path
     for key, value in vars(base).items():  # calterm's marks (parallax): pyFAI's copy drops them
         if key.startswith("_calterm"):
             setattr(det, key, value)
@@ -349,7 +349,7 @@ def write_spline_beside(result, poni_path, command: str = ""):
     version = write_output(target, lambda tmp: spline.write(str(tmp)), command=command,
                            inputs={"poni": str(poni_path), "terms": result.distortion.as_dict()["terms"]})
     out = copy.deepcopy(det)
-    out.set_splineFile(str(Path(version).resolve()))
+    out.splinefile = str(Path(version).resolve())
     for key, value in vars(det).items():
         if key.startswith("_calterm"):
             setattr(out, key, value)
