@@ -93,6 +93,10 @@ def tth_profile(data: np.ndarray, valid: np.ndarray, geometry: PoniGeometry, det
     values = np.minimum(values, np.percentile(values, 99.9))
     tth = tth_at(geometry.to_pyfai(detector), rows, cols, geometry.as_vector()[:6])
     step = mean_pixel_m(detector) / geometry.dist  # one pixel, in 2θ, near the beam
+    finite = np.isfinite(tth)
+    if not (np.isfinite(step) and step > 0) or finite.sum() < 20:
+        return None  # a runaway fit (negative or infinite distance): no profile to judge it by
+    tth, values = tth[finite], values[finite]
     idx = ((tth - tth.min()) / step).astype(np.intp)
     count = np.bincount(idx)
     total = np.bincount(idx, weights=values)
