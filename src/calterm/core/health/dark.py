@@ -242,7 +242,6 @@ def dark_provenance(result: DarkResult, lists: Sequence[str] = ()) -> dict:
     """What the images came from, logged with every one written (the first 20 sources named)."""
     return {"sources": result.sources[:20], "n_sources": len(result.sources), "lists": [str(p) for p in lists],
             "frames_used": result.frames_used, "frames_skipped": len(result.skipped),
-            "frames_nonfinite": result.frames_nonfinite,
             "std": "sample" if result.options.ddof else "population"}
 
 
