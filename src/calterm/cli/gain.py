@@ -80,9 +80,14 @@ def run(args) -> int:
     else:
         lo, hi = result.tth_range
         how = "suggested" if result.range_suggested else "given"
+        unc = report["median_uncertainty"]
         print(f"gain map from {len(run.positions)} positions: extrapolation range {lo:.3f}-{hi:.3f}° ({how}), "
-              f"{len(result.changes)} passes, {int(result.damaged.sum())} damaged pixels, "
-              f"median uncertainty {report['median_uncertainty']:.2%}")
+              f"{len(result.changes)} solver iterations, {int(result.damaged.sum())} damaged pixels, "
+              f"median uncertainty {'-' if unc is None else f'{unc:.2%}'}")
+        single = report["single_position_pixels"]
+        if single:  # their gain fits any profile: nothing checks them (uncertainty inf in the map)
+            print(f"  warning: {single} pixels measured at one position only (unchecked; infinite uncertainty)",
+                  file=sys.stderr)
         for key, path in outputs.items():
             print(f"  {key:13s} {path}")
     return 0

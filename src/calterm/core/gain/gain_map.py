@@ -216,8 +216,7 @@ def compute_gain_map(positions: list[Position], detector, options: GainOptions |
 
     def observe(k: int) -> Observations:
         p, pos = prepared[k], positions[k]
-        frac = np.clip(p.weights.weight, 0.0, 1.0)
-        return observations(p.weights.left, frac, p.corrected, pos.image * max(len(pos.frames), 1), p.use)
+        return observations(p.weights.left, p.weights.weight, p.corrected, pos.image, p.use, max(len(pos.frames), 1))
 
     obs = _each(observe, range(len(prepared)))
     npix = int(np.prod(shape))

@@ -64,12 +64,15 @@ class Solution:
 
 
 def observations(index_left: np.ndarray, frac: np.ndarray, corrected: np.ndarray, counts: np.ndarray,
-                 use: np.ndarray) -> Observations:
-    """The used pixels of one position (finite, positive) as an :class:`Observations`."""
-    ok = use & np.isfinite(corrected) & (corrected > 0)
+                 use: np.ndarray, counts_scale: float = 1.0) -> Observations:
+    """The used pixels of one position (finite, positive) as an :class:`Observations`; ``frac`` is
+    clipped to [0, 1] and ``counts`` (x ``counts_scale``) taken only there (compress first)."""
+    with np.errstate(invalid="ignore"):
+        ok = use & (corrected > 0) & np.isfinite(corrected)
     flat = np.flatnonzero(ok.ravel())
-    return Observations(flat, index_left.ravel()[flat].astype(np.int64), frac.ravel()[flat],
-                        np.log(corrected.ravel()[flat]), np.maximum(counts.ravel()[flat], 1.0))
+    return Observations(flat, index_left.ravel()[flat].astype(np.int64, copy=False),
+                        np.clip(frac.ravel()[flat], 0.0, 1.0), np.log(corrected.ravel()[flat]),
+                        np.maximum(counts.ravel()[flat] * counts_scale, 1.0))
 
 
 class _System:

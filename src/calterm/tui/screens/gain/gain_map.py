@@ -184,9 +184,10 @@ class GainScreen(ToolScreen):
         unc = report.get("median_uncertainty")
         lines = [f"{len(report['positions'])} positions, {report['form']} form",
                  f"range [b]{lo:.3f}-{hi:.3f}°[/b] ({'suggested' if report['range_suggested'] else 'given'})",
-                 f"{len(report['iteration_changes'])} passes, {report['extrapolated_bins']} bins extrapolated",
+                 f"{len(report['iteration_changes'])} iterations, {report['extrapolated_bins']} bins extrapolated",
                  f"damaged pixels [b]{report['damaged_pixels']}[/b]",
                  f"no estimate {report['pixels_without_estimate']} px",
+                 f"seen once {report.get('single_position_pixels', 0)} px (unchecked)",
                  f"median uncertainty {'-' if unc is None else f'{100 * unc:.2f} %'}",
                  f"{report.get('elapsed_s', 0):.1f} s"]
         if report.get("map_range") and None not in report["map_range"]:
