@@ -213,3 +213,20 @@ def test_second_run_keeps_every_output_as_a_version(rendered, tmp_path, capsys):
         log = [json.loads(line) for line in (tmp_path / f"{name}.log").read_text().splitlines()]
         assert [entry["version"] for entry in log] == [f"{stem}.v0.{suffix}", f"{stem}.v1.{suffix}"], name
     assert (tmp_path / "h.v1.csv").read_bytes() != first["h.csv"]  # a different fit: a different history
+
+
+def test_the_written_poni_keeps_a_binned_pilatus_gaps(rendered, tmp_path, capsys):
+    """Pilatus1M binned 2x2 (521x490: pyFAI cannot rebin 1043x981 by name): the PONI `calibrate`
+    writes names a detector definition beside it, so pyFAI loading the PONI alone masks the gaps
+    (a generic 'Detector: Detector' integrated them as pixels)."""
+    import pyFAI
+
+    case = rendered("pilatus")
+    poni = tmp_path / "calib.poni"
+    code, _, err = run_cli(capsys, args_for(case, "--poni", str(poni)))
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["calib.detector.h5", "calib.detector.v0.h5"]
+    ai = pyFAI.load(str(poni))
+    gaps = np.asarray(case.detector.mask) != 0
+    assert 0.05 < gaps.mean() < 0.2
+    np.testing.assert_array_equal(np.asarray(ai.detector.mask) != 0, gaps)

@@ -261,6 +261,7 @@ def distortion_stage(prep, state, opts, history: History, ctx, why: str) -> tupl
     from calterm.core.calibrate.explained import explain
     from calterm.core.calibrate.refine import delta_tth
     from calterm.core.calibrate.ringpeaks import rings_on_detector
+    from calterm.core.calibrate.setup_check import with_setup_check
     from calterm.core.calibrate.verdict import judge, ring_residuals
     from calterm.core.common.detectors import mean_pixel_m
 
@@ -286,6 +287,7 @@ def distortion_stage(prep, state, opts, history: History, ctx, why: str) -> tupl
     verdict = judge(points, residual, rings, fit.geometry.beam_center_px(det), tth_rad, state.n_rejected,
                     rings_on_detector(fit.geometry, det, data.shape, tth_rad),
                     fit.geometry.dist / mean_pixel_m(det), explain(data, valid, fit.geometry, det, tth_rad))
+    verdict = with_setup_check(verdict, fit.geometry, det, data.shape, fit.sigma)
     note = (f"a smooth detector distortion was fitted with the geometry ({why}): {len(fit.distortion.terms)} "
             f"terms, pixels moved by up to {fit.distortion.max_displacement_px():.2f} px, RMS "
             f"{flat_rms * 1e3:.3f} -> {verdict.rms_rad * 1e3:.3f} mrad")

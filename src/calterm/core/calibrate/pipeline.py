@@ -32,6 +32,7 @@ from calterm.core.calibrate.peakpickers import PickerExtractor
 from calterm.core.calibrate.points import grow_ring, refine_peak
 from calterm.core.calibrate.refine import HISTORY_COLUMNS, ControlPoints
 from calterm.core.calibrate.ringpeaks import rings_on_detector
+from calterm.core.calibrate.setup_check import with_setup_check
 from calterm.core.calibrate.uncertainty import sigma_comments
 from calterm.core.calibrate.verdict import judge, ring_residuals
 from calterm.core.common.calibrants import Calibrant, load_calibrant
@@ -45,6 +46,7 @@ from calterm.core.common.detectors import (
 from calterm.core.common.geometry import geometry_from_center, poni_text
 from calterm.core.common.history import History
 from calterm.core.common.jobs import JobContext
+from calterm.core.common.poni_detectors import keep_gaps_beside
 from calterm.core.io.images import Image, load_image, load_mask
 from calterm.core.io.writer import write_text_output
 from calterm.errors import ComputationError, InputError
@@ -206,6 +208,7 @@ def _fit_about(prep: Prepared, request: CalibrationRequest, centre, seeds, opts,
                         rings_on_detector(state.geometry, det, data.shape, prep.tth_rad),
                         state.geometry.dist / mean_pixel_m(det),
                         explain(data, valid, state.geometry, det, prep.tth_rad))
+        verdict = with_setup_check(verdict, state.geometry, det, data.shape, state.sigma)
         candidate = (_rank(verdict), k, state, rings, verdict, history)
         if best is None or candidate[0] < best[0]:
             best = candidate
@@ -368,6 +371,8 @@ def write_poni(result: CalibrationResult, path: str | Path, command: str = "") -
         from calterm.core.calibrate.distortion import write_spline_beside
 
         detector = write_spline_beside(result, path, command)
+    # a binned or rotated detector's gaps: by registry name, or a definition file beside the PONI
+    detector = keep_gaps_beside(detector, path, command)
     text = poni_text(result.geometry, detector, result.calibrant, comments=comments)
     return write_text_output(path, text, command=command,
                              inputs={"calibrant": result.calibrant, "detector": result.detector_name})
@@ -388,6 +393,7 @@ def refit(result: CalibrationResult, request: CalibrationRequest, keep: np.ndarr
                     n_predicted=rings_on_detector(res.geometry, result.detector, result.shape, prep.tth_rad),
                     px_per_rad=res.geometry.dist / mean_pixel_m(result.detector),
                     explained=explain(prep.image.data, prep.valid, res.geometry, result.detector, prep.tth_rad))
+    verdict = with_setup_check(verdict, res.geometry, result.detector, result.shape, res.sigma)
     return replace(result, geometry=res.geometry, sigma=res.sigma, rows=pts.rows, cols=pts.cols, ring=pts.ring,
                    residual_rad=res.residual_rad, rings=rings, verdict=verdict, history=history,
                    fit2d=res.geometry.fit2d(result.detector))
