@@ -112,3 +112,21 @@ def test_bad_inputs_give_one_line_and_exit_2(capsys, small, tmp_path, args, mess
                         *[a.format(t=tmp_path, p=small / "calib.poni") for a in args])
     assert rc == 2, err
     assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err, err
+
+
+def test_a_version_1_poni_without_a_shape_fits_the_image(capsys, small, tmp_path):
+    """A PONI of pyFAI's first format gives pixel sizes, no shape: the image's shape is the
+    detector's (it tracebacked at tuple(detector.shape)). The ring fit ends where the version-2
+    PONI's does."""
+    g = SMALL.geometry
+    v1 = tmp_path / "v1.poni"
+    v1.write_text(f"PixelSize1: 1e-4\nPixelSize2: 1e-4\nDistance: {g.dist!r}\nPoni1: {g.poni1!r}\n"
+                  f"Poni2: {g.poni2!r}\nRot1: {g.rot1!r}\nRot2: {g.rot2!r}\nRot3: 0.0\nWavelength: {g.wavelength!r}\n")
+    rc, out, err = call(capsys, "align", small / "powder.npy", "--poni", v1, "--calibrant", "CeO2", "--json")
+    assert rc == 0, err
+    rc2, out2, err2 = call(capsys, "align", small / "powder.npy", "--poni", small / "calib.poni",
+                           "--calibrant", "CeO2", "--json")
+    assert rc2 == 0, err2
+    shifts = [p["shift"] for p in json.loads(out)["panels"]]
+    np.testing.assert_allclose(shifts, [p["shift"] for p in json.loads(out2)["panels"]], atol=1e-6)
+    assert np.abs(shifts).max() <= 0.05

@@ -35,6 +35,7 @@ def build_session(args):
     """The session to open: resumed, on the given image, or the demo (request filled in later)."""
     from calterm.core.calibrate.model import CalibrationRequest
     from calterm.inputs.calibrate import calibration_request
+    from calterm.inputs.values import FieldError
     from calterm.tui.session import Session
     from calterm.tui.session_file import keep_previous, load_session
 
@@ -45,9 +46,16 @@ def build_session(args):
         given = args.wavelength is not None or args.energy is not None
         fields = {key: getattr(args, key) for key in ("image", "frame", "rotate", "flip", "detector", "pixel_size",
                                                       "mask", "distance", "center")}
-        request = calibration_request({**fields, "calibrant": args.calibrant or "LaB6",
-                                       **({"wavelength": args.wavelength, "energy": args.energy} if given
-                                          else {"wavelength": 1.0})})  # 1 Å until the user types one
+        fields = {**fields, "calibrant": args.calibrant or "LaB6"}
+        if given:
+            request = calibration_request({**fields, "wavelength": args.wavelength, "energy": args.energy})
+        else:
+            try:  # the image header's wavelength, when it has one (from_header says so on screen)
+                request = calibration_request(fields)
+            except FieldError as exc:
+                if exc.field != "wavelength":
+                    raise
+                request = calibration_request({**fields, "wavelength": 1.0})  # 1 Å until the user types one
         session, demo = Session(request=request), False
     else:
         request = CalibrationRequest(image_path="", calibrant="LaB6", wavelength_m=0.3344e-10)

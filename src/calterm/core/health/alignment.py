@@ -167,6 +167,8 @@ def align_from_files(sources: AlignSources, ctx: JobContext | None = None,
     ctx.report("reading the image")
     img = load_image(sources.image, frame=sources.frame)
     h, w = img.shape
+    if detector is not None and detector.shape is None:
+        detector.shape = (h, w)  # a version-1 PONI gives pixel sizes only: the detector is the image
     if detector is not None and tuple(detector.shape) != (h, w):
         raise InputError(f"{sources.poni}: detector shape {tuple(detector.shape)} differs from the "
                          f"image's {(h, w)}")
