@@ -74,10 +74,13 @@ class AlignScreen(ToolScreen):
         if f.key == "image":
             return s.request.image_path or ""
         if f.key == "center":
+            if s.result is not None and s.result.detector is not None:
+                # in the image's pixels: Fit2D's centre is in the detector's frame (orientation)
+                return "{:.2f},{:.2f}".format(*s.result.geometry.beam_center_px(s.result.detector))
             if s.result is not None and "centerX" in s.result.fit2d:
                 from calterm.core.common.geometry import fit2d_center_px
 
-                return "{:.2f},{:.2f}".format(*fit2d_center_px(s.result.fit2d))
+                return "{:.2f},{:.2f}".format(*fit2d_center_px(s.result.fit2d))  # no detector: orientation 3
             if s.request.center_xy is not None:
                 return f"{s.request.center_xy[0]:.2f},{s.request.center_xy[1]:.2f}"
         if f.key == "poni":
