@@ -24,6 +24,8 @@ def add_parser(sub):
     src.add_argument("--folder", metavar="DIR", help="one subfolder per position: frames + one .poni/.imctrl")
     src.add_argument("--detector", help="detector name for .imctrl files (default: chosen by image shape)")
     src.add_argument("--pixel-size", metavar="UM", help="pixel size in µm for .imctrl files")
+    src.add_argument("--spline", metavar="FILE", help="Fit2D spline file of the detector's distortion (pyFAI's "
+                     "model), for every position; replaces a spline a PONI names")
     src.add_argument("--mask", metavar="FILE", help="mask file (nonzero = excluded), e.g. the beam stop")
     m = p.add_argument_group("method")
     m.add_argument("--range", metavar="TTH_MIN,TTH_MAX", help="2θ range (deg) of the extrapolation fit (default: suggested)")
@@ -64,7 +66,7 @@ def run(args) -> int:
                            tth_range=args.range, extrapolate=args.extrapolate, degree=args.degree, bins=args.bins,
                            polarization=args.polarization, beamstop_threshold=args.beamstop_threshold,
                            iterations=args.iterations, tolerance=args.tolerance, filter_size=args.filter_size,
-                           damaged_sigma=args.damaged_sigma, form=args.form)
+                           damaged_sigma=args.damaged_sigma, form=args.form, spline=args.spline)
     run = run_gain(list(request.specs), request.options, request.form, detector_name=request.detector,
                    pixel_size_um=request.pixel_size_um, mask_path=request.mask, ctx=JobContext())
     result, report = run.result, run.report
@@ -88,6 +90,8 @@ def run(args) -> int:
         if single:  # their gain fits any profile: nothing checks them (uncertainty inf in the map)
             print(f"  warning: {single} pixels measured at one position only (unchecked; infinite uncertainty)",
                   file=sys.stderr)
+        for note in dict.fromkeys(n for p in run.positions for n in p.notes if n.startswith("spline ")):
+            print(f"  {note}")  # which distortion placed the pixels (the typed one wins over a PONI's)
         for key, path in outputs.items():
             print(f"  {key:13s} {path}")
     return 0

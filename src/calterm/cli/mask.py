@@ -41,6 +41,8 @@ def add_parser(sub):
     p.add_argument("--border", default="0", metavar="N", help="mask N pixels at each module edge")
     p.add_argument("--layout", metavar="FILE", help="modules for --border (lines 'NAME X0 Y0 X1 Y1' or JSON)")
     p.add_argument("--poni", metavar="FILE", help="geometry for the 2theta/q/d ranges (its detector's mask is added)")
+    p.add_argument("--spline", metavar="FILE", help="Fit2D spline file of the detector's distortion for the "
+                   "ranges (pyFAI's model; replaces a spline the PONI names)")
     p.add_argument("--tth-range", metavar="LO,HI", help="keep 2theta in LO..HI degrees")
     p.add_argument("--q-range", metavar="LO,HI", help="keep q in LO..HI 1/nm")
     p.add_argument("--d-range", metavar="LO,HI", help="keep d-spacing in LO..HI angstrom")
@@ -66,7 +68,7 @@ def run(args) -> int:
                            bounds={key: getattr(args, key) for key in MASK_BOUNDS},
                            average_sigma=args.average_sigma, std_sigma=args.std_sigma, border=args.border,
                            layout=args.layout, poni=args.poni, tth_range=args.tth_range, q_range=args.q_range,
-                           d_range=args.d_range, detector=args.detector, combine=args.combine,
+                           d_range=args.d_range, detector=args.detector, spline=args.spline, combine=args.combine,
                            combine_mode=args.combine_mode, combine_good=args.combine_good, good=args.good,
                            max_share=args.max_share, force=args.force)
     result = build_mask_from_files(request.sources, request.rules)
@@ -87,4 +89,13 @@ def run(args) -> int:
               f"{out} ({Path(version).name}, {report['convention']})")
         for name, n in result.counts.items():
             print(f"  {name:>16}: {n}")
+        if result.spline:
+            print(f"  {'spline':>16}: {spline_text(result.spline)}")
     return 0
+
+
+def spline_text(spline: dict) -> str:
+    """Which spline file placed the pixels for the ranges, and whose it is."""
+    if spline["source"] == "poni":
+        return f"{spline['file']} (the PONI's)"
+    return spline["file"] + (f" (--spline; replaces the PONI's {spline['replaces']})" if spline["replaces"] else "")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calterm.errors import InputError
-from calterm.inputs.health import FieldName, Typed, cli_name, distinct, output_file
+from calterm.inputs.health import FieldName, Typed, cli_name, distinct, output_file, spline_file
 from calterm.inputs.values import parse_number
 
 if TYPE_CHECKING:
@@ -91,7 +91,9 @@ def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = Non
                  pixel_size: Typed = None, mask: Typed = None, tth_range: Typed = None, extrapolate: str = "sparse",
                  degree: Typed = 1, bins: Typed = None, polarization: Typed = 0.99, beamstop_threshold: Typed = 0.5,
                  iterations: Typed = 300, tolerance: Typed = 1e-3, filter_size: Typed = 3, damaged_sigma: Typed = 4.0,
-                 form: Typed = "divide", name: FieldName = _gain_name) -> GainRequest:
+                 form: Typed = "divide", spline: Typed = None, name: FieldName = _gain_name) -> GainRequest:
+    """The positions and options, checked; ``spline`` (a Fit2D spline file) is every position's
+    detector distortion, replacing one a PONI names."""
     from calterm.core.gain.files import PositionSpec, folder_positions
     from calterm.core.gain.gain_map import MIN_POSITIONS, GainOptions
 
@@ -109,6 +111,9 @@ def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = Non
             first = specs.index(spec) + 1
             raise InputError(f"{name('frames')}: position {k + 1} repeats position {first} ({spec.frames}): "
                              "it adds no independent information; give each position once")
+    spline_path = spline_file(spline, name("spline"))
+    if spline_path:  # one detector, one distortion: every position's
+        specs = [replace(spec, spline=spline_path) for spec in specs]
     if len(specs) < MIN_POSITIONS:
         raise InputError(f"{name('frames')}: a gain map needs at least {MIN_POSITIONS} positions, got {len(specs)}")
     form_text = str(form or "divide").strip() or "divide"

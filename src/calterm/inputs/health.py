@@ -67,6 +67,14 @@ def _path(text: Typed) -> str | None:
     return str(Path(text).expanduser()) if text else None
 
 
+def spline_file(text: Typed, label: str) -> str | None:
+    """A Fit2D spline file that exists (its content and grid are checked against the image later)."""
+    path = _path(text)
+    if path is not None and not Path(path).is_file():
+        raise InputError(f"{label}: {path}: no such file")
+    return path
+
+
 def _range(text: Typed, label: str) -> tuple[float | None, float | None] | None:
     """``LO,HI`` (either side empty), low below high: an inverted range is a typo, never an empty result."""
     text = "" if text is None else str(text).strip()
@@ -140,7 +148,7 @@ class MaskRequest:
 def mask_request(*, average: Typed = None, std: Typed = None, bright_max: Typed = None, maximum: Typed = None,
                  bounds: Mapping[str, Typed] | None = None, average_sigma: Typed = None, std_sigma: Typed = None,
                  border: Typed = 0, layout: Typed = None, poni: Typed = None, tth_range: Typed = None,
-                 q_range: Typed = None, d_range: Typed = None, detector: Typed = None,
+                 q_range: Typed = None, d_range: Typed = None, detector: Typed = None, spline: Typed = None,
                  combine: str | Sequence[str] | None = None, combine_mode: str = "union", combine_good: bool = False,
                  good: bool = False, max_share: Typed = 20, force: bool = False,
                  name: FieldName = cli_name) -> MaskRequest:
@@ -148,7 +156,8 @@ def mask_request(*, average: Typed = None, std: Typed = None, bright_max: Typed 
 
     ``maximum`` (``--max``) is refused: a maximum image alone does not say which run it is of, and
     the rule's threshold (max >= 300) is for a bright run's; applied to a dark run's it masked every
-    pixel of a low-offset detector. ``max_share`` is a percentage of the sensitive pixels."""
+    pixel of a low-offset detector. ``max_share`` is a percentage of the sensitive pixels. ``spline``
+    (a Fit2D spline file) moves the PONI's pixels for the ranges, so it needs ``poni``."""
     from calterm.core.health.mask import MaskRules, MaskSources
 
     if _path(maximum):
@@ -159,7 +168,10 @@ def mask_request(*, average: Typed = None, std: Typed = None, bright_max: Typed 
     sources = MaskSources(average=_path(average), std=_path(std), bright_max=_path(bright_max), poni=_path(poni),
                           detector=str(detector).strip() if detector and str(detector).strip() else None,
                           layout=_path(layout), combine=tuple(str(Path(p).expanduser()) for p in parse_words(combine)),
-                          combine_mode=combine_mode or "union", combine_good=bool(combine_good))
+                          combine_mode=combine_mode or "union", combine_good=bool(combine_good),
+                          spline=spline_file(spline, name('spline')))
+    if sources.spline and not sources.poni:
+        raise InputError(f"{name('spline')}: a spline moves the pixels of a geometry: give {name('poni')} too")
     if not (sources.average or sources.std or sources.bright_max or sources.combine or sources.poni):
         raise InputError(f"{name('average')}: give at least one statistics image (average, std, bright max), "
                          "a mask file to combine or a PONI with a detector shape")

@@ -7,6 +7,9 @@ pixel lost in one frame does not bias the average.
 
 The folder layout (``--folder DIR``): one subfolder per position, sorted by name, each holding its
 frames and exactly one ``.poni`` or ``.imctrl`` file.
+
+A spline file the user gives (``--spline``, Fit2D's format, pyFAI's distortion model) is every
+position's detector distortion: it replaces one a PONI names, and the position's notes say so.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class PositionSpec:
 
     frames: str
     calibration: str
+    spline: str | None = None  # a Fit2D spline file for the detector (replaces the calibration's own)
 
 
 @dataclass
@@ -93,8 +97,35 @@ def average_frames(paths: list[str], ctx: JobContext | None = None, label: str =
 
 
 def load_calibration(path: str, shape: tuple[int, int], detector_name: str | None = None,
-                     pixel_size_um: float | None = None) -> tuple[PoniGeometry, object, list[str]]:
-    """Geometry, pyFAI detector and notes from a PONI or GSAS-II file, checked against ``shape``."""
+                     pixel_size_um: float | None = None, spline: str | None = None
+                     ) -> tuple[PoniGeometry, object, list[str]]:
+    """Geometry, pyFAI detector and notes from a PONI or GSAS-II file, checked against ``shape``;
+    ``spline`` (a Fit2D spline file) then becomes the detector's distortion."""
+    geometry, detector, notes = _read_calibration(path, shape, detector_name, pixel_size_um)
+    if not spline:
+        if getattr(detector, "splinefile", None):
+            notes = [*notes, f"spline {detector.splinefile} (the PONI's)"]
+        return geometry, detector, notes
+    return (geometry, *_typed_spline(detector, spline, shape, notes))
+
+
+def _typed_spline(detector, path: str, shape: tuple[int, int], notes: list[str]) -> tuple[object, list[str]]:
+    """The detector with the user's spline (calibrate's helper: one line when it is missing, not a
+    spline or of another grid). pyFAI's spline setter keeps the pixel corners stored for a PONI's
+    own spline (``pointwise``), which would go on placing the pixels by the old file: they are
+    dropped and computed from the new one."""
+    from calterm.core.common.spline_detector import pointwise, with_spline
+
+    old = getattr(detector, "splinefile", None)
+    det = with_spline(detector, path, shape)
+    if old:
+        det.set_pixel_corners(None)
+        pointwise(det)
+    return det, [*notes, f"spline {det.splinefile} (--spline)" + (f"; replaces the PONI's {old}" if old else "")]
+
+
+def _read_calibration(path: str, shape: tuple[int, int], detector_name: str | None,
+                      pixel_size_um: float | None) -> tuple[PoniGeometry, object, list[str]]:
     from calterm.core.common.detectors import resolve_detector
 
     suffix = Path(path).suffix.lower()
@@ -180,7 +211,8 @@ def load_positions(specs: list[PositionSpec], detector_name: str | None = None, 
         if positions and image.shape != positions[0].image.shape:
             raise InputError(f"position {k}: frames have shape {image.shape}, position 1 has "
                              f"{positions[0].image.shape}; all positions must use one detector")
-        geometry, det, notes = load_calibration(spec.calibration, image.shape, detector_name, pixel_size_um)
+        geometry, det, notes = load_calibration(spec.calibration, image.shape, detector_name, pixel_size_um,
+                                                spec.spline)
         if detector is not None:
             _check_same_detector(detector, det, k, spec.calibration)
         detector = detector or det
@@ -221,7 +253,9 @@ def output_paths(base: str) -> dict[str, str]:
 
 def gain_provenance(specs: list[PositionSpec], form: str) -> dict:
     """What the map came from, logged with every file written."""
-    return {"positions": [{"frames": s.frames, "calibration": s.calibration} for s in specs], "form": form}
+    return {"positions": [{"frames": s.frames, "calibration": s.calibration, **({"spline": s.spline} if s.spline
+                                                                                 else {})} for s in specs],
+            "form": form}
 
 
 def write_outputs(base: str, images: dict[str, np.ndarray], report: dict, command: str = "",

@@ -73,6 +73,7 @@ class MaskResult:
     mask: np.ndarray
     counts: dict[str, int] = field(default_factory=dict)
     shares: dict[str, float] = field(default_factory=dict)  # pixel rules' share of the sensitive pixels
+    spline: dict | None = None  # the spline file the ranges' pixels were moved by (see typed_spline)
 
     @property
     def masked(self) -> int:
@@ -86,7 +87,8 @@ class MaskResult:
         n = self.mask.size
         return {"shape": list(self.mask.shape), "masked": self.masked, "good": n - self.masked,
                 "masked_fraction": self.masked / n, "rules": dict(self.counts),
-                "pixel_rules_fraction": self.shares.get("all pixel rules", 0.0)}
+                "pixel_rules_fraction": self.shares.get("all pixel rules", 0.0),
+                **({"spline": dict(self.spline)} if self.spline else {})}
 
 
 def threshold_flags(average: np.ndarray | None, std: np.ndarray | None, bright_max: np.ndarray | None,
@@ -267,6 +269,7 @@ class MaskSources:
     combine: tuple[str, ...] = ()  # existing mask files
     combine_mode: str = "union"
     combine_good: bool = False  # the combine files use 1 = good
+    spline: str | None = None  # a Fit2D spline file for the PONI's detector; replaces the PONI's own
 
 
 def read_stat_image(path: str | os.PathLike) -> np.ndarray:
@@ -313,15 +316,41 @@ def build_mask_from_files(sources: MaskSources, rules: MaskRules = MaskRules(),
         m = load_mask(path, shape)
         files.append((Path(path).name, ~m if sources.combine_good else m))
     modules = load_layout(sources.layout, shape) if sources.layout else None
-    return build_mask(shape, rules, average=images["average"], std=images["std"], bright_max=images["bright_max"],
-                      detector_mask=det_mask, modules=modules, geometry=geometry, detector=detector,
-                      files=files, combine=sources.combine_mode)
+    spline = None
+    if sources.spline:  # after the detector's mask: pyFAI's spline setter resets a binned detector's shape
+        detector, spline = typed_spline(detector, sources.spline, shape)
+    elif getattr(detector, "splinefile", None):
+        spline = {"file": detector.splinefile, "source": "poni", "replaces": None}
+    result = build_mask(shape, rules, average=images["average"], std=images["std"], bright_max=images["bright_max"],
+                        detector_mask=det_mask, modules=modules, geometry=geometry, detector=detector,
+                        files=files, combine=sources.combine_mode)
+    result.spline = spline
+    return result
+
+
+def typed_spline(detector, path: str, shape: tuple[int, int]) -> tuple[object, dict]:
+    """The PONI's detector with the user's spline file (calibrate's helper: one line when it is
+    missing, not a spline or of another grid), and what the report says: the file, and the PONI's
+    own spline it replaces (the typed one wins). pyFAI's spline setter keeps the pixel corners
+    stored for the PONI's spline (``pointwise``), which would go on placing the pixels by the old
+    file: they are dropped and computed from the new one."""
+    from calterm.core.common.spline_detector import pointwise, with_spline
+
+    if detector is None:
+        raise InputError(f"{path}: a spline file moves the pixels of a geometry: give a PONI too")
+    old = getattr(detector, "splinefile", None)
+    det = with_spline(detector, path, shape)
+    if old:
+        det.set_pixel_corners(None)
+        pointwise(det)
+    return det, {"file": det.splinefile, "source": "typed", "replaces": old}
 
 
 def mask_provenance(sources: MaskSources, rules: MaskRules) -> dict:
     """What the mask came from, logged with the written file: the files and every rule's value."""
     return {"average": sources.average, "std": sources.std, "bright_max": sources.bright_max, "poni": sources.poni,
             "detector": sources.detector, "layout": sources.layout, "combine": list(sources.combine),
+            "spline": sources.spline,
             "rules": {**asdict(rules), "combine_mode": sources.combine_mode, "combine_good": sources.combine_good}}
 
 
