@@ -30,6 +30,10 @@ def with_spline(detector, path: str, shape: tuple[int, int]):
         raise InputError(f"{path}: the spline covers {size[0]}x{size[1]} pixels, the image is {shape[0]}x{shape[1]}")
     marked = {k: v for k, v in vars(detector).items() if k.startswith("_calterm")}
     det = copy.deepcopy(detector)
+    if getattr(det, "_pixel_corners", None) is not None:
+        # corners stored for an earlier spline (``pointwise``, a PONI's own): pyFAI keeps them when
+        # the spline file changes, and they would go on placing the pixels by the old file
+        det.set_pixel_corners(None)
     det.splinefile = os.path.abspath(path)
     for key, value in marked.items():  # pyFAI's copy keeps only its own attributes
         setattr(det, key, value)

@@ -111,16 +111,11 @@ def load_calibration(path: str, shape: tuple[int, int], detector_name: str | Non
 
 def _typed_spline(detector, path: str, shape: tuple[int, int], notes: list[str]) -> tuple[object, list[str]]:
     """The detector with the user's spline (calibrate's helper: one line when it is missing, not a
-    spline or of another grid). pyFAI's spline setter keeps the pixel corners stored for a PONI's
-    own spline (``pointwise``), which would go on placing the pixels by the old file: they are
-    dropped and computed from the new one."""
-    from calterm.core.common.spline_detector import pointwise, with_spline
+    spline or of another grid; it wins over the PONI's own)."""
+    from calterm.core.common.spline_detector import with_spline
 
     old = getattr(detector, "splinefile", None)
     det = with_spline(detector, path, shape)
-    if old:
-        det.set_pixel_corners(None)
-        pointwise(det)
     return det, [*notes, f"spline {det.splinefile} (--spline)" + (f"; replaces the PONI's {old}" if old else "")]
 
 

@@ -331,18 +331,13 @@ def build_mask_from_files(sources: MaskSources, rules: MaskRules = MaskRules(),
 def typed_spline(detector, path: str, shape: tuple[int, int]) -> tuple[object, dict]:
     """The PONI's detector with the user's spline file (calibrate's helper: one line when it is
     missing, not a spline or of another grid), and what the report says: the file, and the PONI's
-    own spline it replaces (the typed one wins). pyFAI's spline setter keeps the pixel corners
-    stored for the PONI's spline (``pointwise``), which would go on placing the pixels by the old
-    file: they are dropped and computed from the new one."""
-    from calterm.core.common.spline_detector import pointwise, with_spline
+    own spline it replaces (the typed one wins)."""
+    from calterm.core.common.spline_detector import with_spline
 
     if detector is None:
         raise InputError(f"{path}: a spline file moves the pixels of a geometry: give a PONI too")
     old = getattr(detector, "splinefile", None)
     det = with_spline(detector, path, shape)
-    if old:
-        det.set_pixel_corners(None)
-        pointwise(det)
     return det, {"file": det.splinefile, "source": "typed", "replaces": old}
 
 
