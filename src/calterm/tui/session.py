@@ -84,9 +84,15 @@ def request_key(request: CalibrationRequest) -> dict:
     the one used). Start values, points and fit options are how a result was reached, not what it
     describes, so changing them keeps the result (press c to recalibrate with them)."""
     calibrant = file_stamp(request.calibrant) if request.calibrant.lower().endswith(".d") else request.calibrant
-    return json_value({**image_key(request), "detector": request.detector, "pixel_size_um": request.pixel_size_um,
-                   "calibrant": calibrant, "wavelength_m": request.wavelength_m,
-                   "mask": file_stamp(request.mask_path)})
+    key = {**image_key(request), "detector": request.detector, "pixel_size_um": request.pixel_size_um,
+           "calibrant": calibrant, "wavelength_m": request.wavelength_m, "mask": file_stamp(request.mask_path)}
+    # the detector model is part of what a result describes; only when given, so that the keys of
+    # results saved before it was (none given) still match
+    if request.spline_path:
+        key["spline"] = file_stamp(request.spline_path)
+    if request.sensor:
+        key["sensor"] = list(request.sensor)
+    return json_value(key)
 
 
 def tool_key(inputs: dict) -> dict:

@@ -51,6 +51,9 @@ def request_from_dict(d: dict) -> CalibrationRequest:
     kw = {k: v for k, v in d.items() if k in known}
     if kw.get("center_xy") is not None:
         kw["center_xy"] = tuple(kw["center_xy"])
+    if kw.get("sensor") is not None:  # (material, thickness µm), as the request holds it
+        material, thickness_um = kw["sensor"]
+        kw["sensor"] = (str(material), _float(thickness_um))
     kw["points"] = tuple(ControlPoint(_float(x), _float(y), ring) for x, y, ring in d.get("points", ()))
     c = d.get("constraints") or {}
     kw["constraints"] = Constraints(
@@ -76,7 +79,29 @@ def result_to_dict(r: CalibrationResult) -> dict:
         "fit2d": dict(r.fit2d),
         "timings_s": dict(r.timings_s),
         "calibrant": r.calibrant,
+        "distortion": _distortion_to_dict(r.distortion),
     })
+
+
+def _distortion_to_dict(d) -> dict | None:
+    """The fitted field as its definition (shape, terms, coefficients): the spline is derived from it."""
+    if d is None:
+        return None
+    return {"shape": list(d.shape), "terms": list(d.terms), "coefficients": [float(c) for c in d.coefficients]}
+
+
+def _distortion_from_dict(d: dict | None):
+    if not d:
+        return None  # none fitted, or a session written before results kept their distortion
+    from calterm.core.calibrate.distortion import TERMS, SmoothDistortion
+
+    terms = tuple(str(t) for t in d["terms"])
+    coefficients = tuple(_float(c) for c in d["coefficients"])
+    if len(terms) != len(coefficients):
+        raise ValueError("distortion terms and coefficients differ in number")
+    if unknown := sorted(set(terms) - set(TERMS)):
+        raise ValueError(f"unknown distortion terms {', '.join(unknown)}")
+    return SmoothDistortion(tuple(int(s) for s in d["shape"]), coefficients, terms)
 
 
 def _history_value(v):
@@ -106,6 +131,7 @@ def result_from_dict(d: dict) -> CalibrationResult:
         fit2d={k: _float(x) for k, x in d["fit2d"].items()},
         timings_s={k: _float(x) for k, x in d["timings_s"].items()},
         calibrant=d["calibrant"],
+        distortion=_distortion_from_dict(d.get("distortion")),
     )
 
 

@@ -14,7 +14,6 @@ screen never shows another image's numbers.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,13 +60,11 @@ class Integrated(Message):
 
 
 def with_detector(result, request):
-    """The result with its pyFAI detector (a resumed session stores only the detector's name)."""
-    if result.detector is not None:
-        return result
-    from calterm.core.common.detectors import resolve_detector
+    """The result with its pyFAI detector: a resumed session stores the detector as data (name,
+    spline file, sensor, fitted distortion), rebuilt here as the calibration built it."""
+    from calterm.core.calibrate.result_detector import with_result_detector
 
-    choice = resolve_detector(result.shape, request.detector or result.detector_name, request.pixel_size_um)
-    return replace(result, detector=choice.detector)
+    return with_result_detector(result, request)
 
 
 class ResultsScreen(CaltermScreen):
