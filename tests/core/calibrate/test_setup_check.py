@@ -50,7 +50,7 @@ def test_the_edge_on_fit_from_agbe_quantum_is_not_good():
     reasons = setup_reasons(g, det, (1152, 1152), sigma)
     assert len(reasons) == 2
     assert "edge-on" in reasons[0] and "89°" in reasons[0]
-    assert "3.0 ± 1.8 mm (60%)" in reasons[1]
+    assert "3.0 ± 1.8 mm (60.2%)" in reasons[1]
     verdict = with_setup_check(GOOD, g, det, (1152, 1152), sigma)
     assert verdict.status == "doubtful" and verdict.reasons[:2] == tuple(reasons)
 
@@ -58,9 +58,9 @@ def test_the_edge_on_fit_from_agbe_quantum_is_not_good():
 def test_an_undetermined_distance_is_doubtful_and_failed_stays_failed():
     det = pyFAI.detectors.detector_factory("Pilatus1M")
     g = _centred(det, 0.2)
-    loose = dict(SIGMA, dist=0.012)  # 6 % of 200 mm
+    loose = dict(SIGMA, dist=0.0012)  # 0.6 % of 200 mm
     assert with_setup_check(GOOD, g, det, det.shape, loose).status == "doubtful"
-    assert with_setup_check(GOOD, g, det, det.shape, dict(SIGMA, dist=0.008)).status == "good"  # 4 %
+    assert with_setup_check(GOOD, g, det, det.shape, dict(SIGMA, dist=0.0008)).status == "good"  # 0.4 %
     failed = Verdict("failed", ("RMS 9 mrad",), 9e-3, 1e-5)
     assert with_setup_check(failed, g, det, det.shape, loose).status == "failed"
     behind = PoniGeometry(-0.1, 0.05, 0.05, 0.0, 0.0, 0.0, 1e-10)

@@ -2,8 +2,8 @@
 (benchmarks/sweep_wrong_calibrant.py): a Si image with the beam off the detector read as Au, Pt, Al
 (8 of its 10 strongest rings on none of the fitted rings, 42 % of their height on them), and a CeO2
 image with the beam in a corner read as CuO (a strongly tilted geometry that fits two short arcs and
-smears every other ring: one clear profile peak; still open, marked so). Both were *good*; the right
-calibrant stays good."""
+smears every other ring: one clear profile peak, so no ring count judges it; its distance's σ, 0.7 %
+of it, does). Both were *good*; the right calibrant stays good."""
 
 from __future__ import annotations
 
@@ -40,13 +40,7 @@ def _run(images, name, calibrant):
     return result, max_tth_error_deg(result.geometry, case.geometry, det, det.shape)
 
 
-CUO_OPEN = pytest.mark.xfail(strict=True, reason=(
-    "open: CuO on the CeO2 corner image fits two short arcs at a 61°-tilted geometry whose profile "
-    "shows one clear peak, so the explained-rings checks have nothing to count; a rule on the "
-    "profile's sharpness also refused a right thick-sensor (CdTe) fit, whose broad rings show none"))
-
-
-@pytest.mark.parametrize("name, calibrant", [("si", "Au"), ("si", "Al"), pytest.param("ceo2", "CuO", marks=CUO_OPEN)])
+@pytest.mark.parametrize("name, calibrant", [("si", "Au"), ("si", "Al"), ("ceo2", "CuO")])
 def test_a_wrong_calibrant_on_two_rings_is_not_good(images, name, calibrant):
     result, err = _run(images, name, calibrant)
     assert err > 1.0  # a wrong geometry indeed (20-37° off at the worst pixel)

@@ -12,7 +12,9 @@ noise, and was called *good*. Two facts give it away, neither tuned to that imag
   with the beam in a corner sees its centre at 80°, a Pilatus 2M so placed at 75°.
 - the points do not determine the distance: its σ is 60 % of its value. Right fits end at
   σ(dist)/dist 1.0e-5 to 3.8e-5 on the twelve images of benchmarks/sweep_wrong_calibrant.py and
-  1.3e-4 on the real CeO2 CCD; a geometry known to 5 % is no calibration.
+  1.3e-4 on the real CeO2 CCD. The limit, 0.5 %, is a d-spacing scale no diffraction user accepts
+  (38x the worst right fit measured); wrong two-ring fits end above it (CuO on a CeO2 corner image:
+  0.7 %, a 61°-tilted geometry no ring count can judge; ZnO on it: 2.6 %).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from calterm.core.calibrate.model import Verdict
 from calterm.core.common.geometry import PoniGeometry
 
 MAX_INCIDENCE_DEG = 85.0  # the ray to the image centre, from the detector's normal (tan 85° = 11.4)
-MAX_RELATIVE_SIGMA_DIST = 0.05
+MAX_RELATIVE_SIGMA_DIST = 0.005
 
 
 def setup_reasons(geometry: PoniGeometry, detector, shape: tuple[int, int], sigma: dict[str, float]) -> list[str]:
@@ -43,7 +45,7 @@ def setup_reasons(geometry: PoniGeometry, detector, shape: tuple[int, int], sigm
     s_dist = sigma.get("dist", 0.0) if sigma else 0.0
     if np.isfinite(s_dist) and s_dist > MAX_RELATIVE_SIGMA_DIST * geometry.dist:
         reasons.append(f"the points do not determine the distance: {geometry.dist * 1e3:.1f} ± {s_dist * 1e3:.1f} mm "
-                       f"({s_dist / geometry.dist:.0%}); more rings, or type --distance MM")
+                       f"({s_dist / geometry.dist:.1%}); more rings, or type --distance MM")
     return reasons
 
 
