@@ -115,12 +115,13 @@ def judge(
                        f"calibrant ring at this geometry ({explained.explained_fraction:.0%} of their height "
                        "explained)")
     fitted_rings = sum(r.count >= max(MIN_RING_POINTS, SUPPORT_FRACTION * residual_rad.size) for r in rings)
-    if (explained is not None and fitted_rings >= 2 and 2 * explained.unexplained > explained.peaks
-            and explained.unexplained > fitted_rings):
+    if (explained is not None and explained.explained_fraction >= MIN_EXPLAINED and fitted_rings >= 2
+            and 2 * explained.unexplained > explained.peaks and explained.unexplained > fitted_rings):
         # by count, not height: a wrong calibrant fitted to two rings can still put 42 % of the
         # height on its rings (Au, Pt, Ni, Al on a Si image: 8 of 10 strong rings on none of its
         # rings, 2 rings fitted); right fits leave at most 4 of 9-10 (Kβ, impurities) with 6+ fitted.
-        # One ring fitted: the one-ring reason below says what to do instead.
+        # One ring fitted: the one-ring reason below says what to do instead; under MIN_EXPLAINED the
+        # reason above already says it.
         status = "doubtful"
         reasons.append(f"{explained.unexplained} of the image's {explained.peaks} strongest rings fall on no "
                        f"calibrant ring at this geometry, more than the {fitted_rings} ring(s) fitted")
