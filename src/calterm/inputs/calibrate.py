@@ -28,6 +28,7 @@ from calterm.core.common.geometry import PARAMS, Constraints
 from calterm.errors import InputError
 from calterm.inputs.values import (
     FieldError,
+    existing_file,
     field_text,
     in_field,
     output_path,
@@ -48,20 +49,6 @@ OUTPUT_KINDS = {"poni": "poni", "history": "csv", "pattern": "pattern", "cake": 
 def cli_name(key: str) -> str:
     """A field as the command line calls it: ``search_size`` -> ``--search-size``."""
     return _CLI_NAMES.get(key, "--" + key.replace("_", "-"))
-
-
-def _existing_file(value: Typed, label: str, optional: bool = False) -> str | None:
-    """A file that must exist (``FILE.h5::/path``: the part before ``::``); the user's ``~`` expanded."""
-    text = field_text(value)
-    if not text:
-        if optional:
-            return None
-        raise InputError(f"{label}: a file is needed")
-    head, sep, tail = text.partition("::")
-    head = str(Path(head).expanduser())
-    if not Path(head).is_file():
-        raise InputError(f"{label}: {head}: no such file")
-    return head + sep + tail
 
 
 def parse_point(text: str, default_ring: int | None = None) -> ControlPoint:
@@ -130,7 +117,7 @@ def _int_at_least(value: Typed, label: str, least: int, optional: bool = False, 
 def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> dict:
     """The request fields one typed field sets."""
     if key == "image":
-        return {"image_path": _existing_file(value, label)}
+        return {"image_path": existing_file(value, label)}
     if key == "calibrant":
         if not field_text(value):
             raise InputError(f"{label}: a calibrant name or .D file is needed")
@@ -152,7 +139,7 @@ def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> di
             raise InputError(f"{label}: h, v or nothing, got {value!r}")
         return {"flip": flip}
     if key == "mask":
-        return {"mask_path": _existing_file(value, label, optional=True)}
+        return {"mask_path": existing_file(value, label, optional=True)}
     if key == "distance":
         return {"distance_mm": parse_number(value, label, optional=True, positive=True)}
     if key == "center":
@@ -182,7 +169,7 @@ def _changes(key: str, value, base: CalibrationRequest | None, label: str) -> di
     if key == "i_max":
         return {"i_max": parse_number(value, label, optional=True, positive=True)}
     if key == "spline":
-        return {"spline_path": _existing_file(value, label, optional=True)}
+        return {"spline_path": existing_file(value, label, optional=True)}
     if key == "sensor":
         return {"sensor": parse_sensor(value, label)}
     if key == "fit_distortion":  # True: always; False/None typed as such: never/when the verdict sees one

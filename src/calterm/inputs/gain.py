@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calterm.errors import InputError
-from calterm.inputs.health import FieldName, Typed, cli_name, distinct, output_file, spline_file
-from calterm.inputs.values import parse_number
+from calterm.inputs.health import FieldName, Typed, cli_name, distinct, output_file
+from calterm.inputs.values import existing_file, parse_number
 
 if TYPE_CHECKING:
     from calterm.core.gain.files import PositionSpec
@@ -111,7 +111,7 @@ def gain_request(*, positions: Sequence[Sequence[str]] = (), folder: Typed = Non
             first = specs.index(spec) + 1
             raise InputError(f"{name('frames')}: position {k + 1} repeats position {first} ({spec.frames}): "
                              "it adds no independent information; give each position once")
-    spline_path = spline_file(spline, name("spline"))
+    spline_path = existing_file(spline, name("spline"), optional=True)
     if spline_path:  # one detector, one distortion: every position's
         specs = [replace(spec, spline=spline_path) for spec in specs]
     if len(specs) < MIN_POSITIONS:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calterm.errors import InputError
-from calterm.inputs.values import output_path, parse_number, parse_range, parse_words, parse_xy
+from calterm.inputs.values import existing_file, output_path, parse_number, parse_range, parse_words, parse_xy
 
 if TYPE_CHECKING:
     from calterm.core.health.alignment import AlignSources
@@ -65,14 +65,6 @@ def distinct(paths: Mapping[str, Path]) -> None:
 def _path(text: Typed) -> str | None:
     text = "" if text is None else str(text).strip()
     return str(Path(text).expanduser()) if text else None
-
-
-def spline_file(text: Typed, label: str) -> str | None:
-    """A Fit2D spline file that exists (its content and grid are checked against the image later)."""
-    path = _path(text)
-    if path is not None and not Path(path).is_file():
-        raise InputError(f"{label}: {path}: no such file")
-    return path
 
 
 def _range(text: Typed, label: str) -> tuple[float | None, float | None] | None:
@@ -169,7 +161,7 @@ def mask_request(*, average: Typed = None, std: Typed = None, bright_max: Typed 
                           detector=str(detector).strip() if detector and str(detector).strip() else None,
                           layout=_path(layout), combine=tuple(str(Path(p).expanduser()) for p in parse_words(combine)),
                           combine_mode=combine_mode or "union", combine_good=bool(combine_good),
-                          spline=spline_file(spline, name('spline')))
+                          spline=existing_file(spline, name('spline'), optional=True))
     if sources.spline and not sources.poni:
         raise InputError(f"{name('spline')}: a spline moves the pixels of a geometry: give {name('poni')} too")
     if not (sources.average or sources.std or sources.bright_max or sources.combine or sources.poni):

@@ -146,6 +146,20 @@ def field_text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
+def existing_file(value, label: str, optional: bool = False) -> str | None:
+    """A file that must exist (``FILE.h5::/path``: the part before ``::``); the user's ``~`` expanded."""
+    text = field_text(value)
+    if not text:
+        if optional:
+            return None
+        raise InputError(f"{label}: a file is needed")
+    head, sep, tail = text.partition("::")
+    head = str(Path(head).expanduser())
+    if not Path(head).is_file():
+        raise InputError(f"{label}: {head}: no such file")
+    return head + sep + tail
+
+
 def in_field(key: str, name: Callable[[str], str], parse, *args, **kwargs):
     """``parse(*args)`` with its error tied to field ``key`` and prefixed by its name (once)."""
     try:
