@@ -23,7 +23,7 @@ import numpy as np
 from calterm.core.calibrate import autorefine
 from calterm.core.calibrate.centre import centre_candidates, find_centre
 from calterm.core.calibrate.comb import inner_rings_radius, match_comb, radial_profile
-from calterm.core.calibrate.distortion import detector_model, with_distortion
+from calterm.core.calibrate.distortion import with_distortion
 from calterm.core.calibrate.explained import explain
 from calterm.core.calibrate.header_starts import calibrate_trying_header, header_block, with_header_starts
 from calterm.core.calibrate.identity import identity_verdict
@@ -31,6 +31,7 @@ from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest, Calib
 from calterm.core.calibrate.peakpickers import PickerExtractor
 from calterm.core.calibrate.points import grow_ring, refine_peak
 from calterm.core.calibrate.refine import HISTORY_COLUMNS, ControlPoints
+from calterm.core.calibrate.result_detector import calibration_detector
 from calterm.core.calibrate.ringpeaks import rings_on_detector
 from calterm.core.calibrate.setup_check import with_setup_check
 from calterm.core.calibrate.uncertainty import sigma_comments
@@ -40,8 +41,6 @@ from calterm.core.common.detectors import (
     DetectorChoice,
     detector_mask,
     mean_pixel_m,
-    oriented,
-    resolve_detector,
 )
 from calterm.core.common.geometry import geometry_from_center, poni_text
 from calterm.core.common.history import History
@@ -85,9 +84,7 @@ def prepare(request: CalibrationRequest) -> Prepared:
     image = load_image(request.image_path, request.frame, request.rotate, request.flip)
     raw_shape = image.shape if request.rotate % 180 == 0 else image.shape[::-1]
     request, facts, used = with_header_starts(request, raw_shape)
-    choice = resolve_detector(raw_shape, request.detector, request.pixel_size_um, header=facts)
-    choice = oriented(choice, request.rotate, request.flip)
-    choice = detector_model(choice, request, image.shape)  # the user's spline and sensor
+    choice = calibration_detector(request, image.shape, facts)  # with the user's spline and sensor
     valid = ~image.invalid & ~detector_mask(choice, image.shape)
     if request.mask_path:
         valid &= ~load_mask(request.mask_path, image.shape, request.rotate, request.flip)

@@ -19,6 +19,18 @@ from calterm.core.calibrate.distortion import detector_model, distorted_detector
 from calterm.core.calibrate.model import CalibrationRequest, CalibrationResult
 
 
+def calibration_detector(request: CalibrationRequest, shape: tuple[int, int], facts=None):
+    """The detector choice a calibration of ``request`` uses on an image of ``shape`` (as loaded,
+    rotated and flipped): registry or shape (``facts``, the header's, break ties), the rotation and
+    flip, then the user's spline and sensor. The pipeline and a resumed result both build it here,
+    so a stored result is judged and written on the detector it was fitted on."""
+    from calterm.core.common.detectors import oriented, resolve_detector
+
+    raw_shape = tuple(shape) if request.rotate % 180 == 0 else tuple(shape)[::-1]
+    choice = resolve_detector(raw_shape, request.detector, request.pixel_size_um, header=facts)
+    return detector_model(oriented(choice, request.rotate, request.flip), request, tuple(shape))
+
+
 def result_detector(result: CalibrationResult, request: CalibrationRequest):
     """The pyFAI detector of ``result`` (fitted on ``request``): the one it carries, else rebuilt.
 
@@ -30,16 +42,12 @@ def result_detector(result: CalibrationResult, request: CalibrationRequest):
     """
     if result.detector is not None:
         return result.detector
-    from calterm.core.common.detectors import oriented, resolve_detector
     from calterm.core.io.headers import header_facts
 
     shape = tuple(int(s) for s in result.shape)
-    raw_shape = shape if request.rotate % 180 == 0 else shape[::-1]
     # the header breaks ties between registry detectors as it did for the calibration (no file: no facts)
     facts = header_facts(request.image_path, request.frame) if request.image_path else None
-    choice = resolve_detector(raw_shape, request.detector, request.pixel_size_um, header=facts)
-    choice = detector_model(oriented(choice, request.rotate, request.flip), request, shape)
-    det = choice.detector
+    det = calibration_detector(request, shape, facts).detector
     if result.distortion is not None:  # fitted on the base detector (with its sensor), as in the pipeline
         det = distorted_detector(det, result.distortion)
     return det
