@@ -114,7 +114,8 @@ def judge(
         reasons.append(f"{explained.unexplained} of the image's {explained.peaks} strongest rings fall on no "
                        f"calibrant ring at this geometry ({explained.explained_fraction:.0%} of their height "
                        "explained)")
-    fitted_rings = sum(r.count >= max(MIN_RING_POINTS, SUPPORT_FRACTION * residual_rad.size) for r in rings)
+    supported = [r for r in rings if r.count >= max(MIN_RING_POINTS, SUPPORT_FRACTION * residual_rad.size)]
+    fitted_rings = len(supported)
     if (explained is not None and explained.explained_fraction >= MIN_EXPLAINED and fitted_rings >= 2
             and 2 * explained.unexplained > explained.peaks and explained.unexplained > fitted_rings):
         # by count, not height: a wrong calibrant fitted to two rings can still put 42 % of the
@@ -135,7 +136,6 @@ def judge(
         if labels:
             status = "doubtful"
             reasons += labels
-    supported = [r for r in rings if r.count >= max(MIN_RING_POINTS, SUPPORT_FRACTION * residual_rad.size)]
     if len(supported) < 2:
         status = "doubtful"
         reasons.append(f"only {len(supported)} ring(s) carry enough points to constrain the geometry{ONE_RING_HINT}")
