@@ -10,6 +10,7 @@ draws one image's rings over another's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -19,7 +20,12 @@ from calterm.core.common.geometry import PoniGeometry
 
 @dataclass(frozen=True)
 class PreviewImage:
-    """The image as displayed: log(1 + I) as float32, invalid pixels at 0."""
+    """The image as displayed: log(1 + I) as float32, invalid pixels at 0.
+
+    ``levels`` (the image averaged over 2, 4, 8, ... pixels) and ``display_range`` are computed once
+    per image, in the worker that reads it (:meth:`prepare`): a redraw then only samples a level
+    small enough for the view, so it costs the same on a 4 Mpx image as on a small one.
+    """
 
     key: tuple
     log_data: np.ndarray
@@ -27,6 +33,39 @@ class PreviewImage:
     @property
     def shape(self) -> tuple[int, int]:
         return self.log_data.shape  # type: ignore[return-value]
+
+    @cached_property
+    def levels(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Level k is (mean, weight): the mean log intensity of the pixels with data (log > 0:
+        detector gaps and masked pixels are 0) over 2**k x 2**k blocks, and how many there are;
+        each level from the one before by numpy reshape, down to a few pixels."""
+        data = np.ascontiguousarray(self.log_data, dtype=np.float32)
+        out = [(data, (data > 0).astype(np.float32))]
+        while min(out[-1][0].shape) > 8:
+            mean, weight = out[-1]
+            h, w = mean.shape
+            pad = ((0, h % 2), (0, w % 2))
+            total, weight = np.pad(mean * weight, pad), np.pad(weight, pad)
+            shape = (total.shape[0] // 2, 2, total.shape[1] // 2, 2)
+            total, weight = total.reshape(shape).sum(axis=(1, 3)), weight.reshape(shape).sum(axis=(1, 3))
+            out.append((np.where(weight > 0, total / np.maximum(weight, 1), 0).astype(np.float32), weight))
+        return tuple(out)
+
+    @cached_property
+    def display_range(self) -> tuple[float, float]:
+        """Log intensities shown darkest and brightest: the 1st and 99.7th percentiles of the valid
+        pixels of a level of at most ~250 000 pixels (fast, and close to the full image's)."""
+        level = next((m for m, _ in self.levels if m.size <= 250_000), self.levels[-1][0])
+        valid = level[level > 0]
+        if valid.size == 0:
+            return 0.0, 1.0
+        lo, hi = np.percentile(valid, [1.0, 99.7])
+        return float(lo), float(hi if hi > lo else lo + 1.0)
+
+    def prepare(self) -> PreviewImage:
+        """Compute the cached levels and range now (call it from a worker, not the event loop)."""
+        _ = self.levels, self.display_range
+        return self
 
 
 @dataclass(frozen=True)
@@ -105,7 +144,8 @@ class ImageCache:
         with self._lock:
             if key != self._key:
                 image = load_image(r.image_path, r.frame, r.rotate, r.flip)
-                self._value = (image, PreviewImage(key, np.log1p(image.data).astype(np.float32)))
+                preview = PreviewImage(key, np.log1p(np.clip(image.data, 0, None)).astype(np.float32)).prepare()
+                self._value = (image, preview)
                 self._key = key
             return self._value
 
