@@ -2,10 +2,9 @@
 
 A view is a :class:`Window`: the image position of its top-left display pixel and the image pixels
 per display pixel (square: rings stay round). A display pixel is half a cell in half-block mode, a
-braille dot, or a graphics pixel. Sampling takes the mean log intensity over each display pixel's
-block from the image's cached reduction levels (:attr:`PreviewImage.levels`), with numpy
-``reduceat`` over a level at most twice finer than the view (a mean, not a max: rings a few display
-pixels apart stay apart instead of merging into noise maxima), so a redraw costs about the number of
+braille dot, or a graphics pixel. Sampling takes the max log intensity over each display pixel's
+block from the image's cached reduction levels (:attr:`PreviewImage.levels`, numpy reshape), with
+numpy ``reduceat`` over a level at most twice finer than the view, so a redraw costs about the number of
 display pixels, whatever the image size. No Textual here: the renderers and the benchmark use it.
 """
 
@@ -72,23 +71,18 @@ def _blocks(start: float, step: float, n: int, size: int, scale: int) -> tuple[n
 
 
 def sample(image: PreviewImage, win: Window) -> tuple[np.ndarray, np.ndarray]:
-    """(values, inside): the mean log intensity of the pixels with data under each display pixel,
-    and where the display pixel is on the image (values are 0 elsewhere)."""
+    """(values, inside): the max log intensity under each display pixel, and where the display
+    pixel is on the image (values are 0 elsewhere)."""
     levels = image.levels
     k = int(np.clip(math.floor(math.log2(max(win.step, 1.0))), 0, len(levels) - 1))
-    (mean, weight), scale = levels[k], 2**k
-    rs, r0, r1, rin = _blocks(win.y0, win.step, win.rows, mean.shape[0], scale)
-    cs, c0, c1, cin = _blocks(win.x0, win.step, win.cols, mean.shape[1], scale)
-    w = weight[r0:r1, c0:c1]
-    rs, cs = np.minimum(rs, w.shape[0] - 1), np.minimum(cs, w.shape[1] - 1)
-
-    def reduced(a: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(np.add.reduceat(a, rs, axis=0), cs, axis=1)
-
-    total, count = reduced(mean[r0:r1, c0:c1] * w), reduced(w)
+    level, scale = levels[k], 2**k
+    rs, r0, r1, rin = _blocks(win.y0, win.step, win.rows, level.shape[0], scale)
+    cs, c0, c1, cin = _blocks(win.x0, win.step, win.cols, level.shape[1], scale)
+    crop = level[r0:r1, c0:c1]
+    rs, cs = np.minimum(rs, crop.shape[0] - 1), np.minimum(cs, crop.shape[1] - 1)
+    values = np.maximum.reduceat(np.maximum.reduceat(crop, rs, axis=0), cs, axis=1)
     inside = rin[:, None] & cin[None, :]
-    values = np.where(inside & (count > 0), total / np.maximum(count, 1e-9), 0.0)
-    return values.astype(np.float32), inside
+    return np.where(inside, values, 0.0).astype(np.float32), inside
 
 
 def view_range(values: np.ndarray, inside: np.ndarray, lo_pct: float = 5.0, hi_pct: float = 99.7) -> tuple[float, float]:
