@@ -27,6 +27,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--distance", metavar="MM", help="start distance in mm")
     p.add_argument("--center", metavar="X,Y", help="start beam centre in pixels (x = column, y = row)")
     p.add_argument("--theme", help="theme name (default: the last chosen, else calterm-dark)")
+    p.add_argument("--image-mode", choices=("auto", "graphics", "halfblock", "braille"),
+                   help="how the image is drawn: terminal graphics (Kitty/Sixel), colour half-blocks or braille "
+                        "(default: $CALTERM_IMAGE_MODE, else auto: the best this terminal shows; m cycles)")
     add_image_options(p)
     return p
 
@@ -67,7 +70,12 @@ def build_session(args):
 def run(args) -> int:
     session, path, demo = build_session(args)
     from calterm.tui.app import CaltermApp
+    from calterm.tui.widgets import image_modes
 
+    if args.image_mode:
+        image_modes.set_mode(args.image_mode)
+    if image_modes.chosen_mode() in ("auto", "graphics"):
+        image_modes.detect_graphics()  # the terminal answers before Textual reads its input
     app = CaltermApp(session, session_file=path, prepare_demo=demo, theme=args.theme)
     app.run()
     return int(app.return_code or 0)

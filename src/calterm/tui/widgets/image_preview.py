@@ -1,35 +1,46 @@
-"""The detector image in a terminal: plotext braille dots over a log image, with predicted rings,
-control points and a keyboard cursor.
+"""The detector image in a terminal: log intensity with predicted rings, control points and a
+keyboard cursor, drawn as real pixels (terminal graphics), colour half-blocks or braille dots.
 
-A terminal cell holds 2x4 braille dots; each dot shows a block of ``bin`` x ``bin`` pixels (square,
-so rings stay round). A dot is lit where log intensity stands out of its local background (a
-median filter), in two levels; that reads in 16 colours and in monochrome, unlike a grey ramp.
-``zoom`` 1 fits the image; larger values magnify the region around the cursor (the terminal form of MuscleX's
-"approximate click, then precise click"). Clicks where the terminal sends them post
-:class:`ImagePreview.Clicked` with image coordinates.
+The mode is :mod:`image_modes`' (``auto``: graphics where the terminal has it, half-blocks in
+any colour terminal, braille without colour); ``m`` cycles it for every view. A redraw samples the
+image's cached reduction levels (:mod:`image_raster`), so it costs the same on a 4 Mpx image as on a
+small one and never blocks the event loop; the levels are computed by the worker that reads the
+image. ``zoom`` 1 fits the image; larger values magnify the region around the cursor (MuscleX's
+"approximate click, then precise click"). Overlays are drawn in the cell grid (half-blocks, braille)
+or burned into the picture (graphics). Clicks post :class:`ImagePreview.Clicked` with image
+coordinates, in every mode.
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
+from textual.binding import Binding
 from textual.message import Message
-from textual_plotext import PlotextPlot
+from textual.strip import Strip
+from textual.widget import Widget
 
 from calterm.tui.preview_data import PreviewImage, RingModel
+from calterm.tui.widgets import image_modes
+from calterm.tui.widgets.image_cells import CellMarks, Palette, braille_strips, halfblock_strips
+from calterm.tui.widgets.image_graphics import PIXELS_PER_CELL, picture, pil_image
+from calterm.tui.widgets.image_raster import Window, normalised, ring_mask, sample, view_range, window_for
 
-STRONG, WEAK, RING, POINT, CURSOR, MARK = "white", "blue", "magenta", "green", "red", "yellow"
+SIXTEEN_COLOUR_THEMES = ("calterm-contrast",)
+CELL_PIXELS = {"halfblock": (1, 2), "braille": (2, 4), "graphics": (PIXELS_PER_CELL, 2 * PIXELS_PER_CELL)}
+MODE_NAMES = {"graphics": "terminal graphics", "halfblock": "colour half-blocks", "braille": "braille dots"}
 
 
-class ImagePreview(PlotextPlot):
+class ImagePreview(Widget):
     """Log image + predicted rings + points + cursor; pure display, the screen owns the state."""
 
     DEFAULT_CSS = """
     ImagePreview { width: 1fr; height: 1fr; min-height: 6; border: round $panel; }
     ImagePreview:focus { border: round $accent; }
+    ImagePreview > .graphic { width: 100%; height: 100%; }
     """
+    BINDINGS = [Binding("m", "cycle_mode", "Image mode", show=False)]
     can_focus = True
 
     class Clicked(Message):
@@ -48,7 +59,9 @@ class ImagePreview(PlotextPlot):
         self.cursor: tuple[float, float] | None = None
         self.zoom = zoom
         self.message = "no image"
-        self._window: tuple[float, float, float] | None = None  # x0, y0, pixels per dot
+        self._strips: list[Strip] | None = None
+        self._drawn_for: tuple | None = None
+        self._graphic = None  # the textual-image child widget, in graphics mode
 
     # --- state setters (each redraws) ---------------------------------------------------------
     def show(self, image: PreviewImage | None = None, rings: RingModel | None = None, points=None,
@@ -67,122 +80,115 @@ class ImagePreview(PlotextPlot):
             self.marked = marked if marked != () else None
         if message is not None:
             self.message = message
+        self._strips = None
         self.refresh()
 
+    # --- mode ---------------------------------------------------------------------------------
+    def _color_system(self) -> str | None:
+        try:
+            return self.app.console.color_system
+        except Exception:  # not mounted yet
+            return "truecolor"
+
+    @property
+    def mode(self) -> str:
+        """The concrete mode drawn now: graphics, halfblock or braille."""
+        return image_modes.resolve(image_modes.chosen_mode(), self._color_system())
+
+    def sixteen_colours(self) -> bool:
+        """Draw with the 16-colour ramp: the contrast theme, or a terminal without more colours."""
+        return self.app.theme in SIXTEEN_COLOUR_THEMES or self._color_system() in ("standard", "windows")
+
+    def action_cycle_mode(self) -> None:
+        new = image_modes.next_mode(self.mode, self._color_system())
+        image_modes.set_mode(new)
+        for view in self.screen.query(ImagePreview):
+            view.show()
+        self.notify(f"image: {MODE_NAMES[new]}")
+
+    # --- geometry -----------------------------------------------------------------------------
+    def window(self, mode: str | None = None) -> Window | None:
+        """The view on the display grid of ``mode`` (default: the one drawn)."""
+        if self.image is None or self.size.width < 1 or self.size.height < 1:
+            return None
+        cw, ch = CELL_PIXELS[mode or self.mode]
+        return window_for(self.image.shape, cw * self.size.width, ch * self.size.height, self.zoom, self.cursor)
+
     def pixels_per_dot(self) -> float:
-        """Image pixels under one braille dot at the current size and zoom (the cursor's step)."""
-        if self.image is None or self.size.width == 0:
-            return 1.0
-        h, w = self.image.shape
-        fit = max(w / (2 * max(self.size.width, 1)), h / (4 * max(self.size.height, 1)))
-        return max(fit / self.zoom, 0.25)
+        """Image pixels per display pixel of the character grid (the cursor's step): half a cell in
+        half-block and graphics modes, a braille dot in braille mode."""
+        win = self.window("braille" if self.mode == "braille" else "halfblock")
+        return 1.0 if win is None else win.step
 
     # --- drawing ------------------------------------------------------------------------------
-    def render(self):
-        plt = self.plt
-        plt.clear_figure()
-        plt.frame(False)
-        plt.xaxes(False, False)
-        plt.yaxes(False, False)
-        plt.xticks([])
-        plt.yticks([])
-        if self.image is None or self.size.width < 4 or self.size.height < 2:
-            plt.title(self.message)
-            return super().render()
-        cols, rows = 2 * self.size.width, 4 * self.size.height
-        step = self.pixels_per_dot()
-        h, w = self.image.shape
-        cx, cy = (self.cursor if (self.zoom > 1 and self.cursor) else ((w - 1) / 2, (h - 1) / 2))
-        x0, y0 = cx - cols * step / 2, cy - rows * step / 2
-        self._window = (x0, y0, step)
-        strong, weak = self._dots(x0, y0, step, cols, rows)
-        for mask, color in ((weak, WEAK), (strong, STRONG)):
-            r, c = np.nonzero(mask)
-            if r.size:
-                plt.scatter((x0 + (c + 0.5) * step).tolist(), (-(y0 + (r + 0.5) * step)).tolist(),
-                            marker="braille", color=color)
-        if self.rings is not None and self.rings.image_key in ((), self.image.key):  # this image's rings only
-            r, c = self._ring_dots(x0, y0, step, cols, rows)
-            if r.size:
-                plt.scatter((x0 + (c + 0.5) * step).tolist(), (-(y0 + (r + 0.5) * step)).tolist(),
-                            marker="braille", color=RING)
-        if self.points:
-            xs = [p[0] for p in self.points]
-            ys = [-p[1] for p in self.points]
-            plt.scatter(xs, ys, marker="x", color=POINT)
-        if self.marked is not None:
-            plt.scatter([self.marked[0]], [-self.marked[1]], marker="o", color=MARK)
-        if self.cursor is not None:
-            plt.scatter([self.cursor[0]], [-self.cursor[1]], marker="+", color=CURSOR)
-        plt.xlim(x0, x0 + cols * step)
-        plt.ylim(-(y0 + rows * step), -y0)
-        return super().render()
+    def _state_key(self) -> tuple:
+        return (self.mode, self.size, self.zoom, self.cursor, self.sixteen_colours())
 
-    def _binned(self, x0: float, y0: float, step: float, cols: int, rows: int) -> np.ndarray:
-        """Max of the log image over each dot's pixel block (zeros outside the image)."""
-        data = self.image.log_data  # type: ignore[union-attr]
-        h, w = data.shape
-        xs = np.floor(x0 + np.arange(cols) * step).astype(int)
-        ys = np.floor(y0 + np.arange(rows) * step).astype(int)
-        b = max(int(math.ceil(step)), 1)
-        out = np.zeros((rows, cols), dtype=np.float32)
-        for dy in range(b):
-            yy = ys + dy
-            vy = (yy >= 0) & (yy < h)
-            yy = np.clip(yy, 0, h - 1)
-            for dx in range(b):
-                xx = xs + dx
-                vx = (xx >= 0) & (xx < w)
-                vals = data[yy[:, None], np.clip(xx, 0, w - 1)[None, :]]
-                np.maximum(out, np.where(vy[:, None] & vx[None, :], vals, 0), out=out)
+    def _ring_overlay(self, win: Window):
+        if self.rings is None or self.image is None or self.rings.image_key not in ((), self.image.key):
+            return None  # this image's rings only
+        return ring_mask(self.rings, win)
+
+    def _marks(self) -> list[tuple[str, float, float]]:
+        out = [("point", p[0], p[1]) for p in self.points]
+        if self.marked is not None:
+            out.append(("marked", *self.marked))
+        if self.cursor is not None:
+            out.append(("cursor", *self.cursor))
         return out
 
-    def _dots(self, x0, y0, step, cols, rows) -> tuple[np.ndarray, np.ndarray]:
-        from scipy import ndimage
+    def draw(self) -> list[Strip]:
+        """Build the strips (or the picture) for the current state; what a redraw costs."""
+        mode = self.mode
+        win = self.window(mode)
+        if win is None or self.image is None:
+            self._set_graphic(None)
+            style = Style(dim=True)
+            return [Strip([Segment(self.message[: self.size.width], style)])]
+        values, inside = sample(self.image, win)
+        t = normalised(values, view_range(values, inside))
+        ring = self._ring_overlay(win)
+        if mode == "graphics":
+            marks = [(kind, *win.to_display(x, y)) for kind, x, y in self._marks()]
+            self._set_graphic(pil_image(picture(t, inside, ring, marks)))
+            return []
+        self._set_graphic(None)
+        palette = Palette.for_colours(self.sixteen_colours())
+        cw, ch = CELL_PIXELS[mode]
+        cells = {}
+        for kind, x, y in self._marks():
+            c, r = win.to_display(x, y)
+            cells[(r // ch, c // cw)] = kind
+        marks = CellMarks(cells)
+        if mode == "braille":
+            return braille_strips(t, inside, palette, ring, marks)
+        return halfblock_strips(palette.levels(t, inside), palette, ring, marks)
 
-        binned = self._binned(x0, y0, step, cols, rows)
-        excess = binned - ndimage.median_filter(binned, size=7, mode="nearest")
-        valid = binned > 0
-        if not valid.any():
-            return np.zeros_like(valid), np.zeros_like(valid)
-        spread = float(np.median(np.abs(excess[valid]))) * 1.4826 + 1e-6
-        strong = valid & (excess > 6 * spread)
-        weak = valid & (excess > 3 * spread) & ~strong
-        return strong, weak
+    def _set_graphic(self, picture_image) -> None:
+        if picture_image is None:
+            if self._graphic is not None:
+                self._graphic.display = False
+            return
+        if self._graphic is None:
+            self._graphic = image_modes.graphics_widget()(picture_image, classes="graphic")
+            self.mount(self._graphic)
+        else:
+            self._graphic.image = picture_image
+        self._graphic.display = True
 
-    def _ring_dots(self, x0, y0, step, cols, rows) -> tuple[np.ndarray, np.ndarray]:
-        """Dots where the ring index changes between neighbours: the predicted ring contours."""
-        assert self.rings is not None
-        xc = x0 + (np.arange(cols) + 0.5) * step
-        yc = y0 + (np.arange(rows) + 0.5) * step
-        tth = self.rings.tth_at(xc[None, :].repeat(rows, 0), yc[:, None].repeat(cols, 1))
-        ring_tth = self._resolved_rings(tth)
-        index = np.searchsorted(ring_tth, np.nan_to_num(tth, nan=-1.0)).astype(np.int32)
-        index[np.isnan(tth) | (index >= ring_tth.size)] = -1
-        edge = np.zeros(index.shape, dtype=bool)
-        edge[:, 1:] |= (index[:, 1:] != index[:, :-1]) & (index[:, 1:] >= 0) & (index[:, :-1] >= 0)
-        edge[1:, :] |= (index[1:, :] != index[:-1, :]) & (index[1:, :] >= 0) & (index[:-1, :] >= 0)
-        return np.nonzero(edge)
-
-    def _resolved_rings(self, tth: np.ndarray) -> np.ndarray:
-        """The rings drawn: in order, while each is at least three dots from the one before."""
-        assert self.rings is not None
-        steps = np.concatenate([np.abs(np.diff(tth, axis=0)).ravel(), np.abs(np.diff(tth, axis=1)).ravel()])
-        steps = steps[np.isfinite(steps)]
-        per_dot = float(np.median(steps)) if steps.size else 0.0
-        rings = self.rings.ring_tth
-        gaps = np.diff(rings)
-        crowded = np.nonzero(gaps < 3 * per_dot)[0]
-        return rings[: crowded[0] + 1] if crowded.size else rings
+    def render_line(self, y: int) -> Strip:
+        key = self._state_key()
+        if self._strips is None or key != self._drawn_for:
+            self._strips, self._drawn_for = self.draw(), key
+        return self._strips[y] if y < len(self._strips) else Strip.blank(self.size.width)
 
     # --- mouse (optional: the keyboard does everything) ----------------------------------------
     def on_click(self, event: events.Click) -> None:
-        if self._window is None:
-            return
+        mode = self.mode
+        win = self.window(mode)
         offset = event.get_content_offset(self)
-        if offset is None:
+        if win is None or offset is None:
             return
-        x0, y0, step = self._window
-        x = x0 + (offset.x + 0.5) * 2 * step
-        y = y0 + (offset.y + 0.5) * 4 * step
+        cw, ch = CELL_PIXELS[mode]
+        x, y = win.to_image((offset.x + 0.5) * cw, (offset.y + 0.5) * ch)
         self.post_message(self.Clicked(self, float(x), float(y)))

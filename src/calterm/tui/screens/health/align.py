@@ -198,6 +198,6 @@ def align(request, ctx, calibration=None) -> dict:
 
     def preview(data, tag):
         return PreviewImage((run.sources.image, tag), np.log1p(np.clip(np.where(run.valid, data, 0), 0, None))
-                            .astype(np.float32))
+                            .astype(np.float32)).prepare()  # levels for the view, off the event loop
 
     return {"run": run, "result": run.result, "before": preview(run.image, "before"), "after": preview(fixed, "after")}
