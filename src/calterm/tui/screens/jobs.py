@@ -25,7 +25,7 @@ class JobsScreen(CaltermScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="current"):
             yield Static("no job has run yet", id="stage")
-            yield ProgressBar(total=None, show_eta=False, id="bar")
+            yield ProgressBar(total=1, show_eta=False, id="bar")  # still until a job runs (a pulse would say one does)
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
