@@ -48,11 +48,11 @@ class HistoryPlot(TickedPlot):
         self.history = history
         if series is not None:
             self.series = series
-        self.refresh()
+        self.changed()
 
     def set_series(self, series: str) -> None:
         self.series = series
-        self.refresh()
+        self.changed()
 
     def values(self) -> tuple[np.ndarray, np.ndarray]:
         """(iteration, value in display units) of the shown series."""
@@ -63,15 +63,13 @@ class HistoryPlot(TickedPlot):
         y = np.asarray([row[k] for row in self.history.rows], float) * UNITS.get(self.series, ("", 1.0))[1]
         return np.arange(y.size, dtype=float), y
 
-    def render(self):
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_figure()
-        self.ticks = None
         x, y = (np.zeros(0), np.zeros(0)) if self.history is None else self.values()
         ok = np.isfinite(y)
         if not ok.any():
             plt.title(self.message if self.history is None else f"no {self.series} in the history")
-            return super().render()
+            return
         unit = UNITS.get(self.series, ("", 1.0))[0]
         last = float(y[ok][-1])
         log = self.series == "cost" and np.all(y[ok] > 0) and np.nanmax(y) / np.nanmin(y[ok]) > 10
@@ -91,7 +89,6 @@ class HistoryPlot(TickedPlot):
             plt.title(f"{self.series} − {final}{unit_text} by iteration")
         else:
             plt.title(f"{self.series}{unit_text}{', log scale' if log else ''} by iteration; last {final}")
-        return super().render()
 
     def _stage_lines(self) -> None:
         """A vertical line where the optimizer's stage changes (first fit, refinement, refit)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from calterm.tui.widgets.ticked_plot import TickedPlot
+from calterm.tui.widgets.ticked_plot import TickedPlot, envelope
 
 
 class PatternPlot(TickedPlot):
@@ -25,22 +25,20 @@ class PatternPlot(TickedPlot):
             self.message = message
             if tth_deg is None:
                 self.tth_deg = None
-        self.refresh()
+        self.changed()
 
-    def render(self):
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_figure()
-        self.ticks = None
         if self.tth_deg is None or self.tth_deg.size == 0:
             plt.title(self.message)
-            return super().render()
+            return
         y = np.log10(np.clip(self.intensity, 1e-3, None) + 1.0)
-        plt.plot(self.tth_deg.tolist(), y.tolist(), marker="braille", color="cyan")
         x0, x1 = float(self.tth_deg[0]), float(self.tth_deg[-1])
+        self.set_axes((x0, x1), (float(np.nanmin(y)), float(np.nanmax(y))))
+        x, y = envelope(self.tth_deg, y, self.canvas[0])  # a low and a high point a cell
+        plt.plot(x.tolist(), y.tolist(), marker="braille", color="cyan")
         for t in self.ticks_deg:
             if x0 <= t <= x1:
                 plt.vline(t, color="magenta")
-        self.set_axes((x0, x1), (float(np.nanmin(y)), float(np.nanmax(y))))
         plt.xlabel("2θ (°)")
         plt.title("pattern, log10 I; magenta: calibrant rings")
-        return super().render()

@@ -23,26 +23,23 @@ class ResidualPlot(TickedPlot):
     def show(self, azimuth_deg, residual_mdeg, ring) -> None:
         self.azimuth_deg, self.residual_mdeg = np.asarray(azimuth_deg), np.asarray(residual_mdeg)
         self.ring = np.asarray(ring, dtype=int)
-        self.refresh()
+        self.changed()
 
-    def render(self):
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_figure()
-        self.ticks = None
         if self.azimuth_deg.size == 0:
             plt.title("no residuals yet: calibrate first")
-            return super().render()
+            return
         rings = np.unique(self.ring)
-        for i, r in enumerate(rings[:MAX_RINGS]):
-            sel = self.ring == r
-            plt.scatter(self.azimuth_deg[sel].tolist(), self.residual_mdeg[sel].tolist(), marker="dot",
-                        color=COLORS[i % len(COLORS)])
-        plt.hline(0.0, color="white")
         shown = np.isin(self.ring, rings[:MAX_RINGS])
         top = float(np.nanmax(np.abs(self.residual_mdeg[shown]))) if shown.any() else 1.0
         self.set_axes((-180.0, 180.0), padded_range(-top, top), x_steps=AZIMUTH_STEPS)
+        for i, r in enumerate(rings[:MAX_RINGS]):
+            az, res = self.azimuth_deg[self.ring == r], self.residual_mdeg[self.ring == r]
+            keep = self.one_per_cell(az, res)  # points sharing a cell draw as one
+            plt.scatter(az[keep].tolist(), res[keep].tolist(), marker="dot", color=COLORS[i % len(COLORS)])
+        plt.hline(0.0, color="white")
         plt.xlabel("azimuth χ (°)")
         which = f"rings {rings[0]}-{rings[min(len(rings), MAX_RINGS) - 1]} of {len(rings)}" \
             if len(rings) > MAX_RINGS else "colour = ring"
         plt.title(f"Δ2θ (m°) by azimuth, {which}")
-        return super().render()
