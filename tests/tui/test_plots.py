@@ -123,6 +123,12 @@ def test_plots_one_at_a_time_full_size(tui):
             await pilot.press("left_square_bracket", "left_square_bracket")
             await pilot.pause(0.2)
             assert plots.view == free[-2]
+            # from another tab, ] opens the Plots tab on the plot shown last
+            screen.query_one("#tabs").active = "tab-geometry"
+            await pilot.pause(0.1)
+            await pilot.press("right_square_bracket")
+            await pilot.pause(0.2)
+            assert screen.query_one("#tabs").active == "tab-plots" and plots.view == free[-2]
             await pilot.press("ctrl+q")
         assert app.session.tools["results"]["plot_view"] == free[-2]
 

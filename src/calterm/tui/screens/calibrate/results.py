@@ -72,7 +72,9 @@ class ResultsScreen(CaltermScreen):
     MODE = "results"
     AUTO_FOCUS = "#tabs"
     HELP = ("The calibration: geometry (PONI and Fit2D), residuals per ring and per point, history, plots. "
-            "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits.")
+            "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits. "
+            "Plots: one at a time, full size; ] the next, [ the previous (residuals, pattern, cake, the cost "
+            "and each free parameter by iteration).")
     DEFAULT_CSS = """
     ResultsScreen #summary { height: auto; max-height: 3; padding: 0 1; background: $surface; }
     ResultsScreen TabbedContent { height: 1fr; }
@@ -239,28 +241,19 @@ class ResultsScreen(CaltermScreen):
             plots.computing()
 
     def action_plot_view(self) -> None:
-        """Open the Plots tab, then step to the next plot."""
+        """Open the Plots tab, then step to the next plot (as ``]``)."""
+        self.action_plot_step(1)
+
+    def action_plot_step(self, by: int) -> None:
+        """``]`` the next plot, ``[`` the previous one; from another tab, open the Plots tab on the
+        plot shown last. The plot shown is remembered in the session."""
         tabs = self.query_one(TabbedContent)
         if tabs.active != "tab-plots":
             tabs.active = "tab-plots"
             return
-        self.action_plot_step(1)
-
-    def action_plot_step(self, by: int) -> None:
-        """``]`` the next plot, ``[`` the previous one (opening the Plots tab first); remembered."""
-        self.query_one(TabbedContent).active = "tab-plots"
         view = self.query_one(CheckPlots).step(by)
         self.session.tools.setdefault("results", {})["plot_view"] = view
         self.capp.changed("", debounce=True)
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """``[`` and ``]`` are in the footer only on the Plots tab (the sub-tab line shows them)."""
-        if action == "plot_step" and self.is_mounted:
-            return self.query_one(TabbedContent).active == "tab-plots"
-        return super().check_action(action, parameters)
-
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self.refresh_bindings()
 
     # --- selection, sorting, delete + refit ---------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
