@@ -112,3 +112,54 @@ def test_history_units_and_free_parameters():
     assert plot.values()[1][0] == pytest.approx((0.18 + 2e-5) * 1e3)  # mm
     plot.set_series("rot1")
     assert plot.values()[1][-1] == pytest.approx(1 - np.exp(-39 / 8))  # mrad
+
+
+def test_thinning_keeps_every_cell_and_every_peak():
+    async def go():
+        widget = make("residuals")
+        app = One(widget)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            rng = np.random.default_rng(2)
+            x, y = rng.uniform(-180, 180, 9000), rng.normal(0, 0.8, 9000)
+            keep = widget.one_per_cell(x, y)
+            assert keep.size < x.size / 5  # far fewer points for plotext...
+            assert set(widget.cells_of(x[keep], y[keep])) == set(widget.cells_of(x, y))  # ...on the same cells
+
+    asyncio.run(go())
+    from calterm.tui.widgets.ticked_plot import envelope
+
+    tth = np.linspace(0, 35, 2000)
+    y = 50 + sum(3e4 * np.exp(-((tth - r) / 0.02) ** 2) for r in (4.1, 12.34, 30.0))
+    ex, ey = envelope(tth, y, 75)
+    assert ex.size <= 150 and np.all(np.diff(ex) > 0)
+    for r in (4.1, 12.34, 30.0):  # each narrow peak keeps its top, where it is
+        near = np.abs(ex - r) < 0.3
+        assert ey[near].max() == pytest.approx(y[np.abs(tth - r) < 0.3].max())
+
+
+def test_check_plots_steps_and_keeps_a_parameter_until_its_history_arrives():
+    from rich.text import Text
+
+    from calterm.tui.widgets.check_plots import CheckPlots, tab_line
+
+    async def go():
+        plots = CheckPlots(id="check-plots")
+        app = One(plots)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert plots.view == "residuals" and plots.views == ["residuals", "pattern", "cake", "cost"]
+            plots.set_view("rot1")  # a resumed session's last plot: no history yet
+            assert plots.view == "residuals"
+            plots.show_history(demo_history())
+            await pilot.pause()
+            assert plots.view == "rot1" and plots.query_one(HistoryPlot).series == "rot1"
+            assert plots.query_one("ContentSwitcher").current == "history-plot"
+            assert [plots.step(1) for _ in range(3)] == ["residuals", "pattern", "cake"]
+            assert plots.step(-1) == "pattern"
+
+    asyncio.run(go())
+    line = tab_line(["residuals", "pattern", "cake", "cost", "dist", "wavelength"], "cake")
+    assert isinstance(line, Text) and line.plain == "[ ] residuals pattern cake │ history: cost dist λ"
+    marked = [line.plain[s.start:s.end] for s in line.spans if "reverse" in str(s.style)]
+    assert marked == ["cake"]  # the shown plot in reverse video: readable without colour
