@@ -12,6 +12,7 @@ from textual.app import App
 
 from calterm.core.common.history import History
 from calterm.tui.widgets.cake_plot import CakePlot
+from calterm.tui.widgets.gain_profile_plot import GainProfilePlot
 from calterm.tui.widgets.history_plot import HistoryPlot, free_parameters
 from calterm.tui.widgets.pattern_plot import PatternPlot
 from calterm.tui.widgets.residual_plot import ResidualPlot
@@ -59,6 +60,13 @@ def make(kind: str):
     elif kind.startswith("history"):
         w = HistoryPlot(id="plot")
         w.show(demo_history(), series=kind.split(":")[1])
+    elif kind == "gain":
+        w = GainProfilePlot(id="plot")
+        tth = np.linspace(2.0, 41.5, 400)
+        expected = 1e3 / (1 + (tth / 20) ** 2)
+        w.show({"tth_deg": tth.tolist(), "expected": expected.tolist(),
+                "per_position": [(expected * (1 + 0.02 * k) + rng.normal(0, 5, tth.size)).tolist() for k in range(3)]},
+               tth_range=(3.5, 38.2))
     else:
         w = CakePlot(id="plot", title="cake")
         w.show(rng.uniform(0, 100, (360, 500)), markers=[4.1, 5.8, 7.1], extent=(0.035, 35.04), units="°",
@@ -75,7 +83,7 @@ class One(App):
         yield self.widget
 
 
-KINDS = ["residuals", "pattern", "cake", "history:cost", "history:dist", "history:poni1", "history:rot1"]
+KINDS = ["residuals", "pattern", "cake", "gain", "history:cost", "history:dist", "history:poni1", "history:rot1"]
 
 
 @pytest.mark.parametrize("width", [80, 44])
