@@ -61,7 +61,7 @@ COMMANDS: tuple[Command, ...] = (
             "screen.delete_and_refit"),
     Command("Sort point residuals", "cycle the sort column of the point table", "o", "results",
             "screen.sort_points"),
-    Command("Cycle plot view", "Plots tab: all checks, or the pattern, cake or residuals alone", "v", "results",
+    Command("Cycle plot view", "Plots tab: the next plot, full size ([ and ] step back and on)", "v", "results",
             "screen.plot_view"),
     Command("Compute dark statistics", "stream the frames into average/std/max (progress in frames/s)", "r",
             "dark", "screen.run"),

@@ -5,12 +5,14 @@ is wrong there (``calterm gain``'s report holds the same numbers)."""
 from __future__ import annotations
 
 import numpy as np
-from textual_plotext import PlotextPlot
+
+from calterm.tui.widgets.plot_ticks import padded_range
+from calterm.tui.widgets.ticked_plot import TickedPlot
 
 COLORS = ("cyan", "green", "yellow", "blue", "red", "white")
 
 
-class GainProfilePlot(PlotextPlot):
+class GainProfilePlot(TickedPlot):
     DEFAULT_CSS = """
     GainProfilePlot { height: 1fr; min-height: 6; }
     """
@@ -29,15 +31,20 @@ class GainProfilePlot(PlotextPlot):
         if message is not None:
             self.message = message
             self.profile = None
-        self.refresh()
+        self.changed()
 
-    def render(self):
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_figure()
         if not self.profile:
             plt.title(self.message)
-            return super().render()
+            return
         tth = np.asarray(self.profile["tth_deg"], float)
+        lines = [np.asarray(line, float) for line in self.profile.get("per_position", [])]
+        lines.append(np.asarray(self.profile.get("expected", []), float))
+        finite = np.concatenate([v[np.isfinite(v)] for v in lines]) if lines else np.zeros(0)
+        if tth.size and finite.size:
+            self.set_axes((float(np.nanmin(tth)), float(np.nanmax(tth))),
+                          padded_range(float(finite.min()), float(finite.max())))
         for k, line in enumerate(self.profile.get("per_position", [])):
             y = np.asarray(line, float)
             ok = np.isfinite(y)
@@ -51,7 +58,6 @@ class GainProfilePlot(PlotextPlot):
         if self.tth_range is not None:
             for t in self.tth_range:
                 plt.vline(t, color="red")
-        plt.xlabel("2θ (deg)")
+        plt.xlabel("2θ (°)")
         lo, hi = self.tth_range or (float("nan"), float("nan"))
         plt.title(f"radial profiles; red: extrapolation range {lo:.2f}-{hi:.2f}°")
-        return super().render()

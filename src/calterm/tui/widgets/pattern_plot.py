@@ -4,14 +4,11 @@ on a tick when the geometry is right (Dioptas' "pattern" check)."""
 from __future__ import annotations
 
 import numpy as np
-from textual_plotext import PlotextPlot
+
+from calterm.tui.widgets.ticked_plot import TickedPlot, envelope
 
 
-class PatternPlot(PlotextPlot):
-    DEFAULT_CSS = """
-    PatternPlot { height: 1fr; min-height: 6; }
-    """
-
+class PatternPlot(TickedPlot):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.tth_deg: np.ndarray | None = None
@@ -26,21 +23,22 @@ class PatternPlot(PlotextPlot):
             self.ticks_deg = list(ticks_deg)
         if message is not None:
             self.message = message
-        self.refresh()
+            if tth_deg is None:
+                self.tth_deg = None
+        self.changed()
 
-    def render(self):
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_figure()
         if self.tth_deg is None or self.tth_deg.size == 0:
             plt.title(self.message)
-            return super().render()
+            return
         y = np.log10(np.clip(self.intensity, 1e-3, None) + 1.0)
-        plt.plot(self.tth_deg.tolist(), y.tolist(), marker="braille", color="cyan")
-        lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+        x0, x1 = float(self.tth_deg[0]), float(self.tth_deg[-1])
+        self.set_axes((x0, x1), (float(np.nanmin(y)), float(np.nanmax(y))))
+        x, y = envelope(self.tth_deg, y, self.canvas[0])  # a low and a high point a cell
+        plt.plot(x.tolist(), y.tolist(), marker="braille", color="cyan")
         for t in self.ticks_deg:
-            if self.tth_deg[0] <= t <= self.tth_deg[-1]:
+            if x0 <= t <= x1:
                 plt.vline(t, color="magenta")
-        plt.ylim(lo, hi)
-        plt.xlabel("2θ (deg)")
-        plt.title("pattern, log10 I; ticks: calibrant rings")
-        return super().render()
+        plt.xlabel("2θ (°)")
+        plt.title("pattern, log10 I; magenta: calibrant rings")

@@ -4,16 +4,16 @@ constant offset a wrong distance, flat noise a good fit."""
 from __future__ import annotations
 
 import numpy as np
-from textual_plotext import PlotextPlot
+
+from calterm.tui.widgets.plot_ticks import padded_range
+from calterm.tui.widgets.ticked_plot import TickedPlot
 
 COLORS = ("cyan", "yellow", "green", "magenta", "red", "blue", "white")
+MAX_RINGS = 12  # beyond a dozen the colours repeat too often to tell rings apart
+AZIMUTH_STEPS = (90.0, 45.0, 30.0)
 
 
-class ResidualPlot(PlotextPlot):
-    DEFAULT_CSS = """
-    ResidualPlot { height: 1fr; min-height: 6; }
-    """
-
+class ResidualPlot(TickedPlot):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.azimuth_deg = np.zeros(0)
@@ -23,21 +23,23 @@ class ResidualPlot(PlotextPlot):
     def show(self, azimuth_deg, residual_mdeg, ring) -> None:
         self.azimuth_deg, self.residual_mdeg = np.asarray(azimuth_deg), np.asarray(residual_mdeg)
         self.ring = np.asarray(ring, dtype=int)
-        self.refresh()
+        self.changed()
 
-    def render(self):
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_figure()
         if self.azimuth_deg.size == 0:
             plt.title("no residuals yet: calibrate first")
-            return super().render()
+            return
         rings = np.unique(self.ring)
-        for i, r in enumerate(rings[:12]):
-            sel = self.ring == r
-            plt.scatter(self.azimuth_deg[sel].tolist(), self.residual_mdeg[sel].tolist(), marker="dot",
-                        color=COLORS[i % len(COLORS)])
+        shown = np.isin(self.ring, rings[:MAX_RINGS])
+        top = float(np.nanmax(np.abs(self.residual_mdeg[shown]))) if shown.any() else 1.0
+        self.set_axes((-180.0, 180.0), padded_range(-top, top), x_steps=AZIMUTH_STEPS)
+        for i, r in enumerate(rings[:MAX_RINGS]):
+            az, res = self.azimuth_deg[self.ring == r], self.residual_mdeg[self.ring == r]
+            keep = self.one_per_cell(az, res)  # points sharing a cell draw as one
+            plt.scatter(az[keep].tolist(), res[keep].tolist(), marker="dot", color=COLORS[i % len(COLORS)])
         plt.hline(0.0, color="white")
-        plt.xlim(-180, 180)
-        plt.xlabel("azimuth (deg)")
-        plt.title("Δ2θ (millidegrees) by azimuth, colour = ring")
-        return super().render()
+        plt.xlabel("azimuth χ (°)")
+        which = f"rings {rings[0]}-{rings[min(len(rings), MAX_RINGS) - 1]} of {len(rings)}" \
+            if len(rings) > MAX_RINGS else "colour = ring"
+        plt.title(f"Δ2θ (m°) by azimuth, {which}")

@@ -30,10 +30,11 @@ from calterm.core.common.geometry import fit2d_center_px
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import request_key
-from calterm.tui.widgets.check_plots import VIEWS, CheckPlots
+from calterm.tui.widgets.check_plots import CheckPlots
 from calterm.tui.widgets.image_preview import ImagePreview
 from calterm.tui.widgets.residual_plot import ResidualPlot
 
+PLOT_KEYS = Binding.Group("plots", compact=True)  # the footer shows "[] plots"
 SORTS = ("#", "ring", "|Δ2θ|", "x", "y")
 NO_RESULT = "no calibration for this image: press [b]c[/b] to calibrate"
 UNITS = {"dist": ("mm", 1e3), "poni1": ("mm", 1e3), "poni2": ("mm", 1e3), "rot1": ("mrad", 1e3),
@@ -71,7 +72,9 @@ class ResultsScreen(CaltermScreen):
     MODE = "results"
     AUTO_FOCUS = "#tabs"
     HELP = ("The calibration: geometry (PONI and Fit2D), residuals per ring and per point, history, plots. "
-            "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits.")
+            "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits. "
+            "Plots: one at a time, full size; ] the next, [ the previous (residuals, pattern, cake, the cost "
+            "and each free parameter by iteration).")
     DEFAULT_CSS = """
     ResultsScreen #summary { height: auto; max-height: 3; padding: 0 1; background: $surface; }
     ResultsScreen TabbedContent { height: 1fr; }
@@ -85,6 +88,8 @@ class ResultsScreen(CaltermScreen):
         Binding("d", "delete_and_refit", "Delete+refit", show=False),
         Binding("o", "sort_points", "Sort", show=False),
         Binding("v", "plot_view", "Plot view", show=False),
+        Binding("left_square_bracket", "plot_step(-1)", "Previous plot", key_display="[", group=PLOT_KEYS),
+        Binding("right_square_bracket", "plot_step(1)", "Next plot", key_display="]", group=PLOT_KEYS),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -105,8 +110,7 @@ class ResultsScreen(CaltermScreen):
     def on_mount(self) -> None:
         self._sort = 0
         self._shown = None
-        view = self.session.tools.get("results", {}).get("plot_view", "all")
-        self.query_one(CheckPlots).set_view(view if view in VIEWS else "all")
+        self.query_one(CheckPlots).set_view(self.session.tools.get("results", {}).get("plot_view", "residuals"))
 
     def on_session_changed(self, what: str) -> None:
         result = self.session.result
@@ -129,6 +133,7 @@ class ResultsScreen(CaltermScreen):
             self.query_one(table, DataTable).clear(columns=True)
         self.query_one(CheckPlots).failed("no calibration")
         self.query_one(ResidualPlot).show(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
+        self.query_one(CheckPlots).show_history(None)
         self.query_one("#point-preview", ImagePreview).show(marked=())
 
     def _fill(self, result) -> None:
@@ -147,6 +152,7 @@ class ResultsScreen(CaltermScreen):
         for row in result.history.rows[-500:]:  # the CSV has them all; the table shows the last 500
             hist.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row))
         self._plot_residuals(result)
+        self.query_one(CheckPlots).show_history(result.history, result.sigma)
 
     def _geometry_table(self, result) -> Table:
         table = Table(box=None, pad_edge=False, expand=False)
@@ -235,12 +241,17 @@ class ResultsScreen(CaltermScreen):
             plots.computing()
 
     def action_plot_view(self) -> None:
-        """Open the Plots tab, then cycle it: all three checks, or the pattern, cake or residuals alone."""
+        """Open the Plots tab, then step to the next plot (as ``]``)."""
+        self.action_plot_step(1)
+
+    def action_plot_step(self, by: int) -> None:
+        """``]`` the next plot, ``[`` the previous one; from another tab, open the Plots tab on the
+        plot shown last. The plot shown is remembered in the session."""
         tabs = self.query_one(TabbedContent)
         if tabs.active != "tab-plots":
             tabs.active = "tab-plots"
             return
-        view = self.query_one(CheckPlots).cycle_view()
+        view = self.query_one(CheckPlots).step(by)
         self.session.tools.setdefault("results", {})["plot_view"] = view
         self.capp.changed("", debounce=True)
 
