@@ -116,7 +116,6 @@ def joint_fit(starts: list[PoniGeometry], points: list[ControlPoints], detectors
     geos = [g.to_pyfai(d) for g, d in zip(starts, detectors, strict=True)]
     x0 = start_vector(slots, starts, model)
     scale = np.array([_SCALE[s.param] for s in slots])
-    bounds = np.cumsum([0] + [len(p) for p in points])
 
     def per_image(x: np.ndarray, only: set[int] | None = None, current: list[np.ndarray] | None = None):
         vectors = _vectors(x, slots, base, model)

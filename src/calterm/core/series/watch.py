@@ -8,6 +8,7 @@ when the job is cancelled. Files already in the folder are not processed (only n
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import queue
@@ -74,11 +75,9 @@ class FolderWatch:
                     path = events.get(timeout=POLL_S)
                     if path not in done:
                         pending.setdefault(path, (-1, time.monotonic()))
-                    continue_draining = True
+                    continue  # drain the events first
                 except queue.Empty:
-                    continue_draining = False
-                if continue_draining:
-                    continue
+                    pass
                 now = time.monotonic()
                 for path in sorted(pending):
                     size = _size(path)
@@ -100,10 +99,8 @@ class FolderWatch:
                     return
         finally:
             observer.stop()
-            try:
+            with contextlib.suppress(RuntimeError):  # never started
                 observer.join(timeout=2.0)
-            except RuntimeError:
-                pass
 
 
 def _size(path: str) -> int | None:
