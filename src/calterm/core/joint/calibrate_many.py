@@ -38,6 +38,7 @@ def calibrate_many(request: JointRequest, ctx: JobContext | None = None) -> Join
     ctx = ctx or JobContext()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    _check_one_shape(request)  # before any calibration: seconds per image
     own = []
     for k, image in enumerate(request.images):
         ctx.report(f"image {k + 1}/{len(request.images)}: own calibration", k, len(request.images) + 1)
@@ -71,6 +72,16 @@ def calibrate_many(request: JointRequest, ctx: JobContext | None = None) -> Join
 def _points(result) -> ControlPoints:
     d = np.asarray(load_calibrant(result.calibrant).d_spacings_A)
     return ControlPoints(result.rows, result.cols, result.ring, d[result.ring - 1])
+
+
+def _check_one_shape(request: JointRequest) -> None:
+    from calterm.core.io.images import load_image
+
+    shapes = [load_image(r.image_path, r.frame, r.rotate, r.flip).shape for r in request.images]
+    for req, shape in zip(request.images[1:], shapes[1:], strict=True):
+        if shape != shapes[0]:
+            raise InputError(f"{req.image_path} is {shape[1]}x{shape[0]} px, {request.images[0].image_path} "
+                             f"{shapes[0][1]}x{shapes[0][0]}: one joint fit needs one detector")
 
 
 def _check_one_detector(request: JointRequest, own) -> None:
