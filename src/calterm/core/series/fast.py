@@ -21,6 +21,7 @@ from calterm.core.common.geometry import Constraints, PoniGeometry
 HALF_WINDOW_PX = 6.0  # the band about each predicted ring (a move beyond it falls back)
 MAX_POINTS = 2500  # thinned evenly: more adds time, not accuracy
 SPOKES_PER_RING = 96  # every 3.75°: extraction is most of the time, and it runs once per pass
+MAX_RINGS = 12  # rings searched, spread over the radius
 MIN_POINTS_PER_RING = 6
 RINGS_FOUND = 0.7  # at least this fraction of the rings the previous image gave
 RMS_GROWTH = 2.0  # and an RMS at most this many times the previous one (plus a floor)
@@ -54,13 +55,22 @@ class FastFit:
 
 def _extract(data, valid, ref: Reference, geometry: PoniGeometry, tth_rad, d_A) -> ControlPoints:
     table = ring_table(geometry, ref.detector, data.shape, tth_rad)
-    pts = extract_rings(data, valid, table, list(ref.rings), d_A, PeakSearch(half_window_px=HALF_WINDOW_PX, max_points_per_ring=SPOKES_PER_RING))
+    pts = extract_rings(data, valid, table, _spread(ref.rings), d_A, PeakSearch(half_window_px=HALF_WINDOW_PX, max_points_per_ring=SPOKES_PER_RING))
     if len(pts):
         counts = np.bincount(pts.ring, minlength=int(pts.ring.max()) + 1)
         pts = pts.subset(counts[pts.ring] >= MIN_POINTS_PER_RING)
     if len(pts) > MAX_POINTS:
         pts = pts.subset(np.arange(len(pts)) % (len(pts) // MAX_POINTS + 1) == 0)
     return pts
+
+
+def _spread(rings: tuple[int, ...]) -> list[int]:
+    """At most MAX_RINGS of ``rings``, spread evenly from the first to the last: the distance and
+    centre need rings over the whole radius, not every one of them (time goes as the ring count)."""
+    if len(rings) <= MAX_RINGS:
+        return list(rings)
+    pick = np.unique(np.round(np.linspace(0, len(rings) - 1, MAX_RINGS)).astype(int))
+    return [rings[k] for k in pick]
 
 
 def _drop_outliers(pts: ControlPoints, residual: np.ndarray) -> np.ndarray:
@@ -70,15 +80,16 @@ def _drop_outliers(pts: ControlPoints, residual: np.ndarray) -> np.ndarray:
 
 
 def fast_recalibrate(data: np.ndarray, valid: np.ndarray, ref: Reference, tth_rad: np.ndarray, d_A: np.ndarray,
-                     constraints: Constraints) -> FastFit:
-    """Refine ``ref.geometry`` on peaks found about its predicted rings in this image."""
-    geometry = ref.geometry
+                     constraints: Constraints, predicted: PoniGeometry | None = None) -> FastFit:
+    """Refine ``ref.geometry`` (or ``predicted``: where a steady drift should have taken it) on
+    peaks found about the rings it predicts in this image."""
+    geometry = predicted or ref.geometry
     pts = _extract(data, valid, ref, geometry, tth_rad, d_A)
     found = len(np.unique(pts.ring)) if len(pts) else 0
-    need = max(2, int(np.ceil(RINGS_FOUND * len(ref.rings))))
+    need = max(2, int(np.ceil(RINGS_FOUND * len(_spread(ref.rings)))))
     if found < need or len(pts) < len(constraints.free) + 10:
         return FastFit(geometry, pts, np.zeros(len(pts)), "doubtful",
-                       (f"{found} of {len(ref.rings)} rings found about the previous geometry",))
+                       (f"{found} of {len(_spread(ref.rings))} rings found about the previous geometry",))
     res = refine_geometry(geometry, pts, ref.detector, constraints, None, "series", with_sigma=False)
     # Peaks searched about a prediction a fraction of a pixel off are pulled towards it: with one
     # pass the RMS was 3x the image's own after 0.2 mm of drift, and each new extraction about the
@@ -103,6 +114,6 @@ def fast_recalibrate(data: np.ndarray, valid: np.ndarray, ref: Reference, tth_ra
         reasons.append(f"RMS 2θ {np.degrees(rms):.2e}° against {np.degrees(ref.rms_rad):.2e}° before")
     found = len(np.unique(pts.ring))
     if found < need:
-        reasons.append(f"{found} of {len(ref.rings)} rings kept")
+        reasons.append(f"{found} of {len(_spread(ref.rings))} rings kept")
     status = "doubtful" if reasons else "good"
     return FastFit(res.geometry, pts, res.residual_rad, status, tuple(reasons) or ("fast path",))

@@ -81,13 +81,29 @@ class _State:
     shape: tuple[int, int] | None = None
     tth_rad: np.ndarray | None = None
     d_A: np.ndarray | None = None
+    step: np.ndarray | None = None  # the last fast step (PONI vector), while the drift is steady
+
+    def predicted(self):
+        """Where a steady drift takes the geometry next: fewer extraction passes (each pass removes
+        only part of a prediction's offset), None when there is no steady step to follow."""
+        if self.step is None or self.ref is None:
+            return None
+        from calterm.core.common.geometry import PARAMS
+
+        return self.ref.geometry.with_vector(PARAMS, self.ref.geometry.as_vector() + self.step)
 
 
 def run_series(first: CalibrationRequest, paths: Iterable[str], options: SeriesOptions = SeriesOptions(),
                ctx: JobContext | None = None, on_row: Callable[[DriftRow], None] | None = None,
                total: int = 0) -> SeriesResult:
     """Recalibrate each image in ``paths`` (a list, or a watched folder's stream) in turn."""
-    ctx = ctx or JobContext()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # small BLAS calls: threads only spin (as in pipeline.calibrate)
+        return _run(first, paths, options, ctx or JobContext(), on_row, total)
+
+
+def _run(first, paths, options, ctx, on_row, total) -> SeriesResult:
     out = SeriesResult()
     state = _State()
     previous: DriftRow | None = None
@@ -139,9 +155,15 @@ def _one(first: CalibrationRequest, path: str, index: int, state: _State, option
         valid = state.static_valid & ~image.invalid
         if first.i_max is not None:
             valid &= image.data < first.i_max
-        fit = fast_recalibrate(image.data, valid, state.ref, state.tth_rad, state.d_A, first.constraints)
+        fit = fast_recalibrate(image.data, valid, state.ref, state.tth_rad, state.d_A, first.constraints,
+                               state.predicted())
         if fit.ok:
             rms = float(np.sqrt(np.mean(fit.residual_rad**2)))
+            step = fit.geometry.as_vector() - state.ref.geometry.as_vector()
+            moved = np.hypot(*np.subtract(fit.geometry.beam_center_px(state.ref.detector),
+                                          state.ref.geometry.beam_center_px(state.ref.detector)))
+            steady = abs(step[0]) * 1e3 <= options.jump_mm and moved <= options.jump_px
+            state.step = step if steady else None  # a jump is not a drift to follow
             state.ref = replace(state.ref, geometry=fit.geometry)
             return _row(index, path, mtime, fit.geometry, state.ref.detector, rms, len(fit.points), "good", "fast", "")
         reason = "; ".join(fit.reasons)
@@ -171,6 +193,7 @@ def _full(first: CalibrationRequest, path: str, index: int, mtime: float, state:
             static &= ~load_mask(request.mask_path, prep.image.shape, request.rotate, request.flip)
         state.static_valid, state.shape, state.tth_rad, state.d_A = static, prep.image.shape, prep.tth_rad, prep.d_A
     status = result.verdict.status
+    state.step = None
     if result.verdict.ok:
         rms = float(np.sqrt(np.mean(result.residual_rad**2)))
         state.ref = Reference(result.geometry, result.detector, tuple(int(r) - 1 for r in np.unique(result.ring)), rms)
