@@ -127,3 +127,12 @@ def test_watched_folder_picks_up_new_images_and_ends_when_it_disappears(run, tmp
 def test_watch_stops_when_idle(tmp_path):
     watch = FolderWatch(tmp_path, idle_s=0.3)
     assert list(watch) == [] and "nothing new" in watch.stop_reason
+
+
+def test_a_jump_beyond_the_fast_path_falls_back_to_the_full_pipeline(tmp_path):
+    run = drift_series(BASE, 3, tmp_path, {"dist": 20e-6}, {2: {"dist": 8e-3, "poni2": 1e-3}})
+    out = run_series(_first(run[0][0]), [str(p) for p, _ in run])
+    assert [r.method for r in out.rows] == ["full", "fast", "full"]
+    assert out.rows[2].verdict == "good" and out.rows[2].reason.startswith("fast path:")
+    assert abs(out.rows[2].dist_mm - run[2][1].dist * 1e3) < 0.010
+    assert out.rows[2].flags[0].startswith("distance jump +8.0") and "centre jump" in out.rows[2].flags[1]
