@@ -136,3 +136,12 @@ def test_a_jump_beyond_the_fast_path_falls_back_to_the_full_pipeline(tmp_path):
     assert out.rows[2].verdict == "good" and out.rows[2].reason.startswith("fast path:")
     assert abs(out.rows[2].dist_mm - run[2][1].dist * 1e3) < 0.010
     assert out.rows[2].flags[0].startswith("distance jump +8.0") and "centre jump" in out.rows[2].flags[1]
+
+
+def test_cancel_while_watching_ends_the_stream_as_cancelled(run, tmp_path):
+    ctx = JobContext()
+    timer = threading.Timer(0.5, ctx.cancel.cancel)
+    timer.start()
+    out = run_series(_first(run[0][0]), FolderWatch(tmp_path, ctx), ctx=ctx)
+    timer.join()
+    assert out.cancelled and out.rows == [] and out.stop_reason == "cancelled"

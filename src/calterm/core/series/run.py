@@ -125,6 +125,8 @@ def _run(first, paths, options, ctx, on_row, total) -> SeriesResult:
             if on_row is not None:
                 on_row(row)
     except Cancelled:
+        pass
+    if ctx.cancel.is_set:  # raised here, or a watched folder's stream ended on it
         out.cancelled = True
         out.stop_reason = "cancelled"
     return out
