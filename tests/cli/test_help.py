@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from calterm.cli import build_parser, overview_parser, subcommand_modules
+from calterm.cli import build_parser, overview_parser, subcommand_modules, verb
 
 
 def _choices(parser) -> dict[str, str]:
@@ -17,7 +17,8 @@ def _choices(parser) -> dict[str, str]:
 def test_overview_help_is_the_full_parsers_help():
     overview, full = _choices(overview_parser()), _choices(build_parser())
     assert overview == full
-    assert set(overview) == set(subcommand_modules()) - {"common"} and "circle" in overview
+    assert set(overview) == {verb(m) for m in subcommand_modules()} - {"common"} and "circle" in overview
+    assert "calibrate-many" in overview  # a module's verb: its name with - for _
 
 
 def test_help_and_version_import_no_subcommand_and_no_heavy_library():

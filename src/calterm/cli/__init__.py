@@ -41,6 +41,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"calterm: error: {message} (see `{self.prog} --help`)\n")
 
 
+def verb(module: str) -> str:
+    """The subcommand a module defines: its name with ``-`` for ``_`` (``calibrate_many`` -> ``calibrate-many``)."""
+    return module.replace("_", "-")
+
+
 def subcommand_help(name: str) -> str | None:
     """The one-line help of subcommand ``name``, read from the ``help=`` of its module's
     ``add_parser("name", help=...)`` call without importing the module (importing them all would
@@ -49,7 +54,7 @@ def subcommand_help(name: str) -> str | None:
     source = (Path(__file__).parent / f"{name}.py").read_text(encoding="utf-8")
     for node in ast.walk(ast.parse(source)):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_parser"
-                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == name):
+                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == verb(name)):
             for keyword in node.keywords:
                 if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):
                     return str(keyword.value.value)
@@ -70,7 +75,7 @@ def overview_parser() -> argparse.ArgumentParser:
     for name in subcommand_modules():
         text = subcommand_help(name)
         if text is not None:
-            sub.add_parser(name, help=text)
+            sub.add_parser(verb(name), help=text)
         else:
             module = importlib.import_module(f"calterm.cli.{name}")
             if hasattr(module, "add_parser"):
@@ -118,11 +123,11 @@ def join_negative_values(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
-    commands = set(subcommand_modules())  # a subcommand is named like its module
+    commands = {verb(m) for m in subcommand_modules()}  # a subcommand is named like its module
     if "tui" in commands and (not argv or argv[0] == "--resume" or (argv[0] not in commands and not argv[0].startswith("-"))):
         argv = ["tui", *argv]  # `calterm`, `calterm IMAGE`, `calterm --resume` open the app
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(chosen) if chosen in commands else overview_parser()
+    parser = build_parser(chosen.replace("-", "_")) if chosen in commands else overview_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -1,0 +1,60 @@
+"""The joint and series inputs (issue 16): travel typed or read from headers, the model text,
+per-image values, natural order of a series' glob; each bad field one InputError naming it."""
+
+from __future__ import annotations
+
+import fabio
+import numpy as np
+import pytest
+
+from calterm.errors import InputError
+from calterm.inputs.joint import joint_request, parse_model, parse_travel
+from calterm.inputs.series import series_paths
+
+
+def _edf(path, distance_m=None):
+    header = {} if distance_m is None else {"SampleDistance": str(distance_m)}
+    fabio.edfimage.EdfImage(data=np.zeros((8, 8), np.float32), header=header).write(str(path))
+    return str(path)
+
+
+def test_travel_from_headers(tmp_path):
+    images = [_edf(tmp_path / f"{k}.edf", d) for k, d in enumerate((0.25, 0.35, 0.55))]
+    assert parse_travel("header", images) == pytest.approx((0.0, 0.1, 0.3))
+    assert parse_travel("0,100,300", images) == pytest.approx((0.0, 0.1, 0.3))
+    assert parse_travel("", images) is None
+
+
+def test_travel_from_headers_needs_every_header(tmp_path):
+    images = [_edf(tmp_path / "a.edf", 0.25), _edf(tmp_path / "b.edf")]
+    with pytest.raises(InputError, match="b.edf states no distance"):
+        parse_travel("header", images)
+
+
+def test_model_text():
+    assert parse_model("rot3=shared, wavelength=fixed", linked_default=True) == {
+        "dist": "linked", "rot3": "shared", "wavelength": "fixed"}
+    with pytest.raises(InputError, match="PARAM=MODE"):
+        parse_model("dist", linked_default=False)
+
+
+def test_joint_request_fields(tmp_path):
+    images = [_edf(tmp_path / f"{k}.edf", d) for k, d in enumerate((0.25, 0.35))]
+    request = joint_request({"images": images, "calibrant": "LaB6,CeO2", "wavelength": "0.3", "distance": "250",
+                             "travel": "0,100"})
+    assert [r.calibrant for r in request.images] == ["LaB6", "CeO2"]
+    assert [r.distance_mm for r in request.images] == [250.0, 350.0]  # one distance + travel: each its own start
+    assert request.model.linked and request.model.travel_m == pytest.approx((0.0, 0.1))
+    with pytest.raises(InputError, match="--wavelength"):
+        joint_request({"images": images, "calibrant": "LaB6", "wavelength": "0,3"})
+    with pytest.raises(InputError, match="at least two images"):
+        joint_request({"images": images[:1], "calibrant": "LaB6", "wavelength": "0.3"})
+    with pytest.raises(InputError, match="given twice"):
+        joint_request({"images": [images[0], images[0]], "calibrant": "LaB6", "wavelength": "0.3"})
+
+
+def test_series_glob_in_natural_order(tmp_path):
+    for k in (10, 9, 1):
+        (tmp_path / f"img_{k}.tif").write_bytes(b"")
+    assert [p.rsplit("/", 1)[1] for p in series_paths([str(tmp_path / "img_*.tif")])] == [
+        "img_1.tif", "img_9.tif", "img_10.tif"]
