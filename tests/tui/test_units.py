@@ -66,6 +66,7 @@ def test_field_text_round_trips():
     assert units.field_text("distance", 0.1, "m", "mm") == "100"
     assert units.field_text("distance", 410.25, "mm", "poni") == "0.41025"
     assert units.field_text("wavelength", 0.33437331, "Å", "mm", digits=6) == "0.334373"
+    assert units.field_text("pixel", 150.0, "µm", "mm") == "150"
     assert units.field_text("distance", None, "m", "mm") == ""
     assert units.field_text("distance", math.inf, "m", "mm") == "inf"
 

@@ -118,7 +118,7 @@ def field_text(quantity: str, value: float | None, from_unit: str, in_system: st
     if not math.isfinite(value):
         return repr(float(value))
     into = unit(quantity, in_system)
-    exact = convert_text(repr(float(value)), from_unit, into)
+    exact = _short(float(value)) if from_unit == into else convert_text(repr(float(value)), from_unit, into)
     return exact if digits is None else f"{float(exact):.{digits}g}"
 
 
