@@ -133,9 +133,11 @@ class ResultsScreen(CaltermScreen):
                 self._clear()
             self.update_previews()
             return
-        if self._shown is not result or what == "units":
+        if self._shown is not result:
             self._shown = result
             self._fill(result)
+        elif what == "units":  # the same numbers in the other units: no new integration
+            self._fill(result, plots=False)
         self.update_previews()
 
     # --- filling ------------------------------------------------------------------------------
@@ -148,7 +150,7 @@ class ResultsScreen(CaltermScreen):
         self.query_one(ResidualPlot).show(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
         self.query_one("#point-preview", ImagePreview).show(marked=())
 
-    def _fill(self, result) -> None:
+    def _fill(self, result, plots: bool = True) -> None:
         u = self.session.units
         self.query_one("#summary", Static).update(summary_text(result, u))
         self.query_one("#geometry", Static).update(self._geometry_table(result))
@@ -167,7 +169,8 @@ class ResultsScreen(CaltermScreen):
         hist.add_columns(*heads)
         for row in rows:
             hist.add_row(*row)
-        self._plot_residuals(result)
+        if plots:
+            self._plot_residuals(result)
 
     def _geometry_table(self, result) -> Table:
         table = Table(box=None, pad_edge=False, expand=False)
