@@ -87,7 +87,9 @@ class ResultsScreen(CaltermScreen):
     MODE = "results"
     AUTO_FOCUS = "#tabs"
     HELP = ("The calibration: geometry (PONI and Fit2D), residuals per ring and per point, history, plots. "
-            "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits.")
+            "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits. "
+            "u shows every number in PONI units (m, rad) or back in mm, mrad, °; in a wide table ←/→ scroll "
+            "and home/end jump to its first/last columns.")
     DEFAULT_CSS = """
     ResultsScreen #summary { height: auto; max-height: 3; padding: 0 1; background: $surface; }
     ResultsScreen TabbedContent { height: 1fr; }
