@@ -206,8 +206,13 @@ def test_start_values_are_read_in_the_unit_shown(tui, calibrated):
             assert app.session.request.pixel_size_um == 172.0
             await _type(pilot, app, "#f-wavelength", "3.1e-11")
             assert app.session.request.wavelength_m == 3.1e-11
-            await pilot.press("escape", "u")
-            await pilot.pause(0.2)
+            await pilot.press("escape", "ctrl+p")  # the command palette has the toggle too
+            await pilot.pause(0.3)
+            await pilot.press(*"toggle units")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            assert app.session.units == "mm"
             assert [_label(app, k) for k in ("distance", "wavelength", "pixel")] == [
                 "Distance mm", "Wavelength Å", "Pixel size µm"]
             assert [app.screen.query_one(f"#f-{k}").value for k in ("distance", "pixel", "wavelength")] == [

@@ -94,7 +94,8 @@ class ParametersScreen(CaltermScreen):
     MODE = "parameters"
     AUTO_FOCUS = ""  # nothing focused: single keys (c, 1-6) act at once; tab enters the form
     HELP = ("Start values of the calibration. A field applies as soon as it is valid (red: not valid). "
-            "tab moves between fields, esc leaves a field, d/l open searchable detector/calibrant lists.")
+            "tab moves between fields, esc leaves a field, d/l open searchable detector/calibrant lists; "
+            "u: wavelength, pixel size and distance in PONI units (m) or back in Å, µm, mm.")
     DEFAULT_CSS = """
     ParametersScreen #form { width: 50; }
     ParametersScreen Grid { grid-size: 2; grid-columns: 16 1fr; grid-rows: 1; height: auto; grid-gutter: 0 1; }
