@@ -25,7 +25,7 @@ from calterm.tui.preview_data import ImageCache
 from calterm.tui.screens.help import HelpScreen
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import Session, request_key
-from calterm.tui.session_file import load_prefs, save_prefs, save_session
+from calterm.tui.session_file import load_prefs, preferred_units, remember_units, save_prefs, save_session
 from calterm.tui.themes import DEFAULT_THEME, load_themes
 from calterm.tui.workers import JobCancelled, JobDone, JobFailed, JobRunner
 
@@ -62,6 +62,7 @@ class CaltermApp(App):
         Binding("question_mark,f1", "help", "Keys"),
         Binding("escape", "escape", "Cancel", show=False),
         Binding("ctrl+o", "open_image", "Open", show=False),
+        Binding("u", "toggle_units", "Units", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -87,6 +88,7 @@ class CaltermApp(App):
         if wanted in self.available_themes:
             self.theme = wanted
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.session.units = self.session.units or preferred_units()  # a new session: the last one chosen
         self._drop_stale()  # a resumed session shows only what still belongs to its inputs
         self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
         if self._prepare_demo:
@@ -194,6 +196,15 @@ class CaltermApp(App):
         keys = [(c.key, c.title) for c in COMMANDS if c.key and c.mode in (None, mode)]
         about = getattr(screen, "HELP", "")
         self.push_screen(HelpScreen(f"Keys: {mode}", about, keys))
+
+    def action_toggle_units(self) -> None:
+        """Every screen between mm/mrad/°/Å and PONI units (m, rad); kept in the session and the prefs."""
+        from calterm.tui.units import DESCRIPTION, other
+
+        self.session.units = other(self.session.units)
+        remember_units(self.session.units)
+        self.changed("units")
+        self.notify(f"units: {DESCRIPTION[self.session.units]} (u switches back)")
 
     def action_open_image(self) -> None:
         def opened(path: str | None) -> None:

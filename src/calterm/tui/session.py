@@ -133,6 +133,9 @@ class Session:
     use_mask: bool = True
     cursor_xy: tuple[float, float] | None = None
     zoom: bool = False
+    # the unit system every screen shows and reads (calterm.tui.units: "mm" or "poni"); None until the
+    # app sets the user's preference (a new session) or a resumed session brings its own
+    units: str | None = None
     result: CalibrationResult | None = None
     rings_from_result: bool = False  # predicted rings follow the result until a start value changes
     circle_points: tuple[ControlPoint, ...] = ()

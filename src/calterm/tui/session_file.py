@@ -1,6 +1,6 @@
 """The session on disk: :class:`~calterm.tui.session.Session` to and from one human-readable JSON
 document, saved atomically after every change (a killed terminal or a dropped SSH connection loses
-nothing), and the preferences that outlive sessions (the theme).
+nothing), and the preferences that outlive sessions (the theme, the unit system).
 
 Every float is written with ``repr`` precision and read back bit for bit. Results are stored as data
 (geometry, per-point residuals, history), not as objects, and are rebuilt into
@@ -10,6 +10,7 @@ keys) so each stays one idea: what the app holds, and how it is kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, fields
@@ -29,6 +30,8 @@ from calterm.core.common.history import History
 from calterm.core.io.writer import atomic_write_text
 from calterm.errors import InputError
 from calterm.tui.session import FORMAT, FORMAT_VERSION, Session, json_value, session_path, state_dir
+from calterm.tui.units import SYSTEMS as UNIT_SYSTEMS
+from calterm.tui.units import system as unit_system
 
 # --- to and from plain JSON -------------------------------------------------------------------
 
@@ -147,6 +150,7 @@ def session_to_dict(s: Session) -> dict:
         "use_mask": s.use_mask,
         "cursor_xy": list(s.cursor_xy) if s.cursor_xy is not None else None,
         "zoom": s.zoom,
+        "units": s.units,
         "result": result_to_dict(s.result) if s.result is not None else None,
         "rings_from_result": s.rings_from_result,
         "circle_points": [[p.x, p.y, p.ring] for p in s.circle_points],
@@ -174,6 +178,7 @@ def session_from_dict(d: dict) -> Session:
         use_mask=bool(d.get("use_mask", True)),
         cursor_xy=(_float(cursor[0]), _float(cursor[1])) if cursor else None,
         zoom=bool(d.get("zoom", False)),
+        units=d.get("units") if d.get("units") in UNIT_SYSTEMS else None,  # older sessions: the preference
         result=result_from_dict(d["result"]) if d.get("result") else None,
         rings_from_result=bool(d.get("rings_from_result", False)),
         circle_points=tuple(ControlPoint(_float(x), _float(y), ring) for x, y, ring in d.get("circle_points", ())),
@@ -225,7 +230,7 @@ def keep_previous(path: str | os.PathLike | None = None) -> Path | None:
     return backup
 
 
-# --- preferences that outlive sessions (the theme) -------------------------------------------
+# --- preferences that outlive sessions (the theme, the unit system) --------------------------
 
 
 def load_prefs() -> dict:
@@ -241,3 +246,16 @@ def save_prefs(prefs: dict) -> None:
     path = state_dir() / "prefs.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(json_value(prefs), indent=1, sort_keys=True) + "\n")
+
+
+def preferred_units() -> str:
+    """The unit system a new session starts in: the last one chosen (``u``), else mm."""
+    return unit_system(load_prefs().get("units"))
+
+
+def remember_units(units: str) -> None:
+    """Keep the chosen unit system for the sessions to come (a failed write is not worth an error)."""
+    prefs = load_prefs()
+    prefs["units"] = unit_system(units)
+    with contextlib.suppress(OSError):
+        save_prefs(prefs)

@@ -62,17 +62,18 @@ def test_refinement_fix_free_bounds_and_options(tui):
             await pilot.press("space")
             c = app.session.request.constraints
             assert "dist" in c.fixed and "wavelength" not in c.fixed
-            await _type(pilot, app, "#lo-rot1", "-0.1")
+            # bounds are typed in the unit shown (mrad for rotations) and stored in PONI units (rad)
+            await _type(pilot, app, "#lo-rot1", "-100")
             assert app.session.request.constraints.bounds["rot1"] == (-0.1, math.inf)
-            await _type(pilot, app, "#hi-rot1", "0.2")
+            await _type(pilot, app, "#hi-rot1", "200")
             assert app.session.request.constraints.bounds["rot1"] == (-0.1, 0.2)
             await pilot.press("end", "x")  # not a number: refused, the last valid bounds stay
             assert app.screen.query_one("#hi-rot1").has_class("-invalid-value")
             assert app.session.request.constraints.bounds["rot1"] == (-0.1, 0.2)
-            await _type(pilot, app, "#hi-rot1", "0.2")
-            await _type(pilot, app, "#lo-rot1", "0.5")  # low above high: refused at "0.5"
+            await _type(pilot, app, "#hi-rot1", "200")
+            await _type(pilot, app, "#lo-rot1", "300")  # low above high: refused at "300"
             assert app.screen.query_one("#lo-rot1").has_class("-invalid-value")
-            assert app.session.request.constraints.bounds["rot1"] == (0.0, 0.2)
+            assert app.session.request.constraints.bounds["rot1"] == (0.03, 0.2)
             await _type(pilot, app, "#opt-rings", "5")
             await _type(pilot, app, "#opt-delta", "0.25")
             await _type(pilot, app, "#opt-imax", "55000")
@@ -84,7 +85,7 @@ def test_refinement_fix_free_bounds_and_options(tui):
             await pilot.press("space")
             assert app.session.request.auto_refine is False and app.session.use_mask is False
             saved = json.loads(session_path().read_text())
-            assert saved["request"]["constraints"]["bounds"]["rot1"] == [0.0, 0.2]
+            assert saved["request"]["constraints"]["bounds"]["rot1"] == [0.03, 0.2]
             assert saved["use_mask"] is False and saved["request"]["auto_refine"] is False
 
     asyncio.run(go())

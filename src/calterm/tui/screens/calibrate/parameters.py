@@ -4,7 +4,10 @@ start distance and centre, rotate/flip, mask — Dioptas' start values, one line
 A field applies as soon as it parses (and is saved at once) through the parser the command line
 uses (:func:`calterm.inputs.calibrate.calibration_request`); a field that does not parse turns red,
 one line under the form says why, and it changes nothing: while it stays invalid the calibration
-does not start (``Session.invalid_fields``). Wavelength and energy are one value shown twice. Detector and calibrant
+does not start (``Session.invalid_fields``). Wavelength and energy are one value shown twice.
+Wavelength, pixel size and distance are shown and typed in the app's unit system
+(:mod:`calterm.tui.units`; ``u`` toggles PONI units), their labels naming the unit, and converted
+exactly to the units the parser reads (Å, µm, mm). Detector and calibrant
 have searchable lists (``d`` and ``l``: fuzzy search over pyFAI's registry and the user's files);
 the side panel says what the detector resolves to and draws the calibrant's rings.
 """
@@ -26,6 +29,7 @@ from calterm.core.common.calibrants import energy_keV
 from calterm.errors import InputError
 from calterm.inputs.calibrate import calibration_request
 from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.units import field_text, fmt, typed_in, unit
 
 # id, label, placeholder
 FIELDS = (
@@ -45,26 +49,41 @@ FIELDS = (
 LABELS = {key: label for key, label, _ in FIELDS}
 # field id -> the request builder's key (calterm.inputs.calibrate)
 KEYS = {"pixel": "pixel_size"}
+# field id -> (quantity shown in the app's units, the unit the builder reads); the label ends in the unit
+UNIT_FIELDS = {"wavelength": ("wavelength", "Å"), "pixel": ("pixel", "µm"), "distance": ("distance", "mm")}
+
+
+def field_label(field_id: str, units: str) -> str:
+    """A field's label in the unit system: ``Distance mm``, or ``Distance m`` in PONI units."""
+    if field_id not in UNIT_FIELDS:
+        return LABELS[field_id]
+    quantity, parser_unit = UNIT_FIELDS[field_id]
+    return LABELS[field_id].removesuffix(parser_unit).rstrip() + " " + unit(quantity, units)
 NOT_GEOMETRY = ("mask",)  # a start value changes the predicted rings; the mask does not
 
 
-def _label(builder_key: str) -> str:
-    """How screen 1 calls a request field in an error (``Wavelength Å: ...``)."""
-    field_id = next((f for f, k in KEYS.items() if k == builder_key), builder_key)
-    return LABELS.get(field_id, builder_key)
+def _labeller(units: str):
+    """How screen 1 calls a request field in an error (``Wavelength Å: ...``), in ``units``."""
+    def label(builder_key: str) -> str:
+        field_id = next((f for f, k in KEYS.items() if k == builder_key), builder_key)
+        return field_label(field_id, units) if field_id in LABELS else builder_key
+
+    return label
 
 
-def _header_lines(facts, r) -> list[str]:
+def _header_lines(facts, r, units: str = "mm") -> list[str]:
     """What the image header says, each fact marked as used (from header) or overridden by a field."""
     if not facts.found:
         return []
     told = []
     if facts.wavelength_A is not None:
-        told.append(f"λ {facts.wavelength_A:g} Å" + (" (used)" if "wavelength_A" in r.from_header else ""))
+        told.append(f"λ {field_text('wavelength', facts.wavelength_A, 'Å', units)} {unit('wavelength', units)}"
+                    + (" (used)" if "wavelength_A" in r.from_header else ""))
     if facts.pixel_size_um is not None:
-        told.append(f"pixel {facts.pixel_um:g} µm")
+        told.append(f"pixel {field_text('pixel', facts.pixel_um, 'µm', units)} {unit('pixel', units)}")
     if facts.distance_mm is not None:
-        told.append(f"distance {facts.distance_mm:g} mm" + (" (start)" if r.distance_mm is None else ""))
+        told.append(f"distance {field_text('distance', facts.distance_mm, 'mm', units)} {unit('distance', units)}"
+                    + (" (start)" if r.distance_mm is None else ""))
     if facts.center_xy is not None:
         told.append(f"centre {facts.center_xy[0]:.1f}, {facts.center_xy[1]:.1f}"
                     + (" (start)" if r.center_xy is None else ""))
@@ -75,7 +94,8 @@ class ParametersScreen(CaltermScreen):
     MODE = "parameters"
     AUTO_FOCUS = ""  # nothing focused: single keys (c, 1-6) act at once; tab enters the form
     HELP = ("Start values of the calibration. A field applies as soon as it is valid (red: not valid). "
-            "tab moves between fields, esc leaves a field, d/l open searchable detector/calibrant lists.")
+            "tab moves between fields, esc leaves a field, d/l open searchable detector/calibrant lists; "
+            "u: wavelength, pixel size and distance in PONI units (m) or back in Å, µm, mm.")
     DEFAULT_CSS = """
     ParametersScreen #form { width: 50; }
     ParametersScreen Grid { grid-size: 2; grid-columns: 16 1fr; grid-rows: 1; height: auto; grid-gutter: 0 1; }
@@ -92,8 +112,8 @@ class ParametersScreen(CaltermScreen):
         yield Static("", id="field-error")  # why the red field is refused: one full-width line
         with Horizontal():
             with VerticalScroll(id="form", can_focus=False), Grid():
-                for key, label, placeholder in FIELDS:
-                    yield Label(label)
+                for key, _label, placeholder in FIELDS:
+                    yield Label(field_label(key, self.session.units), id=f"label-{key}")
                     yield Input(placeholder=placeholder, id=f"f-{key}", compact=True)
                 yield Label("Rotate")
                 yield Select([(f"{a}°", a) for a in (0, 90, 180, 270)], id="f-rotate", compact=True,
@@ -107,19 +127,22 @@ class ParametersScreen(CaltermScreen):
 
     # --- session -> fields --------------------------------------------------------------------
     def on_session_changed(self, what: str) -> None:
-        if what in ("all", "resume"):
+        if what in ("all", "resume", "units"):
             self._fill()
-        if what in ("all", "resume", "request"):
+        if what in ("all", "resume", "request", "units"):
             # after the first paint: describing imports pyFAI, which must not delay the first screen
             self.set_timer(0.2, self.describe)
 
     def _fill(self) -> None:
-        r = self.session.request
+        r, u = self.session.request, self.session.units
+        for key in UNIT_FIELDS:
+            self.query_one(f"#label-{key}", Label).update(field_label(key, u))
         values = {
             "image": r.image_path, "frame": str(r.frame), "detector": r.detector or "", "calibrant": r.calibrant,
-            "wavelength": f"{r.wavelength_m * 1e10:.6g}", "energy": f"{energy_keV(r.wavelength_m):.6g}",
-            "pixel": "" if r.pixel_size_um is None else f"{r.pixel_size_um:g}",
-            "distance": "" if r.distance_mm is None else f"{r.distance_mm:g}",
+            "wavelength": field_text("wavelength", r.wavelength_m, "m", u, digits=6),
+            "energy": f"{energy_keV(r.wavelength_m):.6g}",
+            "pixel": field_text("pixel", r.pixel_size_um, "µm", u),
+            "distance": field_text("distance", r.distance_mm, "mm", u),
             "center": "" if r.center_xy is None else f"{r.center_xy[0]:g}, {r.center_xy[1]:g}",
             "mask": r.mask_path or "",
             "spline": r.spline_path or "",
@@ -142,9 +165,12 @@ class ParametersScreen(CaltermScreen):
         key = (event.input.id or "")[2:]
         if key not in LABELS:
             return
-        r = self.session.request
+        r, u = self.session.request, self.session.units
+        typed = event.value
+        if key in UNIT_FIELDS:  # typed in the unit shown; the parser reads Å, µm, mm
+            typed = typed_in(UNIT_FIELDS[key][0], typed, u, UNIT_FIELDS[key][1])
         try:
-            new = calibration_request({KEYS.get(key, key): event.value}, base=r, name=_label)
+            new = calibration_request({KEYS.get(key, key): typed}, base=r, name=_labeller(u))
         except InputError as exc:
             event.input.add_class("-invalid-value")
             self.session.invalid_fields[f"f-{key}"] = str(exc)
@@ -163,12 +189,12 @@ class ParametersScreen(CaltermScreen):
             other = self.query_one("#f-energy" if key == "wavelength" else "#f-wavelength", Input)
             with other.prevent(Input.Changed):
                 other.value = (f"{energy_keV(new.wavelength_m):.6g}" if key == "wavelength"
-                               else f"{new.wavelength_m * 1e10:.6g}")
+                               else field_text("wavelength", new.wavelength_m, "m", u, digits=6))
         if key == "image":
             self.session.result = None
             self.session.demo = False
             if "wavelength_m" in changes:  # the new image's header states its wavelength: shown, overridable
-                for name, text in (("wavelength", f"{new.wavelength_m * 1e10:.6g}"),
+                for name, text in (("wavelength", field_text("wavelength", new.wavelength_m, "m", u, digits=6)),
                                    ("energy", f"{energy_keV(new.wavelength_m):.6g}")):
                     with self.query_one(f"#f-{name}", Input).prevent(Input.Changed):
                         self.query_one(f"#f-{name}", Input).value = text
@@ -190,7 +216,7 @@ class ParametersScreen(CaltermScreen):
     # --- side panel: what the detector and calibrant resolve to --------------------------------
     @work(thread=True, exclusive=True, group="describe")
     def describe(self) -> None:
-        r = self.session.request
+        r, u = self.session.request, self.session.units
         lines, rings, title = [], [], "calibrant rings"
         try:
             from calterm.core.common.calibrants import load_calibrant
@@ -215,13 +241,16 @@ class ParametersScreen(CaltermScreen):
                 p1, p2 = choice.pixel_size_um
                 lines.append(f"image {shape[1]} x {shape[0]} px (x × y)")
                 lines.append(f"detector [b]{choice.name}[/b] ({choice.how}"
-                             + (f"; {choice.reason}" if choice.reason else "") + f"), pixel {p1:g} × {p2:g} µm")
-                lines.extend(_header_lines(facts, r))
+                             + (f"; {choice.reason}" if choice.reason else "")
+                             + f"), pixel {fmt('pixel', p1, u, from_unit='µm')} × "
+                             f"{fmt('pixel', p2, u, from_unit='µm', unit_too=True)}")
+                lines.extend(_header_lines(facts, r, u))
                 if choice.alternatives:
                     lines.append(f"[dim]also this shape: {', '.join(choice.alternatives[:4])}[/dim]")
             except Exception as exc:
                 lines.append(f"[red]{exc}[/red]")
-        lines.append(f"λ {r.wavelength_m * 1e10:.5f} Å = {energy_keV(r.wavelength_m):.4f} keV")
+        lines.append(f"λ {fmt('wavelength', r.wavelength_m, u, unit_too=True)} = "
+                     f"{fmt('energy', energy_keV(r.wavelength_m), u, unit_too=True)}")
         self.call_later(self._described, "\n".join(lines), rings, title)
 
     def _described(self, info: str, rings: list[float], title: str) -> None:

@@ -1,10 +1,12 @@
 """Screen 3, refinement options: which of the seven PONI parameters are free and their bounds,
 and how rings are extracted (Dioptas' refinement options).
 
-Bounds are in PONI units (m, rad) because that is what the fit and the PONI file use; an empty
-bound means unbounded. Every valid edit applies at once and is saved; the fields are read by the
-command line's parser (:func:`calterm.inputs.calibrate.calibration_request`), and a refused one
-turns red, says why in one line and blocks the calibration until it is mended.
+Bounds are typed in the app's unit system (:mod:`calterm.tui.units`: mm and mrad, or PONI units
+with ``u``), each row labelled with its unit, and converted exactly to the PONI units the fit and
+the PONI file use; an empty bound means unbounded. Every valid edit applies at once and is saved;
+the fields are read by the command line's parser
+(:func:`calterm.inputs.calibrate.calibration_request`), and a refused one turns red, says why in
+one line (in the numbers as typed) and blocks the calibration until it is mended.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from calterm.core.calibrate.model import PEAK_METHODS
 from calterm.core.common.geometry import PARAMS
 from calterm.errors import InputError
-from calterm.inputs.calibrate import calibration_request
+from calterm.inputs.calibrate import calibration_request, parse_bound
 from calterm.tui.screens.base import CaltermScreen
-
-UNITS = {"dist": "m", "poni1": "m", "poni2": "m", "rot1": "rad", "rot2": "rad", "rot3": "rad", "wavelength": "m"}
+from calterm.tui.units import PARAM_QUANTITY, field_text, header, typed_in, unit
 
 # id, label, request field, the request builder's key (calterm.inputs.calibrate), placeholder
 OPTIONS = (
@@ -37,8 +38,8 @@ LABELS = {builder: label for _id, label, _field, builder, _ in OPTIONS} | {"boun
 class RefinementScreen(CaltermScreen):
     MODE = "refinement"
     AUTO_FOCUS = ""
-    HELP = ("Fix or free each geometry parameter and bound it (PONI units, empty = unbounded); choose how "
-            "rings are searched. tab moves between fields, space toggles a box.")
+    HELP = ("Fix or free each geometry parameter and bound it (in the units shown, u: PONI units; empty = "
+            "unbounded); choose how rings are searched. tab moves between fields, space toggles a box.")
     DEFAULT_CSS = """
     RefinementScreen #params { grid-size: 4; grid-columns: 18 10 1fr 1fr; grid-rows: 1; height: auto;
                                grid-gutter: 0 1; }
@@ -59,7 +60,7 @@ class RefinementScreen(CaltermScreen):
                 for head in ("parameter", "fixed", "lower bound", "upper bound"):
                     yield Static(head, classes="head")
                 for name in PARAMS:
-                    yield Label(f"{name} ({UNITS[name]})")
+                    yield Label(header(name, PARAM_QUANTITY[name], self.session.units), id=f"unit-{name}")
                     yield Checkbox("fix", id=f"fix-{name}", compact=True)
                     yield Input(placeholder="-inf", id=f"lo-{name}", compact=True)
                     yield Input(placeholder="+inf", id=f"hi-{name}", compact=True)
@@ -78,11 +79,12 @@ class RefinementScreen(CaltermScreen):
                     yield Input(placeholder=placeholder, id=f"opt-{key}", compact=True)
 
     def on_session_changed(self, what: str) -> None:
-        if what not in ("all", "resume"):
+        if what not in ("all", "resume", "units"):
             return
         s = self.session
         r = s.request
         for name in PARAMS:
+            self.query_one(f"#unit-{name}", Label).update(header(name, PARAM_QUANTITY[name], s.units))
             box = self.query_one(f"#fix-{name}", Checkbox)
             with box.prevent(Checkbox.Changed):
                 box.value = name in r.constraints.fixed
@@ -90,7 +92,7 @@ class RefinementScreen(CaltermScreen):
             for prefix, v in (("lo", lo), ("hi", hi)):
                 field = self.query_one(f"#{prefix}-{name}", Input)
                 with field.prevent(Input.Changed):
-                    field.value = "" if v is None else repr(v)
+                    field.value = field_text(PARAM_QUANTITY[name], v, _base_unit(name), s.units)
                 field.remove_class("-invalid-value")
         for wid in [w for w in s.invalid_fields if w.startswith(("lo-", "hi-", "opt-"))]:
             s.invalid_fields.pop(wid)  # refilled from the request: valid again
@@ -133,9 +135,15 @@ class RefinementScreen(CaltermScreen):
         r = self.session.request
         if wid.startswith(("lo-", "hi-")):
             name = wid[3:]
-            typed = {"bound": {name: (self.query_one(f"#lo-{name}", Input).value,
-                                      self.query_one(f"#hi-{name}", Input).value)}}
+            shown = (self.query_one(f"#lo-{name}", Input).value, self.query_one(f"#hi-{name}", Input).value)
+            quantity, u = PARAM_QUANTITY[name], self.session.units
+            typed = {"bound": {name: tuple(typed_in(quantity, t, u, _base_unit(name)) for t in shown)}}
             mended = [f"#lo-{name}", f"#hi-{name}"]
+            try:  # first in the numbers as typed, so that a refusal quotes them in the unit shown
+                parse_bound(name, *shown)
+            except InputError as exc:
+                self._refuse(event.input, wid, f"{LABELS['bound']} in {unit(quantity, u)}: {exc}")
+                return
         else:
             option = next((o for o in OPTIONS if wid == f"opt-{o[0]}"), None)
             if option is None:
@@ -144,9 +152,7 @@ class RefinementScreen(CaltermScreen):
         try:
             new = calibration_request(typed, base=r, name=lambda key: LABELS.get(key, key))
         except InputError as exc:
-            event.input.add_class("-invalid-value")
-            self.session.invalid_fields[wid] = str(exc)
-            self._show_error()
+            self._refuse(event.input, wid, str(exc))
             return
         for selector in mended:
             self.query_one(selector, Input).remove_class("-invalid-value")
@@ -156,7 +162,17 @@ class RefinementScreen(CaltermScreen):
         if changes:
             self.capp.update_request(**changes)
 
+    def _refuse(self, field: Input, wid: str, why: str) -> None:
+        field.add_class("-invalid-value")
+        self.session.invalid_fields[wid] = why
+        self._show_error()
+
     def _show_error(self) -> None:
         """The first refused field's reason (empty when every field here is valid)."""
         mine = [m for w, m in self.session.invalid_fields.items() if w.startswith(("lo-", "hi-", "opt-"))]
         self.query_one("#field-error", Static).update(Text(mine[0] if mine else ""))
+
+
+def _base_unit(name: str) -> str:
+    """The unit the request holds a parameter's bounds in: PONI's (m, rad)."""
+    return "rad" if PARAM_QUANTITY[name] == "rotation" else "m"

@@ -30,6 +30,7 @@ from calterm.core.common.geometry import fit2d_center_px
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import request_key
+from calterm.tui.units import PARAM_QUANTITY, fmt, header, unit
 from calterm.tui.widgets.check_plots import CheckPlots
 from calterm.tui.widgets.image_preview import ImagePreview
 from calterm.tui.widgets.residual_plot import ResidualPlot
@@ -37,19 +38,34 @@ from calterm.tui.widgets.residual_plot import ResidualPlot
 PLOT_KEYS = Binding.Group("plots", compact=True)  # the footer shows "[] plots"
 SORTS = ("#", "ring", "|Δ2θ|", "x", "y")
 NO_RESULT = "no calibration for this image: press [b]c[/b] to calibrate"
-UNITS = {"dist": ("mm", 1e3), "poni1": ("mm", 1e3), "poni2": ("mm", 1e3), "rot1": ("mrad", 1e3),
-         "rot2": ("mrad", 1e3), "rot3": ("mrad", 1e3), "wavelength": ("Å", 1e10)}
+# history column -> (its header's name, quantity); the rest are shown as they are
+HISTORY = {"iteration": ("#", None), "rms_2th_rad": ("RMS", "angle"), "n_points": ("n", None),
+           **{p: ("λ" if p == "wavelength" else p, q) for p, q in PARAM_QUANTITY.items()}}
 
 
-def summary_text(result) -> str:
-    """The line outside checks read: verdict, RMS and the refined distance in mm."""
+def summary_text(result, units: str = "mm") -> str:
+    """The line outside checks read: verdict, RMS and the refined distance (mm, or m in PONI units)."""
     v = result.verdict
     color = {"good": "green", "doubtful": "yellow"}.get(v.status, "red")
-    dist_mm = result.geometry.dist * 1e3
+    spec = ".3f" if units != "poni" else ".6f"
     sd = result.sigma.get("dist")
-    pm = f" ± {sd * 1e3:.3f}" if sd is not None and math.isfinite(sd) else ""
-    return (f"[b {color}]{v.status}[/]: distance [b]{dist_mm:.3f}{pm} mm[/b] · RMS {v.rms_rad * 1e3:.3f} mrad "
-            f"({result.rms_2th_deg:.4f}°) · {result.rows.size} points, {len(result.rings)} rings")
+    pm = f" ± {fmt('distance', sd, units, spec=spec)}" if sd is not None and math.isfinite(sd) else ""
+    rms = fmt("angle", v.rms_rad, units, spec=spec, unit_too=True)
+    return (f"[b {color}]{v.status}[/]: distance [b]{fmt('distance', result.geometry.dist, units, spec=spec)}{pm} "
+            f"{unit('distance', units)}[/b] · RMS {rms} ({result.rms_2th_deg:.4f}°) · {result.rows.size} points, "
+            f"{len(result.rings)} rings")
+
+
+def history_table(history, units: str, last: int = 500) -> tuple[list[str], list[list[str]]]:
+    """The optimization history as the History tab shows it: headers with units, values converted,
+    the ``last`` rows (the CSV keeps every row, in PONI units)."""
+    names = [HISTORY.get(c, (c, None)) for c in history.columns]
+    heads = [name if quantity is None else header(name, quantity, units) for name, quantity in names]
+    rows = []
+    for row in history.rows[-last:]:
+        rows.append([fmt(q, v, units) if q is not None and isinstance(v, float)
+                     else f"{v:.6g}" if isinstance(v, float) else str(v) for (_, q), v in zip(names, row, strict=True)])
+    return heads, rows
 
 
 class Integrated(Message):
@@ -74,12 +90,13 @@ class ResultsScreen(CaltermScreen):
     HELP = ("The calibration: geometry (PONI and Fit2D), residuals per ring and per point, history, plots. "
             "s saves the PONI file (versioned), e exports the history CSV, d deletes a point and refits. "
             "Plots: one at a time, full size; ] the next, [ the previous (residuals, pattern, cake, the cost "
-            "and each free parameter by iteration).")
+            "and each free parameter by iteration). u shows every number in PONI units (m, rad) or back in mm, "
+            "mrad, °; in a wide table ←/→ scroll and home/end jump to its first/last columns.")
     DEFAULT_CSS = """
     ResultsScreen #summary { height: auto; max-height: 3; padding: 0 1; background: $surface; }
     ResultsScreen TabbedContent { height: 1fr; }
     ResultsScreen TabPane { padding: 0; }
-    ResultsScreen #point-table { width: 46; }
+    ResultsScreen #point-table { width: 48; }
     ResultsScreen #geometry { padding: 0 1; }
     """
     BINDINGS = [
@@ -103,7 +120,8 @@ class ResultsScreen(CaltermScreen):
                 yield DataTable(id="point-table", cursor_type="row", zebra_stripes=True)
                 yield ImagePreview(id="point-preview")
             with TabPane("History", id="tab-history"):
-                yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+                # wider than 80 columns: left/right scroll, home/end jump; the iteration stays in view
+                yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)
             with TabPane("Plots", id="tab-plots"):
                 yield CheckPlots(id="check-plots")
 
@@ -123,6 +141,8 @@ class ResultsScreen(CaltermScreen):
         if self._shown is not result:
             self._shown = result
             self._fill(result)
+        elif what == "units":  # the same numbers in the other units: no new integration
+            self._fill(result, plots=False)
         self.update_previews()
 
     # --- filling ------------------------------------------------------------------------------
@@ -136,23 +156,28 @@ class ResultsScreen(CaltermScreen):
         self.query_one(CheckPlots).show_history(None)
         self.query_one("#point-preview", ImagePreview).show(marked=())
 
-    def _fill(self, result) -> None:
-        self.query_one("#summary", Static).update(summary_text(result))
+    def _fill(self, result, plots: bool = True) -> None:
+        u = self.session.units
+        self.query_one("#summary", Static).update(summary_text(result, u))
         self.query_one("#geometry", Static).update(self._geometry_table(result))
         rings = self.query_one("#ring-table", DataTable)
         rings.clear(columns=True)
-        rings.add_columns("ring", "d Å", "2θ °", "n", "mean Δ2θ m°", "std m°")
+        rings.add_columns("ring", header("d", "d", u), header("2θ", "tth", u), "n", header("mean Δ2θ", "angle", u),
+                          header("std", "angle", u))
         for r in result.rings:
-            rings.add_row(str(r.ring), f"{r.d_A:.5f}", f"{r.tth_deg:.4f}", str(r.count), f"{r.mean_deg * 1e3:+.3f}",
-                          f"{r.std_deg * 1e3:.3f}")
+            rings.add_row(str(r.ring), fmt("d", r.d_A, u, from_unit="Å"), fmt("tth", r.tth_deg, u, from_unit="°"),
+                          str(r.count), fmt("angle", r.mean_deg, u, from_unit="°", sign=True),
+                          fmt("angle", r.std_deg, u, from_unit="°"))
         self._fill_points(result)
         hist = self.query_one("#history-table", DataTable)
         hist.clear(columns=True)
-        hist.add_columns(*result.history.columns)
-        for row in result.history.rows[-500:]:  # the CSV has them all; the table shows the last 500
-            hist.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row))
-        self._plot_residuals(result)
-        self.query_one(CheckPlots).show_history(result.history, result.sigma)
+        heads, rows = history_table(result.history, u)
+        hist.add_columns(*heads)
+        for row in rows:
+            hist.add_row(*row)
+        if plots:
+            self._plot_residuals(result)
+            self.query_one(CheckPlots).show_history(result.history, result.sigma)
 
     def _geometry_table(self, result) -> Table:
         table = Table(box=None, pad_edge=False, expand=False)
@@ -162,23 +187,25 @@ class ResultsScreen(CaltermScreen):
         table.add_column("  ")
         table.add_column("Fit2D", style="bold")
         table.add_column("value", justify="right")
+        u = self.session.units
         g = result.geometry.as_dict()
         fit2d = [("direct dist mm", result.fit2d.get("directDist")), ("centre x px", result.fit2d.get("centerX")),
                  ("centre y px", result.fit2d.get("centerY")), ("tilt °", result.fit2d.get("tilt")),
                  ("tilt plane °", result.fit2d.get("tiltPlanRotation")), ("", None), ("", None)]
         for (name, value), (fname, fvalue) in zip(g.items(), fit2d, strict=True):
-            unit, scale = UNITS[name]
+            quantity = PARAM_QUANTITY[name]
             s = result.sigma.get(name)
-            sigma = "fixed" if s is None else f"{s * scale:.2g}"
-            table.add_row(f"{name} {unit}", f"{value * scale:.5f}", sigma, "", fname,
+            sigma = "fixed" if s is None else fmt(quantity, s, u, spec=".2g")
+            table.add_row(header(name, quantity, u), fmt(quantity, value, u), sigma, "", fname,
                           "" if fvalue is None else f"{fvalue:.4f}")
         v = result.verdict
         grid = Table.grid()
         grid.add_row(table)
         grid.add_row(f"± 1σ: {SIGMA_METHOD}")
         grid.add_row("")
-        grid.add_row(f"verdict: {v.status} — RMS {v.rms_rad * 1e3:.3f} mrad, noise floor "
-                     f"{v.noise_floor_rad * 1e3:.3f} mrad; detector {result.detector_name}, {result.calibrant}")
+        grid.add_row(f"verdict: {v.status} — RMS {fmt('angle', v.rms_rad, u, unit_too=True)}, noise floor "
+                     f"{fmt('angle', v.noise_floor_rad, u, unit_too=True)}; detector {result.detector_name}, "
+                     f"{result.calibrant}")
         for reason in v.reasons:
             grid.add_row(f"  · {reason}")
         return grid
@@ -199,13 +226,14 @@ class ResultsScreen(CaltermScreen):
     def _fill_points(self, result) -> None:
         table = self.query_one("#point-table", DataTable)
         table.clear(columns=True)
-        for label, key in (("#", "#"), ("x", "x"), ("y", "y"), ("ring", "ring"), ("Δ2θ m°", "|Δ2θ|")):
+        u = self.session.units
+        for label, key in (("#", "#"), ("x px", "x"), ("y px", "y"), ("ring", "ring"), (header("Δ2θ", "angle", u),
+                                                                                       "|Δ2θ|")):
             mark = " ▼" if SORTS[self._sort] == key else ""
             table.add_column(label + mark, key=key)
-        res_mdeg = np.degrees(result.residual_rad) * 1e3
         for i in self._order(result)[:5000]:
             table.add_row(str(i + 1), f"{result.cols[i]:.2f}", f"{result.rows[i]:.2f}", str(result.ring[i]),
-                          f"{res_mdeg[i]:+.3f}", key=str(i))
+                          fmt("angle", float(result.residual_rad[i]), u, sign=True), key=str(i))
 
     def _plot_residuals(self, result) -> None:
         cx, cy = fit2d_center_px(result.fit2d) if "centerX" in result.fit2d else (-0.5, -0.5)
@@ -301,7 +329,8 @@ class ResultsScreen(CaltermScreen):
             new = message.result
             self.session.set_result(new, message.record.key)
             self.capp.changed("result")  # dropped at once if the inputs changed while it ran
-            self.notify(f"point {self._refit_drop + 1} deleted; refitted: RMS {new.verdict.rms_rad * 1e3:.3f} mrad")
+            self.notify(f"point {self._refit_drop + 1} deleted; refitted: RMS "
+                        f"{fmt('angle', new.verdict.rms_rad, self.session.units, spec='.3f', unit_too=True)}")
         elif message.kind == "save-poni":
             path, version = message.result
             self.session.outputs["poni"] = path

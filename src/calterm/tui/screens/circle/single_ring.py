@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabP
 from calterm.core.calibrate.model import ControlPoint
 from calterm.core.common.history import History
 from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.units import fmt, unit
 from calterm.tui.widgets.image_preview import ImagePreview
 
 
@@ -101,8 +102,11 @@ class CircleScreen(CaltermScreen):
             cal = fit.get("calibration")
             if cal and "distance_mm" in cal:  # the ring's distance: calibrant of screen 1, header's λ/pixel
                 told = ", ".join(k.split("_")[0] for k in cal.get("from_header", {}))
-                text += (f"\ndistance [b]{cal['distance_mm']:.1f}[/b] mm ({cal['calibrant']} ring {cal['order']}"
-                         + (f"; {told} from header" if told else "") + ")")
+                u = s.units  # calterm.tui.units: the d-spacing in Å (the core's nm), distance mm or m
+                dist = fmt("distance", cal["distance_mm"], u, from_unit="mm", spec=".1f" if u != "poni" else ".4f")
+                text += (f"\ndistance [b]{dist}[/b] {unit('distance', u)} ({cal['calibrant']} ring {cal['order']}"
+                         + (f"; {told} from header" if told else "") + ")"
+                         + f"\nring d-spacing {fmt('d', cal['d_spacing_nm'], u, from_unit='nm', unit_too=True)}")
         else:
             text = f"{len(s.circle_points)} points (5 or more, then f fits)\ncursor {self._cursor_text()}"
         self.query_one("#circle-summary", Static).update(text)
