@@ -24,6 +24,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static, TabbedContent, TabPane
 
 from calterm.core.calibrate.model import ControlPoint
@@ -43,6 +44,7 @@ LABELS = {**{k: v[0] for k, v in SCALE_FIELDS.items()}, "fixed_center": "fixed c
 
 class CircleScreen(CaltermScreen):
     MODE = "circle"
+    _refused = ""  # why the typed fields are refused (one line), "" when they are not
     AUTO_FOCUS = "#circle-preview"
     HELP = ("Fit one ring: add at least 5 points around it (enter at the cursor, or type x, y), then f fits "
             "a circle robustly; or a finds the ring itself (the one at 'seed r', else through the cursor). "
@@ -54,7 +56,8 @@ class CircleScreen(CaltermScreen):
     CircleScreen Horizontal.row { height: 1; }
     CircleScreen Horizontal.row Label { width: 10; padding: 0 1; color: $text-muted; }
     CircleScreen Horizontal.row Checkbox { width: 11; border: none; padding: 0 0 0 1; height: 1; }
-    CircleScreen #circle-find { width: auto; min-width: 10; }
+    CircleScreen Horizontal.row Input { width: 1fr; }
+    CircleScreen #circle-find { width: 10; min-width: 10; }
     CircleScreen Input.-invalid { color: $error; text-style: bold; }
     CircleScreen #circle-scale-text { height: auto; padding: 0 1; }
     CircleScreen TabbedContent { height: 1fr; }
@@ -123,8 +126,7 @@ class CircleScreen(CaltermScreen):
     def _field_changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("circle-f-"):
             self._typed()[event.input.id.removeprefix("circle-f-")] = event.value
-            self._inputs(quiet=True)
-            self._fill()
+            self._fill_text()
             self.capp.changed("", debounce=True)
 
     @on(Checkbox.Changed, "#circle-fixed")
@@ -146,9 +148,11 @@ class CircleScreen(CaltermScreen):
         fields = {**self._typed(), "search_size": self.session.request.search_size_px}
         for box in self.query("#circle-side Input"):
             box.remove_class("-invalid")
+        self._refused = ""
         try:
             return circle_screen_inputs(fields, lambda key: LABELS.get(key, key))
         except InputError as exc:
+            self._refused = str(exc)
             if isinstance(exc, FieldError) and self.query(f"#circle-f-{exc.field}"):
                 self.query_one(f"#circle-f-{exc.field}", Input).add_class("-invalid")
             if not quiet:
@@ -157,8 +161,7 @@ class CircleScreen(CaltermScreen):
 
     # --- what is shown ----------------------------------------------------------------------------
     def _fill(self) -> None:
-        s = self.session
-        fit = s.circle_result or {}
+        fit = self.session.circle_result or {}
         self._fill_points(fit)
         hist = self.query_one("#circle-history", DataTable)
         hist.clear(columns=True)
@@ -167,6 +170,12 @@ class CircleScreen(CaltermScreen):
             hist.add_columns(*h["columns"])
             for r in h["rows"][-300:]:
                 hist.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r))
+        self._fill_text()
+
+    def _fill_text(self) -> None:
+        """The summary, the scale and the preview's marks (each keystroke in a field redraws these)."""
+        s = self.session
+        fit = s.circle_result or {}
         scale = self._scale_text(fit)
         self.query_one("#circle-scale-text", Static).update("\n".join(scale))
         if fit:
@@ -209,11 +218,11 @@ class CircleScreen(CaltermScreen):
     def _scale_text(self, fit: dict) -> list[str]:
         from calterm.tui.screens.circle.ring_scale import scale_calibration, scale_lines, with_wavelength
 
-        if not fit:
-            return ["fit first (f or a): then the radius gives d (dist mm) or the distance (d Å)"]
         inputs = self._inputs(quiet=True)
         if inputs is None:
-            return ["a field is refused (red): fix it"]
+            return [f"[red]{escape(self._refused)}[/red]"]
+        if not fit:
+            return ["fit first (f or a): then the radius gives d (dist mm) or the distance (d Å)"]
         scale = inputs.request.scale
         if scale.distance_mm is None and scale.d_spacing_nm is None:
             cal = fit.get("calibration")
