@@ -101,6 +101,7 @@ def test_find_ring_key_button_and_seeds(tui, ring_image):
             await tui.settle(app, pilot)
             fit = app.session.circle_result
             assert fit["seed"] == {"radius_px": 140.0, "from": "seed r", "used": True}
+            assert "the ring at r≈140 px (seed r)" in tui.screen_text(app)
             assert _shown_circle(tui.screen_text(app)) == pytest.approx((*CENTER, R_INNER), abs=TOL_PX)
             assert np.abs(np.subtract((*fit["center"], fit["radius"]), (*CENTER, R_INNER))).max() < TOL_PX
 
@@ -208,12 +209,15 @@ def test_table_shows_the_fitted_positions(tui, ring_image):
         async with app.run_test(size=(80, 24)) as pilot:
             await _open_circle_screen(tui, app, pilot)
             await _add_points(pilot, app, typed)
+            table = app.screen.query_one("#circle-points")
+            assert [str(c.label) for c in table.columns.values()][1:3] == ["x typed", "y typed"]
+            assert table.get_row_at(0)[1:3] == [f"{typed[0][0]:.2f}", f"{typed[0][1]:.2f}"]
             app.screen.query_one("#circle-preview").focus()
             await pilot.press("f")
             await tui.settle(app, pilot)
             fit = app.session.circle_result
             assert fit is not None, _why(app)
-            table = app.screen.query_one("#circle-points")
+            assert [str(c.label) for c in table.columns.values()][1:4] == ["fit x", "fit y", "resid px"]
             rows = [table.get_row_at(i) for i in range(table.row_count)]
             assert len(rows) == len(typed)
             for i, (row, (fx, fy), res) in enumerate(zip(rows, fit["fitted_points"], fit["residuals"], strict=True)):

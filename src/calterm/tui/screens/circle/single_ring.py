@@ -104,7 +104,6 @@ class CircleScreen(CaltermScreen):
                         yield DataTable(id="circle-history", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#circle-points", DataTable).add_columns("#", "fit x", "fit y", "resid px", "")
         typed = self._typed()
         for key in (*SCALE_FIELDS, "fixed_center", "seed_radius"):
             box = self.query_one(f"#circle-f-{key}", Input)
@@ -187,6 +186,9 @@ class CircleScreen(CaltermScreen):
                     f"radius [b]{fit['radius']:.2f} ± {fit.get('radius_se', float('nan')):.2f}[/b] px "
                     f"RMS {fit.get('rms', float('nan')):.3f}\n"
                     f"{fit.get('method', '')}{peaks}, {len(fit.get('rejected') or [])} rejected")
+            seed = fit.get("seed") or {}
+            if seed.get("used"):
+                text += f"\nthe ring at r≈{seed['radius_px']:.0f} px ({seed['from']})"
             if scale:
                 text += "\n" + scale[0]
             for note in fit.get("notes") or []:
@@ -200,17 +202,21 @@ class CircleScreen(CaltermScreen):
                      marked=tuple(fit["center"]) if fit else ())
 
     def _fill_points(self, fit: dict) -> None:
-        """One row per point: where the fit put it (its ring peak) and its residual; the typed
-        position until a fit exists."""
+        """One row per point: where the fit put it (moved onto its ring peak) and its residual; the
+        typed position until the points are fitted (or when the ring was found automatically)."""
         table = self.query_one("#circle-points", DataTable)
         row = table.cursor_row
+        fitted = (fit.get("fitted_points") or []) if fit.get("source", "points") == "points" else []
+        columns = ("#", "fit x", "fit y", "resid px", "") if fitted else ("#", "x typed", "y typed", "", "")
+        if tuple(str(c.label) for c in table.columns.values()) != columns:
+            table.clear(columns=True)
+            table.add_columns(*columns)
         table.clear()
-        rejected = set(fit.get("rejected") or [])
-        fitted, residuals, refined = fit.get("fitted_points") or [], fit.get("residuals") or [], fit.get("refined") or []
-        typed = [(p.x, p.y) for p in self.session.circle_points] if fit.get("source", "points") == "points" else []
-        for i, (x, y) in enumerate(fitted or typed):
-            res = f"{residuals[i]:+.3f}" if i < len(residuals) else ""
-            flag = "rejected" if i in rejected else ("no peak" if i < len(refined) and not refined[i] else "")
+        rejected = set(fit.get("rejected") or []) if fitted else set()
+        residuals, refined = fit.get("residuals") or [], fit.get("refined") or []
+        for i, (x, y) in enumerate(fitted or [(p.x, p.y) for p in self.session.circle_points]):
+            res = f"{residuals[i]:+.3f}" if fitted and i < len(residuals) else ""
+            flag = "rejected" if i in rejected else ("no peak" if fitted and i < len(refined) and not refined[i] else "")
             table.add_row(str(i + 1), f"{x:.2f}", f"{y:.2f}", res, flag)
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
