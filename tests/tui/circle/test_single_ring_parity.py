@@ -65,8 +65,8 @@ async def _add_points(pilot, app, points) -> None:
     assert len(app.session.circle_points) == len(points)
 
 
-def _why(app) -> str:
-    return app.jobs.finished[-1].message if app.jobs.finished else "no job ran"
+def _why(app) -> str:  # the newest job comes first
+    return app.jobs.finished[0].message if app.jobs.finished else "no job ran"
 
 
 def _shown_circle(text: str) -> tuple[float, float, float]:
@@ -90,7 +90,7 @@ def test_find_ring_key_button_and_seeds(tui, ring_image):
             await tui.settle(app, pilot)
             fit = app.session.circle_result
             assert fit is not None, _why(app)
-            assert app.jobs.finished[-1].name == "Find ring" and app.jobs.finished[-1].status == "done"
+            assert app.jobs.finished[0].name == "Find ring" and app.jobs.finished[0].status == "done"
             assert (*fit["center"], fit["radius"]) == pytest.approx(cli.circle, abs=1e-9)
             shown = _shown_circle(tui.screen_text(app))
             assert shown == pytest.approx((*CENTER, R_OUTER), abs=TOL_PX)
@@ -252,5 +252,30 @@ def test_history_csv_next_to_the_image_versioned(tui, ring_image):
             assert app.session.outputs["circle_history"] == str(link)
             lines = [ln for ln in link.read_text().splitlines() if ln and not ln.startswith("#")]
             assert len(lines) == fit["iterations"] + 1  # header + one row per iteration
+
+    asyncio.run(go())
+
+
+def test_find_ring_reports_progress_and_esc_cancels_it(tui, ring_image):
+    """The search is a job: its stages reach the job record; esc while it runs stops it at its next
+    report, with no result kept."""
+
+    async def go():
+        app = tui.open_app([str(ring_image)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _open_circle_screen(tui, app, pilot)
+            await pilot.press("a")
+            await tui.settle(app, pilot)
+            done = app.jobs.finished[0]
+            assert done.status == "done" and done.progress.stage == "done"  # fit_ring's last report
+            app.session.circle_result = None
+            # what a and esc do, in one tick of the event loop: keys are too slow to catch the
+            # search (0.1 s) on a cached image; the job stops at its first or its second report
+            app.screen.action_find_ring()
+            app.action_escape()
+            await tui.settle(app, pilot)
+            cancelled = app.jobs.finished[0]
+            assert cancelled.name == "Find ring" and cancelled.status == "cancelled", cancelled.message
+            assert app.session.circle_result is None
 
     asyncio.run(go())
