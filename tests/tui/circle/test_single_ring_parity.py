@@ -137,6 +137,8 @@ def test_calibration_by_parameters_and_by_d(tui, ring_image):
             await pilot.click("#--content-tab-circle-tab-scale")
             await _type(pilot, app, "#circle-f-energy", f"{HC_KEV_A / 0.8:.6f}")
             await _type(pilot, app, "#circle-f-distance", "1000")
+            await pilot.pause(0.1)  # a TIFF says no pixel size, and none is guessed from its shape
+            assert "by parameters: needs pixel µm" in tui.screen_text(app)
             await _type(pilot, app, "#circle-f-pixel_size", "100")
             await pilot.pause(0.1)
             text = tui.screen_text(app)

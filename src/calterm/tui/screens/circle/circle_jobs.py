@@ -111,23 +111,28 @@ def _document(result: CircleResult, source: str) -> dict:
 
 
 def _add_scale(doc: dict, result: CircleResult, job: CircleJob, shape: tuple[int, int]) -> None:
-    """The pixel size the scale will use (typed, screen 1's, the detector's) and the calibration: the
-    typed scale's, else ring 1 of screen 1's calibrant (the header's λ and pixel size if need be)."""
+    """The pixel size the scale will use (typed here or on screen 1, the detector's named there or in
+    the header) and the calibration: the typed scale's, else ring 1 of screen 1's calibrant (the
+    header's λ and pixel size if need be). With no pixel size known the fit stays in pixels."""
     from contextlib import suppress
 
     from calterm.core.circle.calibration import ring_calibration_for_image
+    from calterm.core.io.headers import header_facts
 
     r = job.request
     raw = shape[::-1] if r.rotate in (90, 270) else shape
+    facts = header_facts(r.image_path, r.frame)
+    # as the CLI: a pixel size typed, named (a detector) or in the header, never a guess from the shape
+    known = bool(job.inputs.pixel_size_um or r.pixel_size_um or r.detector) or (
+        facts.pixel_size_um is not None or facts.detector is not None)
     pixel, told = job.inputs.pixel_size_um, "typed"
     if pixel is None and r.pixel_size_um:
         pixel, told = float(r.pixel_size_um), "screen 1"
-    if pixel is None:
+    if pixel is None and known:
         with suppress(InputError):
             from calterm.core.common.detectors import resolve_detector
-            from calterm.core.io.headers import header_facts
 
-            choice = resolve_detector(raw, r.detector, None, header=header_facts(r.image_path, r.frame))
+            choice = resolve_detector(raw, r.detector, None, header=facts)
             pixel, told = math.sqrt(choice.pixel_size_um[0] * choice.pixel_size_um[1]), choice.reason or "detector"
     doc["pixel_size_um"], doc["pixel_from"] = pixel, told
     scale = job.inputs.request.scale
@@ -136,7 +141,7 @@ def _add_scale(doc: dict, result: CircleResult, job: CircleJob, shape: tuple[int
             doc["calibration"] = scale_calibration(result.radius, result.radius_se,
                                                    with_wavelength(scale, r.wavelength_m * 1e10), pixel)
         return
-    if r.calibrant:
+    if r.calibrant and known:
         header_wl = "wavelength_A" in r.from_header
         wavelength = scale.wavelength_A or (None if header_wl else r.wavelength_m * 1e10)
         with suppress(InputError):  # no ring of that calibrant at this wavelength: the fit stays in pixels

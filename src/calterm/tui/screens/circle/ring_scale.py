@@ -28,7 +28,7 @@ def scale_calibration(radius_px: float, radius_se_px: float | None, scale: RingS
     if scale.distance_mm is not None:
         missing = [what for what, value in (("λ or E", wavelength_A), ("pixel µm", pixel_size_um)) if value is None]
         if missing:
-            raise InputError(f"calibration by parameters needs {' and '.join(missing)}")
+            raise InputError(f"by parameters: needs {' and '.join(missing)}")
         return cc.calibrate_by_parameters(radius_px, wavelength_A, scale.distance_mm, pixel_size_um).as_dict()
     if scale.d_spacing_nm is not None:
         return cc.calibrate_ring(radius_px, scale.d_spacing_nm, wavelength_A, pixel_size_um, radius_se_px).as_dict()

@@ -242,8 +242,11 @@ class CircleScreen(CaltermScreen):
             cal = scale_calibration(fit["radius"], fit.get("radius_se"),
                                     with_wavelength(scale, self.session.request.wavelength_m * 1e10), pixel)
         except InputError as exc:
-            return [str(exc)]
-        return scale_lines(cal) if cal else []
+            return [escape(str(exc))]
+        told = [f"λ {self.session.request.wavelength_m * 1e10:.5g} Å from screen 1"] if scale.wavelength_A is None else []
+        if inputs.pixel_size_um is None and pixel is not None:
+            told.append(f"pixel from {fit.get('pixel_from') or 'the detector'}")
+        return [*scale_lines(cal), *(["(" + ", ".join(told) + ")"] if told else [])] if cal else []
 
     def _cursor_text(self) -> str:
         c = self.session.cursor_xy
