@@ -281,3 +281,46 @@ def test_find_ring_reports_progress_and_esc_cancels_it(tui, ring_image):
             assert app.session.circle_result is None
 
     asyncio.run(go())
+
+
+def test_typed_fields_survive_a_killed_terminal(tui, ring_image, tmp_path):
+    """Every keystroke is autosaved: the session file as a killed terminal leaves it reopens the
+    screen with the fields as typed, the box checked and the fit with its scale."""
+    import shutil
+
+    from calterm.tui.session import session_path
+
+    snapshot = tmp_path / "killed-session.json"
+    typed = {"wavelength": "0.8", "distance": "1000", "pixel_size": "100", "fixed_center": f"{CENTER[0]},{CENTER[1]}"}
+
+    async def work():
+        app = tui.open_app([str(ring_image)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _open_circle_screen(tui, app, pilot)
+            await pilot.click("#circle-fixed")
+            await pilot.click("#--content-tab-circle-tab-scale")
+            for key, text in typed.items():
+                await _type(pilot, app, f"#circle-f-{key}", text)
+            app.screen.query_one("#circle-preview").focus()
+            await pilot.press("a")
+            await tui.settle(app, pilot)
+            assert app.session.circle_result is not None, _why(app)
+            await pilot.pause(0.6)  # the debounced save
+            shutil.copy(session_path(), snapshot)
+            return app.session.circle_result
+
+    fit = asyncio.run(work())
+
+    async def resume():
+        app = tui.open_app(["--resume", "--session", str(snapshot)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            assert app.current_mode == "circle"
+            for key, text in typed.items():
+                assert app.screen.query_one(f"#circle-f-{key}").value == text
+            assert app.screen.query_one("#circle-fixed").value is True
+            assert app.session.circle_result["radius"] == fit["radius"]
+            d = calibrate_by_parameters(fit["radius"], 0.8, 1000.0, 100.0).d_spacing_nm * 10
+            assert f"d {d:.4f} Å" in tui.screen_text(app)
+
+    asyncio.run(resume())
