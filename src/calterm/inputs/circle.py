@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 
 from calterm.errors import InputError
 from calterm.inputs.calibrate import FieldName, cli_name
-from calterm.inputs.values import field_text, in_field, output_path, parse_number, parse_wavelength, parse_xy
+from calterm.inputs.values import (
+    FieldError,
+    field_text,
+    in_field,
+    output_path,
+    parse_number,
+    parse_wavelength,
+    parse_xy,
+)
 
 if TYPE_CHECKING:
     from calterm.core.circle.robust import CircleOptions
@@ -106,3 +114,40 @@ def scale_with_header(scale: RingScale, facts: HeaderFacts) -> tuple[RingScale, 
         changes["distance_mm"] = facts.distance_mm
         used["distance_mm"] = {"value": facts.distance_mm, "key": facts.keys.get("distance_mm", "")}
     return replace(scale, **changes), used
+
+
+@dataclass(frozen=True)
+class CircleScreenInputs:
+    """The single-ring screen's fields (the app's screen 6), read by the CLI's own parser."""
+
+    request: CircleRequest  # no points: the screen's points are placed, not typed as text
+    pixel_size_um: float | None  # typed; None: screen 1's or the detector's
+    seed_radius_px: float | None  # the automatic search's seed, when typed
+
+
+def circle_screen_inputs(fields: Mapping[str, object], name: FieldName = cli_name) -> CircleScreenInputs:
+    """The screen's fields as :func:`circle_request` reads the CLI's: ``fixed_center`` (only when
+    the ``fixed`` box is checked), ``wavelength`` (Å) or ``energy`` (keV), ``distance`` (mm),
+    ``d_spacing_A`` (the ring's d in Å; either it or the distance, as the CLI's ``--d-spacing``
+    and ``--distance`` exclude each other), ``pixel_size`` (µm), ``seed_radius`` (px) and
+    ``search_size`` (px)."""
+    wavelength, energy = field_text(fields.get("wavelength")), field_text(fields.get("energy"))
+    wavelength_A = (in_field("wavelength" if wavelength else "energy", name, parse_wavelength,
+                             wavelength or None, energy or None, names=(name("wavelength"), name("energy")))
+                    * 1e10 if wavelength or energy else None)
+    d_A = in_field("d_spacing_A", name, parse_number, fields.get("d_spacing_A"), name("d_spacing_A"),
+                   optional=True, positive=True)
+    if d_A is not None and field_text(fields.get("distance")):
+        raise FieldError("d_spacing_A", f"give {name('d_spacing_A')} or {name('distance')}, not both: "
+                         "the distance gives d, d gives the distance")
+    center = fields.get("fixed_center") if fields.get("fixed") else None
+    if fields.get("fixed") and not field_text(center):
+        raise FieldError("fixed_center", f"{name('fixed_center')}: type the fixed centre as X,Y")
+    request = circle_request({"fixed_center": center, "d_spacing": None if d_A is None else d_A / 10.0,
+                              "wavelength": wavelength_A, "distance": fields.get("distance"),
+                              "search_size": fields.get("search_size")}, name)
+    pixel = in_field("pixel_size", name, parse_number, fields.get("pixel_size"), name("pixel_size"),
+                     optional=True, positive=True)
+    seed = in_field("seed_radius", name, parse_number, fields.get("seed_radius"), name("seed_radius"),
+                    optional=True, positive=True)
+    return CircleScreenInputs(request, pixel, seed)
