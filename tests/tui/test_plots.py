@@ -103,7 +103,7 @@ def test_plots_one_at_a_time_full_size(tui):
             assert (cells >= 0).mean() > 0.5 and cells.max() == len(RAMP) - 1
             assert len(view.marker_columns(cells.shape[1])) >= 3
             lines = widget_lines(app, view)
-            assert f"rings wander {np.nanmax(spreads) * 1e3:.1f} m°" in lines[0] and "▼" in lines[1]
+            assert f"rings wander {np.radians(np.nanmax(spreads)) * 1e3:.2f} mrad" in lines[0] and "▼" in lines[1]
             assert lines[-2].strip("│ ").split() == list(view.ticks.labels) and len(view.ticks.labels) >= 5
 
             # the history: the cost, then each free parameter, by iteration

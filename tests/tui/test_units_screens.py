@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 
+import numpy as np
 import pytest
 
 from calterm.core.simulate.powder import demo_case
@@ -81,10 +82,15 @@ def test_results_tables_in_mm_mrad_degrees_then_poni_units(tui, calibrated):
             assert f"{expected_tth:.4f}" in text  # LaB6 (100) at 0.3344 Å, by Bragg's law
             await _show(app, pilot, "tab-points")
             assert "Δ2θ mrad" in tui.screen_text(app)
+            from calterm.tui.widgets.residual_plot import ResidualPlot
+
+            plot = app.screen.query_one(ResidualPlot)  # the residual plot speaks the same units
+            assert plot.unit == "mrad" and np.allclose(plot.residual, np.asarray(result.residual_rad) * 1e3)
 
             await pilot.press("u")  # PONI units: metres and radians everywhere
             await pilot.pause(0.2)
             assert app.session.units == "poni"
+            assert plot.unit == "rad" and np.allclose(plot.residual, result.residual_rad)
             text = tui.screen_text(app)
             assert f"distance {g.dist:.6f}" in text and "Δ2θ rad" in text
             await _show(app, pilot, "tab-geometry")

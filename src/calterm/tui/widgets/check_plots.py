@@ -95,7 +95,7 @@ class CheckPlots(Vertical):
         self.cake = cake
         spreads = [ring_straightness_deg(cake.intensity, cake.tth_deg, r) for r in cake.ring_tth_deg[:3]]
         spreads = [s for s in spreads if np.isfinite(s)]
-        wander = f"; rings wander {max(spreads) * 1e3:.1f} m° over χ" if spreads else ""
+        wander = f"; rings wander {np.radians(max(spreads)) * 1e3:.2f} mrad over χ" if spreads else ""
         empty = np.asarray(cake.intensity) == 0  # pyFAI's value for a (χ, 2θ) bin no pixel reaches
         self.query_one(CakePlot).show(np.where(empty, np.nan, cake.intensity), markers=cake.ring_tth_deg,
                                       title=f"cake: χ ↓ 2θ (°) →, log I; ▼ rings{wander}",

@@ -17,12 +17,14 @@ class ResidualPlot(TickedPlot):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.azimuth_deg = np.zeros(0)
-        self.residual_mdeg = np.zeros(0)
+        self.residual = np.zeros(0)
+        self.unit = "mrad"
         self.ring = np.zeros(0, dtype=int)
 
-    def show(self, azimuth_deg, residual_mdeg, ring) -> None:
-        self.azimuth_deg, self.residual_mdeg = np.asarray(azimuth_deg), np.asarray(residual_mdeg)
-        self.ring = np.asarray(ring, dtype=int)
+    def show(self, azimuth_deg, residual, ring, unit: str = "mrad") -> None:
+        """``residual``: Δ2θ of each point in ``unit`` (the screens' unit system: mrad, or rad)."""
+        self.azimuth_deg, self.residual = np.asarray(azimuth_deg), np.asarray(residual)
+        self.ring, self.unit = np.asarray(ring, dtype=int), unit
         self.changed()
 
     def draw(self) -> None:
@@ -32,14 +34,14 @@ class ResidualPlot(TickedPlot):
             return
         rings = np.unique(self.ring)
         shown = np.isin(self.ring, rings[:MAX_RINGS])
-        top = float(np.nanmax(np.abs(self.residual_mdeg[shown]))) if shown.any() else 1.0
+        top = float(np.nanmax(np.abs(self.residual[shown]))) if shown.any() else 1.0
         self.set_axes((-180.0, 180.0), padded_range(-top, top), x_steps=AZIMUTH_STEPS)
         for i, r in enumerate(rings[:MAX_RINGS]):
-            az, res = self.azimuth_deg[self.ring == r], self.residual_mdeg[self.ring == r]
+            az, res = self.azimuth_deg[self.ring == r], self.residual[self.ring == r]
             keep = self.one_per_cell(az, res)  # points sharing a cell draw as one
             plt.scatter(az[keep].tolist(), res[keep].tolist(), marker="dot", color=COLORS[i % len(COLORS)])
         plt.hline(0.0, color="white")
         plt.xlabel("azimuth χ (°)")
         which = f"rings {rings[0]}-{rings[min(len(rings), MAX_RINGS) - 1]} of {len(rings)}" \
             if len(rings) > MAX_RINGS else "colour = ring"
-        plt.title(f"Δ2θ (m°) by azimuth, {which}")
+        plt.title(f"Δ2θ ({self.unit}) by azimuth, {which}")

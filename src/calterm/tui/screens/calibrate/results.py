@@ -30,7 +30,7 @@ from calterm.core.common.geometry import fit2d_center_px
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import request_key
-from calterm.tui.units import PARAM_QUANTITY, fmt, header, unit
+from calterm.tui.units import PARAM_QUANTITY, fmt, header, shown, unit
 from calterm.tui.widgets.check_plots import CheckPlots
 from calterm.tui.widgets.image_preview import ImagePreview
 from calterm.tui.widgets.residual_plot import ResidualPlot
@@ -143,6 +143,7 @@ class ResultsScreen(CaltermScreen):
             self._fill(result)
         elif what == "units":  # the same numbers in the other units: no new integration
             self._fill(result, plots=False)
+            self._show_residuals(result)
         self.update_previews()
 
     # --- filling ------------------------------------------------------------------------------
@@ -235,10 +236,15 @@ class ResultsScreen(CaltermScreen):
             table.add_row(str(i + 1), f"{result.cols[i]:.2f}", f"{result.rows[i]:.2f}", str(result.ring[i]),
                           fmt("angle", float(result.residual_rad[i]), u, sign=True), key=str(i))
 
-    def _plot_residuals(self, result) -> None:
+    def _show_residuals(self, result) -> None:
         cx, cy = fit2d_center_px(result.fit2d) if "centerX" in result.fit2d else (-0.5, -0.5)
         azimuth = np.degrees(np.arctan2(result.rows - cy, result.cols - cx))
-        self.query_one(ResidualPlot).show(azimuth, np.degrees(result.residual_rad) * 1e3, result.ring)
+        u = self.session.units  # Δ2θ in the screens' small-angle unit (mrad, or rad in PONI units)
+        self.query_one(ResidualPlot).show(azimuth, np.asarray(result.residual_rad) * shown("angle", 1.0, u),
+                                          result.ring, unit("angle", u))
+
+    def _plot_residuals(self, result) -> None:
+        self._show_residuals(result)
         self._pattern(result)
 
     @work(thread=True, exclusive=True, group="pattern")
