@@ -29,9 +29,7 @@ class JobBar(Static):
             text = self._running_text(record)
         else:
             mark, style = {"done": ("✓", "green"), "cancelled": ("■", "yellow")}.get(record.status, ("✗", "red"))
-            text = Text(f" {mark} {record.name} {record.status} in {record.elapsed_s:.1f} s", style=style)
-            if record.message:
-                text.append(f": {record.message}")
+            text = Text(f" {mark} {record.name} {record.outcome()}", style=style)
         key = text.plain
         if key != self._last:
             self._last = key

@@ -26,6 +26,7 @@ from calterm.core.common.calibrants import energy_keV
 from calterm.errors import InputError
 from calterm.inputs.calibrate import calibration_request
 from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.wording import in_app_words
 
 # id, label, placeholder
 FIELDS = (
@@ -220,7 +221,7 @@ class ParametersScreen(CaltermScreen):
                 if choice.alternatives:
                     lines.append(f"[dim]also this shape: {', '.join(choice.alternatives[:4])}[/dim]")
             except Exception as exc:
-                lines.append(f"[red]{exc}[/red]")
+                lines.append(f"[red]{in_app_words(str(exc))}[/red]")
         lines.append(f"λ {r.wavelength_m * 1e10:.5f} Å = {energy_keV(r.wavelength_m):.4f} keV")
         self.call_later(self._described, "\n".join(lines), rings, title)
 
