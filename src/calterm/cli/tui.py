@@ -70,4 +70,5 @@ def run(args) -> int:
 
     app = CaltermApp(session, session_file=path, prepare_demo=demo, theme=args.theme)
     app.run()
+    app.flush()  # a debounced save still pending when the app ended (ctrl+q right after typing)
     return int(app.return_code or 0)

@@ -25,7 +25,7 @@ from calterm.tui.preview_data import ImageCache
 from calterm.tui.screens.help import HelpScreen
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import Session, request_key
-from calterm.tui.session_file import load_prefs, save_prefs, save_session
+from calterm.tui.session_file import flush_on_signals, load_prefs, save_prefs, save_session
 from calterm.tui.themes import DEFAULT_THEME, load_themes
 from calterm.tui.workers import JobCancelled, JobDone, JobFailed, JobRunner
 
@@ -87,6 +87,7 @@ class CaltermApp(App):
         if wanted in self.available_themes:
             self.theme = wanted
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        flush_on_signals(self.flush, lambda code: self.exit(return_code=code))  # SIGHUP, SIGTERM
         self._drop_stale()  # a resumed session shows only what still belongs to its inputs
         self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
         if self._prepare_demo:
@@ -143,6 +144,13 @@ class CaltermApp(App):
             self.save()
         if what:
             self.session_changed.publish(what)
+
+    def flush(self) -> None:
+        """Save now, with no debounced save left pending (a hangup, SIGTERM, the end of the app)."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        self.save()
 
     def save(self) -> None:
         try:
