@@ -210,4 +210,4 @@ class CircleScreen(CaltermScreen):
         h = History(tuple(fit["history"]["columns"]), [tuple(r) for r in fit["history"]["rows"]])
         stem = Path(self.session.request.image_path).stem or "circle"
 
-        self.export_history(h, "circle history", str(Path.cwd() / f"{stem}-circle.csv"), "circle_history")
+        self.export_history(h, "circle history", self.session.output_path(f"{stem}-circle.csv"), "circle_history")

@@ -161,7 +161,7 @@ class MaskScreen(ToolScreen):
         if result is None:
             self.notify("no mask yet: fill the statistics images (r rebuilds)", severity="warning")
             return
-        out = self.parse(lambda v: mask_output(v["output"], name=self.field_name))
+        out = self.parse(lambda v: mask_output(self.session.output_path(v["output"]), name=self.field_name))
         if out is None:  # no path, a wrong suffix or a directory that cannot be written: nothing runs
             return
         request, good = self.result_request, bool(self.values()["good"])
