@@ -204,6 +204,8 @@ class CaltermApp(App):
         self.push_screen(HelpScreen(f"Keys: {mode}", about, keys))
 
     def action_open_image(self) -> None:
+        from calterm.tui.screens.file_browser import FileBrowser
+
         def opened(path: str | None) -> None:
             if path:
                 if not Path(path).expanduser().is_file():
@@ -212,7 +214,23 @@ class CaltermApp(App):
                 self.session.demo = False  # the results and points of the last image drop in changed()
                 self.update_request("all", geometry=True, image_path=str(Path(path).expanduser()))
 
-        self.push_screen(PromptScreen("Open image", self.session.request.image_path), opened)
+        self.push_screen(FileBrowser("Open image", self.session.request.image_path,
+                                     f"outputs → {self.session.output_folder()}"), opened)
+
+    def action_output_folder(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path is not None:
+                folder = Path(path).expanduser().absolute() if path else None
+                if folder is not None and not folder.is_dir():
+                    self.notify(f"{path}: no such folder", severity="error", markup=False)
+                    return
+                self.session.output_dir = str(folder) if folder else ""
+                self.changed("all")
+                self.notify(f"outputs → {self.session.output_folder()}", markup=False)
+
+        self.push_screen(PromptScreen("Output folder (empty: next to the image)", self.session.output_dir,
+                                      f"now: {self.session.output_folder()}", dirs_only=True,
+                                      allow_empty=True), chosen)
 
     def action_new_demo(self) -> None:
         self.session = Session(request=replace(self.session.request, image_path=""), demo=True)

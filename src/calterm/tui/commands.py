@@ -34,6 +34,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("Cancel the running job", "stop the job at its next step", "esc", None, "app.cancel_job"),
     Command("Show keys", "every key of this screen and of the app", "? / f1", None, "app.help"),
     Command("Open image", "calibrate another image (keeps the other settings)", "ctrl+o", None, "app.open_image"),
+    Command("Choose output folder", "where PONI, CSV, masks, darks and gain maps are written (default: "
+            "next to the image)", "", None, "app.output_folder"),
     Command("New demo session", "start over on the built-in LaB6 demo", "", None, "app.new_demo"),
     Command("Choose detector", "searchable list of pyFAI's detectors", "d", "parameters",
             "screen.choose_detector"),
