@@ -5,6 +5,7 @@ header facts of the highlighted file, read in a worker. Real files written with 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import fabio
@@ -119,9 +120,38 @@ def test_browsing_the_tree_shows_facts_off_the_event_loop(tui, tmp_path):
     asyncio.run(go())
 
 
-async def _until(pilot, ready, timeout: float = 30.0) -> None:
+async def _until(pilot, ready, timeout: float = 60.0, what=lambda: "") -> None:
     end = time.monotonic() + timeout
     while not ready():
         if time.monotonic() > end:
-            raise TimeoutError("not ready")
+            raise TimeoutError(f"not ready: {what()}")
         await pilot.pause(0.05)
+
+
+def test_the_real_data_folder_offers_its_four_images_with_their_headers(tui, realdata):
+    """On real beamline files: the header texts (.hdr, .cts, FLICAM_AgBeh) and README are not offered;
+    the mar345 image's header facts are shown as its header states them (README: 1200x1200 uint32)."""
+    from calterm.tui.screens.file_browser import ImageTree
+
+    start = realdata / "agbe_60sec_006.mar1200"
+
+    async def go():
+        app = tui.open_app([str(start), "--calibrant", "AgBh"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("ctrl+o")
+            browser = app.screen
+            tree = browser.query_one(ImageTree)
+            await _until(pilot, lambda: len(tree.root.children) >= 4, what=lambda: [str(n.label) for n in tree.root.children])
+            await pilot.pause(0.2)
+            assert sorted(str(n.label) for n in tree.root.children) == [
+                "AgBe_Quantum.img", "CeO2_PI_CCD_Mo.SPE", "FLICAM_AgBeh_001_c.tif", "agbe_60sec_006.mar1200"]
+            facts = browser.query_one("#facts", Static)  # the field holds the current image: its facts
+            await _until(pilot, lambda: "px" in str(facts.visual), what=lambda: str(facts.visual))
+            text = str(facts.visual)
+            assert "1200 x 1200 px" in text and "uint32" in text and "detector mar345" in text, text
+            assert "λ 1.5418 Å" in text and "distance 400 mm" in text and "pixel 150 µm" in text, text
+            if not os.access(realdata, os.W_OK):  # read-only data (root writes anyway): the state folder
+                assert app.session.output_folder().name == "outputs"
+
+    asyncio.run(go())
