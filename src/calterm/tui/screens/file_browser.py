@@ -104,7 +104,7 @@ class FileBrowser(ModalScreen[str | None]):
                              background: $surface; padding: 0 1; }
     FileBrowser #title, FileBrowser #candidates, FileBrowser #facts, FileBrowser #keys { height: auto; }
     FileBrowser #candidates { max-height: 2; color: $text-muted; }
-    FileBrowser #facts { height: 2; }
+    FileBrowser #facts { height: 3; }
     FileBrowser #keys { color: $text-muted; }
     FileBrowser ImageTree { height: 1fr; }
     """

