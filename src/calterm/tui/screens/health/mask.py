@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from calterm.errors import InputError
 from calterm.tui.screens.tool_form import Field, ToolScreen
 from calterm.tui.widgets.flag_map import FlagMap
+from calterm.tui.wording import in_app_words
 
 BOUNDS = ("average_min", "average_max", "std_min", "std_max", "bright_max_min")  # as inputs.health.MASK_BOUNDS
 
@@ -120,7 +121,7 @@ class MaskScreen(ToolScreen):
         try:
             result = build_mask_from_files(request.sources, request.rules, read=self._read)
         except Exception as exc:  # a wrong path or shape: said in the summary, the form stays usable
-            message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+            message = in_app_words(str(exc)) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
             self.call_later(self._failed, message)
             return
         self.call_later(self._show, result, request)
