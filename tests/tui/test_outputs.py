@@ -124,3 +124,31 @@ def test_a_tool_screens_bare_output_name_lands_in_the_output_folder(tui, tmp_pat
 
     assert fabio.open(str(out / "avg.edf")).data.mean() == 11.0
     assert _cwd_files() == set(), _cwd_files()
+
+
+def test_the_output_folder_is_chosen_in_the_app_with_completion(tui, tmp_path):
+    data, image = _beamline(tmp_path)
+    (tmp_path / "processed").mkdir()
+    (tmp_path / "processed.txt").write_text("")  # a file of the same prefix: not a folder, not offered
+
+    async def go():
+        app = tui.open_app([str(image), "--detector", "Pilatus1M"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await app.run_action("app.output_folder")
+            await pilot.pause(0.2)
+            await pilot.press(*f"{tmp_path}/proc", "tab")
+            assert app.screen.query_one("#answer").value == f"{tmp_path}/processed/"
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert app.session.output_folder() == tmp_path / "processed"
+            assert app.session.output_path("calib.poni") == str(tmp_path / "processed" / "calib.poni")
+            await pilot.pause(0.2)
+            assert "outputs → " in tui.screen_text(app) and "processed" in tui.screen_text(app)
+            await app.run_action("app.output_folder")  # empty: back to next to the image
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+u", "enter")
+            await pilot.pause(0.2)
+            assert app.session.output_folder() == data
+
+    asyncio.run(go())
