@@ -30,6 +30,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--image-mode", choices=("auto", "graphics", "halfblock", "braille"),
                    help="how the image is drawn: terminal graphics (Kitty/Sixel), colour half-blocks or braille "
                         "(default: $CALTERM_IMAGE_MODE, else auto: the best this terminal shows; m cycles)")
+    p.add_argument("--output-dir", metavar="DIR",
+                   help="folder for the files the app writes (default: the image's folder; shown in the top line)")
     add_image_options(p)
     return p
 
@@ -44,7 +46,10 @@ def build_session(args):
 
     path = Path(args.session).expanduser() if args.session else None
     if args.resume:
-        return load_session(path), path, False
+        session = load_session(path)
+        if args.output_dir:
+            session.output_dir = _output_dir(args.output_dir)
+        return session, path, False
     if args.image:
         given = args.wavelength is not None or args.energy is not None
         fields = {key: getattr(args, key) for key in ("image", "frame", "rotate", "flip", "detector", "pixel_size",
@@ -63,8 +68,20 @@ def build_session(args):
     else:
         request = CalibrationRequest(image_path="", calibrant="LaB6", wavelength_m=0.3344e-10)
         session, demo = Session(request=request, demo=True), True
+    if args.output_dir:
+        session.output_dir = _output_dir(args.output_dir)
     keep_previous(path)
     return session, path, demo
+
+
+def _output_dir(text: str) -> str:
+    """The typed output folder, absolute; bad input is one line (exit 2) before the app starts."""
+    from calterm.errors import InputError
+
+    folder = Path(text).expanduser().absolute()
+    if not folder.is_dir():
+        raise InputError(f"--output-dir {text}: no such folder")
+    return str(folder)
 
 
 def run(args) -> int:
@@ -78,4 +95,5 @@ def run(args) -> int:
         image_modes.detect_graphics()  # the terminal answers before Textual reads its input
     app = CaltermApp(session, session_file=path, prepare_demo=demo, theme=args.theme)
     app.run()
+    app.flush()  # a debounced save still pending when the app ended (ctrl+q right after typing)
     return int(app.return_code or 0)

@@ -25,7 +25,14 @@ from calterm.tui.preview_data import ImageCache
 from calterm.tui.screens.help import HelpScreen
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import Session, request_key
-from calterm.tui.session_file import load_prefs, preferred_units, remember_units, save_prefs, save_session
+from calterm.tui.session_file import (
+    flush_on_signals,
+    load_prefs,
+    preferred_units,
+    remember_units,
+    save_prefs,
+    save_session,
+)
 from calterm.tui.themes import DEFAULT_THEME, load_themes
 from calterm.tui.workers import JobCancelled, JobDone, JobFailed, JobRunner
 
@@ -89,6 +96,7 @@ class CaltermApp(App):
             self.theme = wanted
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.session.units = self.session.units or preferred_units()  # a new session: the last one chosen
+        flush_on_signals(self.flush, lambda code: self.exit(return_code=code))  # SIGHUP, SIGTERM
         self._drop_stale()  # a resumed session shows only what still belongs to its inputs
         self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
         if self._prepare_demo:
@@ -145,6 +153,13 @@ class CaltermApp(App):
             self.save()
         if what:
             self.session_changed.publish(what)
+
+    def flush(self) -> None:
+        """Save now, with no debounced save left pending (a hangup, SIGTERM, the end of the app)."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        self.save()
 
     def save(self) -> None:
         try:
@@ -207,6 +222,8 @@ class CaltermApp(App):
         self.notify(f"units: {DESCRIPTION[self.session.units]} (u switches back)")
 
     def action_open_image(self) -> None:
+        from calterm.tui.screens.file_browser import FileBrowser
+
         def opened(path: str | None) -> None:
             if path:
                 if not Path(path).expanduser().is_file():
@@ -215,7 +232,23 @@ class CaltermApp(App):
                 self.session.demo = False  # the results and points of the last image drop in changed()
                 self.update_request("all", geometry=True, image_path=str(Path(path).expanduser()))
 
-        self.push_screen(PromptScreen("Open image", self.session.request.image_path), opened)
+        self.push_screen(FileBrowser("Open image", self.session.request.image_path,
+                                     f"outputs → {self.session.output_folder()}"), opened)
+
+    def action_output_folder(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path is not None:
+                folder = Path(path).expanduser().absolute() if path else None
+                if folder is not None and not folder.is_dir():
+                    self.notify(f"{path}: no such folder", severity="error", markup=False)
+                    return
+                self.session.output_dir = str(folder) if folder else ""
+                self.changed("all")
+                self.notify(f"outputs → {self.session.output_folder()}", markup=False)
+
+        self.push_screen(PromptScreen("Output folder (empty: next to the image)", self.session.output_dir,
+                                      f"now: {self.session.output_folder()}", dirs_only=True,
+                                      allow_empty=True), chosen)
 
     def action_new_demo(self) -> None:
         self.session = Session(request=replace(self.session.request, image_path=""), demo=True)

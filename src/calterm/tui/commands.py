@@ -36,6 +36,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("Open image", "calibrate another image (keeps the other settings)", "ctrl+o", None, "app.open_image"),
     Command("Toggle units", "every screen in mm, mrad, ° and Å, or in PONI units (m, rad)", "u", None,
             "app.toggle_units"),
+    Command("Choose output folder", "where PONI, CSV, masks, darks and gain maps are written (default: "
+            "next to the image)", "", None, "app.output_folder"),
     Command("New demo session", "start over on the built-in LaB6 demo", "", None, "app.new_demo"),
     Command("Choose detector", "searchable list of pyFAI's detectors", "d", "parameters",
             "screen.choose_detector"),

@@ -12,10 +12,17 @@ another image. :meth:`Session.drop_stale` compares every key with the current in
 what no longer belongs to them, saying what it dropped; the app calls it on every change and
 before a resumed session is shown, so neither the screens nor ``--resume`` can show a result of
 another image or of other inputs.
+
+Where outputs go: every path the app writes (PONI, histories, masks, darks, gain maps, CSV) is built
+by :meth:`Session.output_path`. A name or relative path lands in :meth:`Session.output_folder`: the
+output folder the user chose (``calterm --output-dir DIR`` or the "Choose output folder" command),
+else the image's own folder, else (the demo, or a read-only data folder) ``$CALTERM_HOME/outputs``;
+never the working directory the app happened to start in. The session bar shows that folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -141,6 +148,7 @@ class Session:
     circle_points: tuple[ControlPoint, ...] = ()
     circle_result: dict | None = None  # the circle fit's JSON summary, as the core returns it
     outputs: dict[str, str] = field(default_factory=dict)  # last paths written: poni, history, ...
+    output_dir: str = ""  # the output folder the user chose ("": next to the image; see output_folder)
     # per tool screen (dark, mask, align, gain, results): what the user typed ("inputs") and the last
     # report, as plain JSON the screen defines; restored as typed
     tools: dict[str, dict] = field(default_factory=dict)
@@ -151,6 +159,29 @@ class Session:
     # field id -> why its text is refused (one line); while any is set the calibration does not start.
     # Not saved: a resumed session refills the fields from the request, all valid.
     invalid_fields: dict[str, str] = field(default_factory=dict)
+
+    def output_folder(self) -> Path:
+        """The folder outputs go to: the chosen one, else the image's (when writable and not the
+        demo's), else ``$CALTERM_HOME/outputs``. Never the working directory."""
+        if self.output_dir:
+            return Path(self.output_dir).expanduser().absolute()
+        if self.request.image_path and not self.demo:  # the demo's image lives in a cache
+            folder = Path(self.request.image_path.split("::", 1)[0]).expanduser().absolute().parent
+            if os.access(folder, os.W_OK | os.X_OK):
+                return folder
+        fallback = state_dir() / "outputs"
+        with contextlib.suppress(OSError):  # a write there says why it cannot, in one line
+            fallback.mkdir(parents=True, exist_ok=True)
+        return fallback
+
+    def output_path(self, name: str | os.PathLike) -> str:
+        """The path an output named ``name`` is written to: an absolute or ``~`` path as given, a
+        name or relative path inside :meth:`output_folder`; "" stays "" (nothing to write)."""
+        text = str(name).strip()
+        if not text:
+            return ""
+        path = Path(text).expanduser()
+        return str(path if path.is_absolute() else self.output_folder() / path)
 
     def effective_request(self) -> CalibrationRequest:
         """The request as the core should see it (the mask only when "use mask" is on)."""

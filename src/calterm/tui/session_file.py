@@ -6,13 +6,22 @@ Every float is written with ``repr`` precision and read back bit for bit. Result
 (geometry, per-point residuals, history), not as objects, and are rebuilt into
 :class:`CalibrationResult` without pyFAI. Apart from :mod:`calterm.tui.session` (the state and its
 keys) so each stays one idea: what the app holds, and how it is kept.
+
+Edits that come in streams (typing in a tool field, cursor moves) are saved 0.3 s after the last
+one; :func:`flush_on_signals` makes a hangup (SIGHUP: the SSH connection or the tmux pane closed)
+or a SIGTERM save that pending state synchronously before the app exits, so only SIGKILL can lose
+the last keystrokes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
+import signal
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -156,6 +165,7 @@ def session_to_dict(s: Session) -> dict:
         "circle_points": [[p.x, p.y, p.ring] for p in s.circle_points],
         "circle_result": s.circle_result,
         "outputs": dict(s.outputs),
+        "output_dir": s.output_dir,
         "tools": s.tools,
         "result_key": s.result_key,
         "points_key": s.points_key,
@@ -184,6 +194,7 @@ def session_from_dict(d: dict) -> Session:
         circle_points=tuple(ControlPoint(_float(x), _float(y), ring) for x, y, ring in d.get("circle_points", ())),
         circle_result=d.get("circle_result"),
         outputs={str(k): str(v) for k, v in (d.get("outputs") or {}).items()},
+        output_dir=str(d.get("output_dir") or ""),
         tools={str(k): v for k, v in (d.get("tools") or {}).items() if isinstance(v, dict)},
         result_key=d.get("result_key"),
         points_key=d.get("points_key"),
@@ -259,3 +270,37 @@ def remember_units(units: str) -> None:
     prefs["units"] = unit_system(units)
     with contextlib.suppress(OSError):
         save_prefs(prefs)
+# --- a hangup or a kill request saves first ---------------------------------------------------
+
+FLUSH_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+EXIT_GRACE_S = 3.0  # after the save, how long a clean exit may take on a dead terminal
+
+
+def flush_on_signals(flush: Callable[[], None], stop: Callable[[int], None],
+                     signals: tuple[signal.Signals, ...] = FLUSH_SIGNALS) -> bool:
+    """On each of ``signals``: ``flush()`` (save the session now), then ``stop(128 + signum)``.
+
+    The handlers run on the running asyncio loop (``loop.add_signal_handler``), i.e. between two
+    event handlers of the app, never in the middle of an edit. The save comes first and is
+    synchronous; the exit may need the terminal, which a hangup took away, so the process ends by
+    itself ``EXIT_GRACE_S`` later if the clean exit does not finish. False when no handler could be
+    installed (no running loop, or not the main thread: the app runs inside a test harness)."""
+    try:
+        loop = asyncio.get_running_loop()
+        for sig in signals:
+            loop.add_signal_handler(sig, _flush_and_stop, int(sig), flush, stop)
+    except (RuntimeError, ValueError, NotImplementedError):
+        return False
+    return True
+
+
+def _flush_and_stop(signum: int, flush: Callable[[], None], stop: Callable[[int], None]) -> None:
+    code = 128 + signum
+    try:
+        flush()
+    finally:
+        timer = threading.Timer(EXIT_GRACE_S, os._exit, (code,))
+        timer.daemon = True
+        timer.start()
+        with contextlib.suppress(Exception):
+            stop(code)

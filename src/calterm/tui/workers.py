@@ -7,8 +7,10 @@ with ``on_job_done`` / ``on_job_failed`` / ``on_job_cancelled`` (checking ``mess
 message then bubbles up to the app. Tests collect these messages and assert on what they carry.
 
 - :class:`JobDone` ``(record, result)``: the value the job returned.
-- :class:`JobFailed` ``(record, message)``: a :class:`CaltermError` or a bug, as one line.
-- :class:`JobCancelled` ``(record)``: esc was pressed; the job stopped at its next report.
+- :class:`JobFailed` ``(record, message)``: a :class:`CaltermError` or a bug, as one line, in the
+  app's words (the field or key to use, not the CLI flag: :mod:`calterm.tui.wording`).
+- :class:`JobCancelled` ``(record)``: esc was pressed; the job stopped at its next report (its
+  record's message stays empty: "cancelled" is the status, not a reason).
 - :class:`JobProgress` ``(record)``: at most one every 0.1 s per job; ``progress`` is the newest
   report when it is read. Every report only swaps :attr:`JobRecord.progress` (an atomic attribute
   store); the job bar polls the record ten times a second, so a flood of reports never lags the
@@ -34,6 +36,7 @@ from textual.message import Message
 from calterm.core.common.jobs import CancelToken, JobContext, Progress
 from calterm.errors import CaltermError
 from calterm.tui.core_imports import guarded
+from calterm.tui.wording import in_app_words
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -63,6 +66,15 @@ class JobRecord:
     @property
     def elapsed_s(self) -> float:
         return (self.finished or time.perf_counter()) - self.started
+
+    def outcome(self) -> str:
+        """How a finished job ended, in words: "done in 1.2 s", "cancelled after 0.4 s", "failed
+        after 2.0 s: why" (its last progress report is not repeated: the job is over)."""
+        took = f"{self.elapsed_s:.1f} s"
+        if self.status == "done":
+            return f"done in {took}"
+        text = f"{self.status} after {took}"
+        return f"{text}: {self.message}" if self.message else text
 
     def set_progress(self, progress: Progress) -> None:
         self.progress = progress  # newest wins; the UI reads it when it redraws
@@ -148,11 +160,11 @@ class JobRunner:
             try:
                 value = fn(ctx)
             except CaltermError as exc:
-                if record.cancel.is_set:
-                    self._finish(record, "cancelled", str(exc))
+                if record.cancel.is_set:  # the status says it all ("cancelled: cancelled" said it twice)
+                    self._finish(record, "cancelled", "")
                     self._post(target, JobCancelled(record))
                 else:
-                    self._finish(record, "failed", str(exc))
+                    self._finish(record, "failed", in_app_words(str(exc)))
                     self._post(target, JobFailed(record, record.message))
             except Exception as exc:  # a bug must not kill the app: one line, and the app stays usable
                 self._finish(record, "failed", f"internal error: {type(exc).__name__}: {exc}")
@@ -173,7 +185,7 @@ class JobRunner:
         if status != "done":
             severity = "warning" if status == "cancelled" else "error"
             with contextlib.suppress(RuntimeError):
-                self.app.notify(f"{record.name}: {message or status}", severity=severity, timeout=8)
+                self.app.notify(f"{record.name} {record.outcome()}", severity=severity, timeout=8, markup=False)
 
     @staticmethod
     def _post(target: MessagePump, message: JobMessage) -> None:

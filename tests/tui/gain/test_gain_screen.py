@@ -19,7 +19,7 @@ def test_gain_map_from_positions_to_exported_files(tui, isolated_home):
     pairs, truth = write_case(GainCase(binning=8, seed=3), isolated_home / "gain")
 
     async def go():
-        app = tui.open_app()
+        app = tui.open_app(["--output-dir", str(isolated_home)])  # outputs: cwd, chosen
         async with app.run_test(size=(80, 24)) as pilot:
             await tui.settle(app, pilot)
             await pilot.press("0")

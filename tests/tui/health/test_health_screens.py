@@ -44,7 +44,7 @@ def test_dark_then_mask_from_the_keyboard(tui, isolated_home):
     ref = dark_run(isolated_home / "run")
 
     async def go():
-        app = tui.open_app()
+        app = tui.open_app(["--output-dir", str(isolated_home)])  # outputs: cwd, chosen
         async with app.run_test(size=(80, 24)) as pilot:
             await tui.settle(app, pilot)
             await pilot.press("7")
@@ -211,7 +211,7 @@ def test_dark_write_checks_its_paths_first_and_logs_like_the_cli(tui, isolated_h
     (isolated_home / "afile").write_text("")
 
     async def go():
-        app = tui.open_app()
+        app = tui.open_app(["--output-dir", str(isolated_home)])  # outputs: cwd, chosen
         async with app.run_test(size=(80, 24)) as pilot:
             await tui.settle(app, pilot)
             await pilot.press("7")
@@ -258,7 +258,7 @@ def test_mask_screen_from_a_low_offset_dark_masks_what_the_dark_tells_and_refuse
     dark_run(isolated_home / "run", pedestal_range=(80, 200))
 
     async def go():
-        app = tui.open_app()
+        app = tui.open_app(["--output-dir", str(isolated_home)])  # outputs: cwd, chosen
         async with app.run_test(size=(80, 24)) as pilot:
             await tui.settle(app, pilot)
             await pilot.press("7")

@@ -80,7 +80,7 @@ class CaltermScreen(Screen):
             from calterm.inputs.values import output_path
 
             try:
-                target = output_path(path, "csv")  # checked first: nothing is written to a bad path
+                target = output_path(self.session.output_path(path), "csv")  # checked first: nothing is written to a bad path
                 version = history.write_csv(target, command="calterm tui")
             except (InputError, OSError) as exc:
                 self.notify(f"cannot write {path}: {exc}", severity="error", markup=False)

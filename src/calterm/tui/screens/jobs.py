@@ -4,6 +4,7 @@ one at a time; esc cancels the running one at its next step."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
@@ -29,7 +30,7 @@ class JobsScreen(CaltermScreen):
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#history", DataTable).add_columns("job", "outcome", "seconds", "message")
+        self.query_one("#history", DataTable).add_columns("job", "outcome", "seconds", "why")
         self._shown = None
         self.set_interval(0.2, self.tick)
 
@@ -39,22 +40,25 @@ class JobsScreen(CaltermScreen):
         bar = self.query_one("#bar", ProgressBar)
         if record is not None:
             p = record.progress
-            stage = p.stage if p else "starting"
-            counts = f" {p.done}/{p.total}" if p and p.total else ""
-            state = "running" if record.running else record.status
-            cancel = "  (esc cancels)" if record.running else ""
-            self.query_one("#stage", Static).update(
-                f"[b]{record.name}[/b] {state}: {stage}{counts}   {record.elapsed_s:.1f} s{cancel}")
-            if p and p.total:
+            if record.running:
+                stage = p.stage if p else "starting"
+                counts = f" {p.done}/{p.total}" if p and p.total else ""
+                how = f"running: {stage}{counts}   {record.elapsed_s:.1f} s  (esc cancels)"
+            else:  # the last progress report ("refine 0/50") is history: say how it ended
+                how = record.outcome()
+            self.query_one("#stage", Static).update(Text.assemble((record.name, "bold"), " ", how))
+            if record.running and p and p.total:
                 bar.update(total=p.total, progress=p.done)
             elif record.running:
                 bar.update(total=None)
-            else:
+            elif record.status == "done":
                 bar.update(total=1, progress=1)
+            else:  # cancelled or failed: the bar stops where the job stopped
+                bar.update(total=max(p.total, 1) if p else 1, progress=p.done if p and p.total else 0)
         key = (len(jobs.finished), id(jobs.finished[0]) if jobs.finished else None)
         if key != self._shown:
             self._shown = key
             table = self.query_one("#history", DataTable)
             table.clear()
             for rec in jobs.finished:
-                table.add_row(rec.name, rec.status, f"{rec.elapsed_s:.2f}", rec.message[:60])
+                table.add_row(rec.name, rec.status, f"{rec.elapsed_s:.2f}", Text(rec.message[:60]))

@@ -23,6 +23,7 @@ from textual.widgets import Checkbox, Input, Label
 from calterm.core.common.jsonable import plain_json
 from calterm.errors import InputError
 from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.wording import in_app_words
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class ToolScreen(CaltermScreen):
             for f in self.FIELDS:
                 if f.label == key and not isinstance(f.default, bool):
                     self.query_one(f"#f-{f.key}", Input).add_class("-invalid-value")
-            self.notify(str(exc), severity="error")
+            self.notify(in_app_words(str(exc)), severity="error", markup=False)
             return None
 
     def keep_report(self, report: dict) -> None:

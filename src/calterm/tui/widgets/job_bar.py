@@ -1,4 +1,5 @@
-"""The progress line of whatever job runs: stage, counts, bar, elapsed time, and how to cancel.
+"""The progress line of whatever job runs: stage, counts, bar, elapsed time, and how to cancel;
+between jobs, where outputs go (the session bar's end is cut first at 80 columns).
 
 It polls the job record ten times a second instead of receiving every report, so a job that
 reports thousands of times a second costs the interface nothing (see :mod:`calterm.tui.workers`).
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
+
+from calterm.tui.widgets.session_bar import short_folder
 
 
 class JobBar(Static):
@@ -24,14 +27,14 @@ class JobBar(Static):
         jobs = getattr(self.app, "jobs", None)
         record = jobs.current if jobs is not None else None
         if record is None:
-            text = Text(" ready: c calibrates · ctrl+p lists every action · ? keys", style="dim")
+            session = getattr(self.app, "session", None)
+            folder = f"outputs → {short_folder(session.output_folder())} · " if session is not None else ""
+            text = Text(f" ready: {folder}c calibrates · ctrl+p actions · ? keys", style="dim")
         elif record.running:
             text = self._running_text(record)
         else:
             mark, style = {"done": ("✓", "green"), "cancelled": ("■", "yellow")}.get(record.status, ("✗", "red"))
-            text = Text(f" {mark} {record.name} {record.status} in {record.elapsed_s:.1f} s", style=style)
-            if record.message:
-                text.append(f": {record.message}")
+            text = Text(f" {mark} {record.name} {record.outcome()}", style=style)
         key = text.plain
         if key != self._last:
             self._last = key

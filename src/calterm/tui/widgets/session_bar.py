@@ -1,4 +1,5 @@
-"""The top line: what is being calibrated, and the numbered screens with the current one lit."""
+"""The top line: what is being calibrated, where its outputs go (``→ folder``), and the numbered
+screens with the current one lit."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ SCREENS = (("1", "parameters", "Params"), ("2", "points", "Points"), ("3", "refi
            ("4", "jobs", "Jobs"), ("5", "results", "Results"), ("6", "circle", "Ring"), ("7", "dark", "Dark"),
            ("8", "mask", "Mask"), ("9", "align", "Align"), ("0", "gain", "Gain"))
 WIDE = 130  # below this many columns only the current screen's label is shown beside the numbers
+
+
+def short_folder(folder: Path) -> str:
+    """A folder as a user reads it: ``~/...`` under the home, ``…/last/two`` when long."""
+    text = str(folder)
+    home = str(Path.home())
+    if text == home or text.startswith(home + "/"):
+        text = "~" + text[len(home):]
+    parts = Path(text).parts
+    return text if len(text) <= 28 or len(parts) <= 3 else "…/" + "/".join(parts[-2:])
 
 
 class SessionBar(Static):
@@ -38,6 +49,7 @@ class SessionBar(Static):
         left = Text(" calterm ", style="bold reverse")
         name = Path(r.image_path).name if r.image_path else "(preparing demo…)"
         left.append(f" {name}  {r.detector or 'auto'}  {r.calibrant} {r.wavelength_m * 1e10:.4f} Å")
+        left.append(f"  → {short_folder(session.output_folder())}", style="dim")  # where s, e and w write
         right = Text()
         for key, mode, label in SCREENS:
             style = "bold reverse" if mode == self.mode else ""

@@ -30,6 +30,7 @@ from calterm.errors import InputError
 from calterm.inputs.calibrate import calibration_request
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.units import field_text, fmt, typed_in, unit
+from calterm.tui.wording import in_app_words
 
 # id, label, placeholder
 FIELDS = (
@@ -248,7 +249,7 @@ class ParametersScreen(CaltermScreen):
                 if choice.alternatives:
                     lines.append(f"[dim]also this shape: {', '.join(choice.alternatives[:4])}[/dim]")
             except Exception as exc:
-                lines.append(f"[red]{exc}[/red]")
+                lines.append(f"[red]{in_app_words(str(exc))}[/red]")
         lines.append(f"λ {fmt('wavelength', r.wavelength_m, u, unit_too=True)} = "
                      f"{fmt('energy', energy_keV(r.wavelength_m), u, unit_too=True)}")
         self.call_later(self._described, "\n".join(lines), rings, title)

@@ -346,7 +346,7 @@ class ResultsScreen(CaltermScreen):
     # --- outputs ------------------------------------------------------------------------------
     def _default(self, suffix: str) -> str:
         stem = Path(self.session.request.image_path).stem or "calibration"
-        return str(Path.cwd() / f"{stem}{suffix}")
+        return self.session.output_path(f"{stem}{suffix}")  # next to the image, or the chosen folder
 
     def action_save_poni(self) -> None:
         result = self.session.result
@@ -358,11 +358,12 @@ class ResultsScreen(CaltermScreen):
         def chosen(path: str | None) -> None:
             if not path:
                 return
+            target = self.session.output_path(path)  # a bare name goes next to the image (or the chosen folder)
 
             def save(ctx):
                 from calterm.core.calibrate.pipeline import write_poni
 
-                return path, write_poni(with_detector(result, request), Path(path).expanduser(),
+                return target, write_poni(with_detector(result, request), Path(target),
                                         command="calterm tui")
 
             self.capp.jobs.start("Save PONI", save, owner=self, kind="save-poni")

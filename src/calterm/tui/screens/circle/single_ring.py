@@ -347,7 +347,5 @@ class CircleScreen(CaltermScreen):
             self.notify("no history yet: fit first (f or a)", severity="warning")
             return
         h = History(tuple(fit["history"]["columns"]), [tuple(r) for r in fit["history"]["rows"]])
-        image = Path(self.session.request.image_path)
-        where = image.parent if self.session.request.image_path else Path.cwd()  # next to the image
-        self.export_history(h, "circle history", str(where / f"{image.stem or 'circle'}-circle.csv"),
-                            "circle_history")
+        stem = Path(self.session.request.image_path).stem or "circle"
+        self.export_history(h, "circle history", self.session.output_path(f"{stem}-circle.csv"), "circle_history")

@@ -203,7 +203,7 @@ class GainScreen(ToolScreen):
         if computed is None:
             self.notify("nothing to export: r computes the gain map first", severity="warning")
             return
-        base = self.parse(lambda v: gain_output(v["output"] or "gain", name=self.field_name))
+        base = self.parse(lambda v: gain_output(self.session.output_path(v["output"] or "gain"), name=self.field_name))
         if base is None:  # a directory that cannot be written: nothing runs
             return
         request = computed["request"]

@@ -162,7 +162,8 @@ class AlignScreen(ToolScreen):
         if aligned is None:
             self.notify("nothing to write: r aligns first", severity="warning")
             return
-        targets = self.parse(lambda v: align_outputs(v["corrected"], v["offsets"], v["geom"], name=self.field_name))
+        targets = self.parse(lambda v: align_outputs(*map(self.session.output_path, (v["corrected"], v["offsets"], v["geom"])),
+                                                     name=self.field_name))
         if targets is None:  # a wrong suffix or a directory that cannot be written: nothing runs
             return
         if not any(targets.values()):

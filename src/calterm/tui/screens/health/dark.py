@@ -143,7 +143,8 @@ class DarkScreen(ToolScreen):
         if result is None:
             self.notify("nothing to write: r computes the statistics first", severity="warning")
             return
-        targets = self.parse(lambda v: dark_outputs({name: v[name] for name in SHOWN}, name=self.field_name))
+        targets = self.parse(lambda v: dark_outputs({name: self.session.output_path(v[name]) for name in SHOWN},
+                                                    name=self.field_name))
         if targets is None:  # nothing filled, a wrong suffix or a directory that cannot be written
             return
         lists = self.result_lists

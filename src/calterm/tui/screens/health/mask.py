@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from calterm.errors import InputError
 from calterm.tui.screens.tool_form import Field, ToolScreen
 from calterm.tui.widgets.flag_map import FlagMap
+from calterm.tui.wording import in_app_words
 
 BOUNDS = ("average_min", "average_max", "std_min", "std_max", "bright_max_min")  # as inputs.health.MASK_BOUNDS
 
@@ -120,7 +121,7 @@ class MaskScreen(ToolScreen):
         try:
             result = build_mask_from_files(request.sources, request.rules, read=self._read)
         except Exception as exc:  # a wrong path or shape: said in the summary, the form stays usable
-            message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+            message = in_app_words(str(exc)) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
             self.call_later(self._failed, message)
             return
         self.call_later(self._show, result, request)
@@ -161,7 +162,7 @@ class MaskScreen(ToolScreen):
         if result is None:
             self.notify("no mask yet: fill the statistics images (r rebuilds)", severity="warning")
             return
-        out = self.parse(lambda v: mask_output(v["output"], name=self.field_name))
+        out = self.parse(lambda v: mask_output(self.session.output_path(v["output"]), name=self.field_name))
         if out is None:  # no path, a wrong suffix or a directory that cannot be written: nothing runs
             return
         request, good = self.result_request, bool(self.values()["good"])
