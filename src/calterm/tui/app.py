@@ -7,6 +7,15 @@ result that no longer belongs to the inputs (saying so), then saves the session 
 anything else happens, so a killed terminal loses nothing and no screen shows a stale result.
 Jobs report back as typed messages (:mod:`calterm.tui.workers`); the app handles its own
 (the demo, the calibration) and every screen's job message bubbles through it.
+
+Keys are routed in the order they were typed: a key that moves focus or switches screens (tab,
+shift+tab, the screen digits, alt+digit, ctrl+pageup/pagedown) is a *priority* binding, handled
+the moment the app receives it. Textual forwards every other key to the widget focused at that
+moment and runs ordinary bindings only when the key bubbles back, after the keys behind it were
+already forwarded: `a.edf` Tab `b.edf` sent in one burst (tmux, a fast typist, an unbracketed
+paste) used to land in one field. A digit switches screens only when no text field has focus
+(alt+digit always does); a bracketed paste goes into the focused field only, first line, tabs as
+spaces, and is dropped with a note when no field has focus.
 """
 
 from __future__ import annotations
@@ -16,17 +25,21 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from textual import events
+from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import ModalScreen
 from textual.signal import Signal
 
-from calterm.tui.commands import COMMANDS
+from calterm.tui.commands import COMMANDS, screen_commands
 from calterm.tui.preview_data import ImageCache
-from calterm.tui.screens.help import HelpScreen
+from calterm.tui.screens.help import HelpScreen, help_sections
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import Session, request_key
 from calterm.tui.session_file import load_prefs, save_prefs, save_session
 from calterm.tui.themes import DEFAULT_THEME, load_themes
+from calterm.tui.widgets.tab_bar import screen_labels
 from calterm.tui.workers import JobCancelled, JobDone, JobFailed, JobRunner
 
 # mode -> (module, class); a screen's module (and its plotting widgets) is imported when the screen
@@ -36,7 +49,7 @@ SCREENS = {"parameters": ("calibrate.parameters", "ParametersScreen"), "points":
            "results": ("calibrate.results", "ResultsScreen"), "circle": ("circle.single_ring", "CircleScreen"),
            "dark": ("health.dark", "DarkScreen"), "mask": ("health.mask", "MaskScreen"),
            "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen")}
-SCREEN_KEYS = "1234567890"  # the screens' keys, in the order of SCREENS
+SCREEN_KEYS = "1234567890"  # the first ten screens' keys, in the order of SCREENS; further screens: ctrl+pagedown
 
 
 def _screen_factory(mode: str):
@@ -56,7 +69,14 @@ class CaltermApp(App):
     TITLE = "calterm"
     MODES = SCREEN_CLASSES  # type: ignore[assignment]
     BINDINGS = [
-        *(Binding(key, f"switch('{mode}')", mode, show=False) for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=True)),
+        *(Binding(key, f"screen_key('{mode}')", mode, show=False, priority=True)
+          for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=False)),
+        *(Binding(f"alt+{key}", f"screen_key('{mode}', True)", mode, show=False, priority=True)
+          for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=False)),
+        Binding("ctrl+pagedown", "next_screen(1)", "Next screen", show=False, priority=True),
+        Binding("ctrl+pageup", "next_screen(-1)", "Previous screen", show=False, priority=True),
+        Binding("tab", "focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
         Binding("c", "calibrate", "Calibrate"),
         Binding("f5", "calibrate", "Calibrate", show=False, priority=True),
         Binding("question_mark,f1", "help", "Keys"),
@@ -166,6 +186,39 @@ class CaltermApp(App):
             self.session.screen = mode
             self.changed("", debounce=True)
 
+    def action_screen_key(self, mode: str, modifier: bool = False) -> None:
+        """A screen key: never under a dialog, and a bare digit never while a text field has focus
+        (SkipAction hands the key on to the field, in order)."""
+        if isinstance(self.screen, ModalScreen) or (not modifier and self._text_field_focused()):
+            raise SkipAction()
+        self.action_switch(mode)
+
+    def action_next_screen(self, step: int) -> None:
+        if isinstance(self.screen, ModalScreen):
+            raise SkipAction()
+        modes = list(SCREEN_CLASSES)
+        here = modes.index(self.current_mode) if self.current_mode in modes else 0
+        self.action_switch(modes[(here + step) % len(modes)])
+
+    def _text_field_focused(self) -> bool:
+        return self.focused is not None and any(c.__name__ in ("Input", "TextArea") for c in type(self.focused).__mro__)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            self._paste(event.text)
+            return
+        await super().on_event(event)
+
+    def _paste(self, text: str) -> None:
+        """A bracketed paste: into the focused text field only, never read as keys or actions."""
+        if not self._text_field_focused():
+            self.notify("paste ignored: no field has focus (tab to a field first)", severity="warning")
+            return
+        lines = text.splitlines() or [""]
+        if len([line for line in lines if line.strip()]) > 1:
+            self.notify(f"pasted the first line only ({len(lines) - 1} more left out)", severity="warning")
+        self.focused._forward_event(events.Paste(lines[0].replace("\t", " ")))  # type: ignore[union-attr]
+
     def action_calibrate(self) -> None:
         if self.session.invalid_fields:  # a field the calibration needs does not parse: nothing runs
             self.notify(f"not calibrating: {next(iter(self.session.invalid_fields.values()))}", severity="error",
@@ -189,11 +242,11 @@ class CaltermApp(App):
             self.notify("no job is running")
 
     def action_help(self) -> None:
-        mode = self.current_mode
-        screen = self.screen
-        keys = [(c.key, c.title) for c in COMMANDS if c.key and c.mode in (None, mode)]
-        about = getattr(screen, "HELP", "")
-        self.push_screen(HelpScreen(f"Keys: {mode}", about, keys))
+        if isinstance(self.screen, ModalScreen):
+            return
+        mode, screen = self.current_mode, self.screen
+        keys, sections = help_sections(mode, screen, COMMANDS)
+        self.push_screen(HelpScreen(f"Keys: {mode}", getattr(screen, "HELP", ""), keys, sections))
 
     def action_open_image(self) -> None:
         def opened(path: str | None) -> None:
@@ -212,7 +265,7 @@ class CaltermApp(App):
 
     # --- command palette: every command of the table ------------------------------------------
     def get_system_commands(self, screen):
-        for c in COMMANDS:
+        for c in (*COMMANDS, *screen_commands(list(SCREEN_CLASSES), lambda mode: screen_labels(mode)[0])):
             yield SystemCommand(c.title, f"{c.help}  [{c.key}]" if c.key else c.help, partial(self._run_command, c))
         yield from super().get_system_commands(screen)
 
