@@ -12,13 +12,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from calterm.core.calibrate.model import PEAK_METHODS
 from calterm.core.common.geometry import PARAMS
 from calterm.errors import InputError
 from calterm.inputs.calibrate import calibration_request
 from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.widgets.checkbox import Checkbox
 
 UNITS = {"dist": "m", "poni1": "m", "poni2": "m", "rot1": "rad", "rot2": "rad", "rot3": "rad", "wavelength": "m"}
 
