@@ -98,19 +98,23 @@ class CaltermApp(App):
         self._after_ready: list = []
         self._save_timer = None
         self._save_error_shown = False
+        # the theme is chosen before the app starts: set in on_mount it made Textual build and
+        # apply the whole stylesheet twice before the first screen
+        for theme_obj in load_themes():
+            self.register_theme(theme_obj)
+        wanted = theme or load_prefs().get("theme") or DEFAULT_THEME
+        if wanted in self.available_themes:
+            self.theme = wanted
 
     # --- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:
-        for theme in load_themes():
-            self.register_theme(theme)
-        wanted = self._requested_theme or load_prefs().get("theme") or DEFAULT_THEME
-        if wanted in self.available_themes:
-            self.theme = wanted
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._drop_stale()  # a resumed session shows only what still belongs to its inputs
         self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
         if self._prepare_demo:
-            self.jobs.start("Prepare demo", _demo_request, kind="demo")
+            # after the first paint: the job's thread imports the engine, which would hold the GIL
+            # while the first screen is still being laid out
+            self.call_after_refresh(self.jobs.start, "Prepare demo", _demo_request, kind="demo")
         else:
             self.changed("all")
 
