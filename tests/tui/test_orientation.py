@@ -118,3 +118,13 @@ def test_checkboxes_read_checked_and_unchecked_without_colour(tui):
             await tui.settle(app, pilot)
 
     asyncio.run(go())
+
+
+def test_the_contrast_theme_names_its_muted_text_cursor_and_footer_colours_in_the_16_colour_palette():
+    from calterm.tui.themes import load_themes
+
+    ansi = {"#000000", "#800000", "#008000", "#808000", "#000080", "#800080", "#008080", "#C0C0C0",
+            "#808080", "#FF0000", "#00FF00", "#FFFF00", "#0000FF", "#FF00FF", "#00FFFF", "#FFFFFF"}
+    variables = {t.name: t for t in load_themes()}["calterm-contrast"].variables
+    for name in ("text-muted", "footer-key-foreground", "block-cursor-background", "input-selection-background"):
+        assert variables[name].upper() in ansi, name  # not Textual's alpha blends, which fall between palette colours

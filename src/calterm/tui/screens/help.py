@@ -49,7 +49,9 @@ class HelpScreen(ModalScreen[None]):
 
 NAVIGATION = (("1-9, 0", "the first ten screens (when no text field has focus)"),
               ("alt+1-9, alt+0", "the same screens from anywhere, a text field included"),
-              ("tab / shift+tab", "next / previous field"),
+              ("tab / shift+tab", "next / previous field (keys typed fast still land in order)"),
+              ("enter / = / a", "place a point only when the image view has focus (tab to it); never with no focus"),
+              ("paste", "goes into the focused field only (first line); ignored when no field has focus"),
               ("esc", "cancel the running job, or leave the field"),
               ("ctrl+p", "command palette: every action and screen by name"))
 
