@@ -68,8 +68,8 @@ def help_sections(mode: str, screen, commands) -> tuple[list[tuple[str, str]], l
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     tabs = [(str(getattr(pane, "_title", "") or pane.id), pane.id or "") for pane in screen.query("TabPane")]
     if tabs:
-        sections.append(("Sub-tabs (left/right on the tab row, or click)",
-                         [(f"{i}", f"{title}") for i, (title, _id) in enumerate(tabs, 1)]))
+        sections.append(("Sub-tabs: left / right on the tab row (shift+tab reaches it), or a click",
+                         [("←/→" if i == 0 else "", title) for i, (title, _id) in enumerate(tabs)]))
     sections.append(("Everywhere", [(c.key, c.title) for c in commands if c.key and c.mode is None]))
     sections.append(("Moving around", list(NAVIGATION)))
     return mine, sections
