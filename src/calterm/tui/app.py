@@ -110,7 +110,7 @@ class CaltermApp(App):
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._drop_stale()  # a resumed session shows only what still belongs to its inputs
-        self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
+        self.switch_mode(self.session.screen if self.session.screen in self.MODES else "parameters")
         if self._prepare_demo:
             # after the first paint: the job's thread imports the engine, which would hold the GIL
             # while the first screen is still being laid out
@@ -185,7 +185,7 @@ class CaltermApp(App):
 
     # --- actions shared by every screen -------------------------------------------------------
     def action_switch(self, mode: str) -> None:
-        if mode in SCREEN_CLASSES and self.current_mode != mode:
+        if mode in self.MODES and self.current_mode != mode:
             self.switch_mode(mode)
             self.session.screen = mode
             self.changed("", debounce=True)
@@ -200,7 +200,7 @@ class CaltermApp(App):
     def action_next_screen(self, step: int) -> None:
         if isinstance(self.screen, ModalScreen):
             raise SkipAction()
-        modes = list(SCREEN_CLASSES)
+        modes = list(self.MODES)
         here = modes.index(self.current_mode) if self.current_mode in modes else 0
         self.action_switch(modes[(here + step) % len(modes)])
 
@@ -269,7 +269,7 @@ class CaltermApp(App):
 
     # --- command palette: every command of the table ------------------------------------------
     def get_system_commands(self, screen):
-        for c in (*COMMANDS, *screen_commands(list(SCREEN_CLASSES), lambda mode: screen_labels(mode)[0])):
+        for c in (*COMMANDS, *screen_commands(list(self.MODES), lambda mode: screen_labels(mode)[0])):
             yield SystemCommand(c.title, f"{c.help}  [{c.key}]" if c.key else c.help, partial(self._run_command, c))
         yield from super().get_system_commands(screen)
 

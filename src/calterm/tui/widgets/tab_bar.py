@@ -1,7 +1,7 @@
 """The screen tabs: every screen named, the current one lit, in as many columns as there are.
 
-Labels shrink in steps (full, short, three letters) until the whole row fits, so at 80 columns
-every screen is still named. The first ten screens carry their digit key (1-9, 0); any further
+Labels shrink (full, then short, then the widest ones to three letters, one at a time) until the
+whole row fits, so at 80 columns every screen is still named. The first ten screens carry their digit key (1-9, 0); any further
 screen (the list comes from the app's modes, so a new screen appears here by itself) has no digit
 and is reached with ctrl+pageup / ctrl+pagedown, a click on its tab, or the command palette.
 """
@@ -33,11 +33,14 @@ def screen_labels(mode: str) -> tuple[str, ...]:
 
 
 def tab_text(modes: list[str], current: str, width: int) -> Text:
-    """The widest row of tabs that fits ``width`` columns (the narrowest labels otherwise)."""
-    for level in range(3):
+    """The row of tabs that fits ``width`` columns: every label full if they fit, else short, and
+    then the widest of the other screens' labels narrowed one at a time (the current one last)."""
+    levels = [0] * len(modes)
+
+    def row() -> Text:
         text = Text()
         for i, mode in enumerate(modes):
-            key, label = screen_key(i), screen_labels(mode)[level]
+            key, label = screen_key(i), screen_labels(mode)[levels[i]]
             lit = mode == current
             style = Style(bold=True, reverse=True) if lit else Style()
             click = Style(meta={"@click": f"app.switch('{mode}')"})
@@ -45,8 +48,21 @@ def tab_text(modes: list[str], current: str, width: int) -> Text:
             if key:
                 text.append(key, style=style + Style(bold=True, underline=not lit) + click)
             text.append(label, style=style + click)
-        if text.cell_len <= width:
-            return text
+        return text
+
+    text = row()
+    if text.cell_len <= width:
+        return text
+    levels = [1] * len(modes)
+    text = row()
+    while text.cell_len > width:
+        narrowable = [i for i, mode in enumerate(modes) if levels[i] < 2]
+        if not narrowable:
+            break
+        # the widest label first, the current screen's only when nothing else is left
+        i = max(narrowable, key=lambda j: (modes[j] != current, len(screen_labels(modes[j])[levels[j]])))
+        levels[i] += 1
+        text = row()
     return text
 
 
