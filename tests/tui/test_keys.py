@@ -11,7 +11,7 @@ import asyncio
 from textual import events
 from textual.widgets import Input
 
-KEY_NAMES = {",": "comma", ".": "full_stop", "_": "underscore", "\t": "tab", "\r": "enter"}
+KEY_NAMES = {",": "comma", ".": "full_stop", "_": "underscore", "\t": "tab", "\r": "enter", "\x1b": "escape"}
 
 
 async def burst(pilot, text: str) -> None:
@@ -186,6 +186,24 @@ def test_screens_past_the_tenth_are_named_and_reached_by_ctrl_pagedown_and_the_p
             await pilot.press("enter")
             await pilot.pause(0.5)
             assert app.current_mode == "series"
+            await tui.settle(app, pilot)
+
+    asyncio.run(go())
+
+
+def test_esc_then_a_digit_in_one_burst_leaves_the_field_then_switches(tui):
+    async def go():
+        app = tui.open_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("7")
+            await pilot.pause(0.3)
+            field = app.screen.query_one("#f-average", Input)
+            field.focus()
+            await pilot.pause(0.1)
+            await burst(pilot, "d.edf\x1b2")
+            assert field.value == "d.edf"  # main: "d.edf2", the 2 reached the field before esc left it
+            assert app.current_mode == "points"
             await tui.settle(app, pilot)
 
     asyncio.run(go())

@@ -9,7 +9,7 @@ Jobs report back as typed messages (:mod:`calterm.tui.workers`); the app handles
 (the demo, the calibration) and every screen's job message bubbles through it.
 
 Keys are routed in the order they were typed: a key that moves focus or switches screens (tab,
-shift+tab, the screen digits, alt+digit, ctrl+pageup/pagedown) is a *priority* binding, handled
+shift+tab, esc, the screen digits, alt+digit, ctrl+pageup/pagedown) is a *priority* binding, handled
 the moment the app receives it. Textual forwards every other key to the widget focused at that
 moment and runs ordinary bindings only when the key bubbles back, after the keys behind it were
 already forwarded: `a.edf` Tab `b.edf` sent in one burst (tmux, a fast typist, an unbracketed
@@ -80,7 +80,7 @@ class CaltermApp(App):
         Binding("c", "calibrate", "Calibrate"),
         Binding("f5", "calibrate", "Calibrate", show=False, priority=True),
         Binding("question_mark,f1", "help", "Keys"),
-        Binding("escape", "escape", "Cancel", show=False),
+        Binding("escape", "escape", "Cancel", show=False, priority=True),
         Binding("ctrl+o", "open_image", "Open", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -216,7 +216,7 @@ class CaltermApp(App):
     def _paste(self, text: str) -> None:
         """A bracketed paste: into the focused text field only, never read as keys or actions."""
         if not self._text_field_focused():
-            self.notify("paste ignored: no field has focus (tab to a field first)", severity="warning")
+            self.notify("paste ignored: no text field has focus (tab to one first)", severity="warning")
             return
         lines = text.splitlines() or [""]
         if len([line for line in lines if line.strip()]) > 1:
@@ -236,10 +236,18 @@ class CaltermApp(App):
         self.jobs.start("Calibrate", partial(_calibrate, request), kind="calibrate", key=request_key(request))
 
     def action_escape(self) -> None:
+        """Cancel the running job, else leave the text field (at once: the keys behind esc go to
+        the screen); dialogs and open drop-downs get their own esc (SkipAction)."""
+        focused = self.focused
+        if isinstance(self.screen, ModalScreen) or (
+                focused is not None and any(c.__name__ == "SelectOverlay" for c in type(focused).__mro__)):
+            raise SkipAction()
         if self.jobs.cancel():
             self.notify("cancelling…")
-        elif self.focused is not None and self.focused.__class__.__name__ == "Input":
+        elif self._text_field_focused():
             self.screen.set_focus(None)
+        else:
+            raise SkipAction()
 
     def action_cancel_job(self) -> None:
         if not self.jobs.cancel():
