@@ -7,6 +7,15 @@ result that no longer belongs to the inputs (saying so), then saves the session 
 anything else happens, so a killed terminal loses nothing and no screen shows a stale result.
 Jobs report back as typed messages (:mod:`calterm.tui.workers`); the app handles its own
 (the demo, the calibration) and every screen's job message bubbles through it.
+
+Keys are routed in the order they were typed: a key that moves focus or switches screens (tab,
+shift+tab, esc, the screen digits, alt+digit, ctrl+pageup/pagedown) is a *priority* binding, handled
+the moment the app receives it. Textual forwards every other key to the widget focused at that
+moment and runs ordinary bindings only when the key bubbles back, after the keys behind it were
+already forwarded: `a.edf` Tab `b.edf` sent in one burst (tmux, a fast typist, an unbracketed
+paste) used to land in one field. A digit switches screens only when no text field has focus
+(alt+digit always does); a bracketed paste goes into the focused field only, first line, tabs as
+spaces, and is dropped with a note when no field has focus.
 """
 
 from __future__ import annotations
@@ -16,13 +25,16 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from textual import events
+from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import ModalScreen
 from textual.signal import Signal
 
-from calterm.tui.commands import COMMANDS
+from calterm.tui.commands import COMMANDS, screen_commands
 from calterm.tui.preview_data import ImageCache
-from calterm.tui.screens.help import HelpScreen
+from calterm.tui.screens.help import HelpScreen, help_sections
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import Session, request_key
 from calterm.tui.session_file import (
@@ -34,6 +46,7 @@ from calterm.tui.session_file import (
     save_session,
 )
 from calterm.tui.themes import DEFAULT_THEME, load_themes
+from calterm.tui.widgets.tab_bar import screen_labels
 from calterm.tui.workers import JobCancelled, JobDone, JobFailed, JobRunner
 
 # mode -> (module, class); a screen's module (and its plotting widgets) is imported when the screen
@@ -43,7 +56,7 @@ SCREENS = {"parameters": ("calibrate.parameters", "ParametersScreen"), "points":
            "results": ("calibrate.results", "ResultsScreen"), "circle": ("circle.single_ring", "CircleScreen"),
            "dark": ("health.dark", "DarkScreen"), "mask": ("health.mask", "MaskScreen"),
            "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen")}
-SCREEN_KEYS = "1234567890"  # the screens' keys, in the order of SCREENS
+SCREEN_KEYS = "1234567890"  # the first ten screens' keys, in the order of SCREENS; further screens: ctrl+pagedown
 
 
 def _screen_factory(mode: str):
@@ -63,11 +76,18 @@ class CaltermApp(App):
     TITLE = "calterm"
     MODES = SCREEN_CLASSES  # type: ignore[assignment]
     BINDINGS = [
-        *(Binding(key, f"switch('{mode}')", mode, show=False) for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=True)),
+        *(Binding(key, f"screen_key('{mode}')", mode, show=False, priority=True)
+          for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=False)),
+        *(Binding(f"alt+{key}", f"screen_key('{mode}', True)", mode, show=False, priority=True)
+          for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=False)),
+        Binding("ctrl+pagedown", "next_screen(1)", "Next screen", show=False, priority=True),
+        Binding("ctrl+pageup", "next_screen(-1)", "Previous screen", show=False, priority=True),
+        Binding("tab", "focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
         Binding("c", "calibrate", "Calibrate"),
         Binding("f5", "calibrate", "Calibrate", show=False, priority=True),
         Binding("question_mark,f1", "help", "Keys"),
-        Binding("escape", "escape", "Cancel", show=False),
+        Binding("escape", "escape", "Cancel", show=False, priority=True),
         Binding("ctrl+o", "open_image", "Open", show=False),
         Binding("u", "toggle_units", "Units", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -86,21 +106,25 @@ class CaltermApp(App):
         self._after_ready: list = []
         self._save_timer = None
         self._save_error_shown = False
+        # the theme is chosen before the app starts: set in on_mount it made Textual build and
+        # apply the whole stylesheet twice before the first screen
+        for theme_obj in load_themes():
+            self.register_theme(theme_obj)
+        wanted = theme or load_prefs().get("theme") or DEFAULT_THEME
+        if wanted in self.available_themes:
+            self.theme = wanted
 
     # --- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:
-        for theme in load_themes():
-            self.register_theme(theme)
-        wanted = self._requested_theme or load_prefs().get("theme") or DEFAULT_THEME
-        if wanted in self.available_themes:
-            self.theme = wanted
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.session.units = self.session.units or preferred_units()  # a new session: the last one chosen
         flush_on_signals(self.flush, lambda code: self.exit(return_code=code))  # SIGHUP, SIGTERM
         self._drop_stale()  # a resumed session shows only what still belongs to its inputs
-        self.switch_mode(self.session.screen if self.session.screen in SCREEN_CLASSES else "parameters")
+        self.switch_mode(self.session.screen if self.session.screen in self.MODES else "parameters")
         if self._prepare_demo:
-            self.jobs.start("Prepare demo", _demo_request, kind="demo")
+            # after the first paint: the job's thread imports the engine, which would hold the GIL
+            # while the first screen is still being laid out
+            self.call_after_refresh(self.jobs.start, "Prepare demo", _demo_request, kind="demo")
         else:
             self.changed("all")
 
@@ -178,10 +202,43 @@ class CaltermApp(App):
 
     # --- actions shared by every screen -------------------------------------------------------
     def action_switch(self, mode: str) -> None:
-        if mode in SCREEN_CLASSES and self.current_mode != mode:
+        if mode in self.MODES and self.current_mode != mode:
             self.switch_mode(mode)
             self.session.screen = mode
             self.changed("", debounce=True)
+
+    def action_screen_key(self, mode: str, modifier: bool = False) -> None:
+        """A screen key: never under a dialog, and a bare digit never while a text field has focus
+        (SkipAction hands the key on to the field, in order)."""
+        if isinstance(self.screen, ModalScreen) or (not modifier and self._text_field_focused()):
+            raise SkipAction()
+        self.action_switch(mode)
+
+    def action_next_screen(self, step: int) -> None:
+        if isinstance(self.screen, ModalScreen):
+            raise SkipAction()
+        modes = list(self.MODES)
+        here = modes.index(self.current_mode) if self.current_mode in modes else 0
+        self.action_switch(modes[(here + step) % len(modes)])
+
+    def _text_field_focused(self) -> bool:
+        return self.focused is not None and any(c.__name__ in ("Input", "TextArea") for c in type(self.focused).__mro__)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            self._paste(event.text)
+            return
+        await super().on_event(event)
+
+    def _paste(self, text: str) -> None:
+        """A bracketed paste: into the focused text field only, never read as keys or actions."""
+        if not self._text_field_focused():
+            self.notify("paste ignored: no text field has focus (tab to one first)", severity="warning")
+            return
+        lines = text.splitlines() or [""]
+        if len([line for line in lines if line.strip()]) > 1:
+            self.notify(f"pasted the first line only ({len(lines) - 1} more left out)", severity="warning")
+        self.focused._forward_event(events.Paste(lines[0].replace("\t", " ")))  # type: ignore[union-attr]
 
     def action_calibrate(self) -> None:
         if self.session.invalid_fields:  # a field the calibration needs does not parse: nothing runs
@@ -196,21 +253,29 @@ class CaltermApp(App):
         self.jobs.start("Calibrate", partial(_calibrate, request), kind="calibrate", key=request_key(request))
 
     def action_escape(self) -> None:
+        """Cancel the running job, else leave the text field (at once: the keys behind esc go to
+        the screen); dialogs and open drop-downs get their own esc (SkipAction)."""
+        focused = self.focused
+        if isinstance(self.screen, ModalScreen) or (
+                focused is not None and any(c.__name__ == "SelectOverlay" for c in type(focused).__mro__)):
+            raise SkipAction()
         if self.jobs.cancel():
             self.notify("cancelling…")
-        elif self.focused is not None and self.focused.__class__.__name__ == "Input":
+        elif self._text_field_focused():
             self.screen.set_focus(None)
+        else:
+            raise SkipAction()
 
     def action_cancel_job(self) -> None:
         if not self.jobs.cancel():
             self.notify("no job is running")
 
     def action_help(self) -> None:
-        mode = self.current_mode
-        screen = self.screen
-        keys = [(c.key, c.title) for c in COMMANDS if c.key and c.mode in (None, mode)]
-        about = getattr(screen, "HELP", "")
-        self.push_screen(HelpScreen(f"Keys: {mode}", about, keys))
+        if isinstance(self.screen, ModalScreen):
+            return
+        mode, screen = self.current_mode, self.screen
+        keys, sections = help_sections(mode, screen, COMMANDS)
+        self.push_screen(HelpScreen(f"Keys: {mode}", getattr(screen, "HELP", ""), keys, sections))
 
     def action_toggle_units(self) -> None:
         """Every screen between mm/mrad/°/Å and PONI units (m, rad); kept in the session and the prefs."""
@@ -256,7 +321,7 @@ class CaltermApp(App):
 
     # --- command palette: every command of the table ------------------------------------------
     def get_system_commands(self, screen):
-        for c in COMMANDS:
+        for c in (*COMMANDS, *screen_commands(list(self.MODES), lambda mode: screen_labels(mode)[0])):
             yield SystemCommand(c.title, f"{c.help}  [{c.key}]" if c.key else c.help, partial(self._run_command, c))
         yield from super().get_system_commands(screen)
 

@@ -1,5 +1,7 @@
 """Every action of the app in one table: the command palette and the help screen read it, so an
-action cannot exist without being findable (posting's lesson). The screens bind the same keys."""
+action cannot exist without being findable (posting's lesson). The screens bind the same keys.
+A screen without its own "Go to" entry (a screen added to the app later) still gets one in the
+palette: :func:`screen_commands` fills the gaps from the app's list of screens."""
 
 from __future__ import annotations
 
@@ -31,6 +33,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("Go to panel alignment", "quadrant / panel shifts from powder rings", "9", None, "app.switch('align')"),
     Command("Go to gain map", "gain map from amorphous scattering at several positions", "0", None,
             "app.switch('gain')"),
+    Command("Next screen", "the screen to the right in the tab bar (every screen, the ones past 0 too)",
+            "ctrl+pagedown", None, "app.next_screen(1)"),
+    Command("Previous screen", "the screen to the left in the tab bar", "ctrl+pageup", None,
+            "app.next_screen(-1)"),
     Command("Cancel the running job", "stop the job at its next step", "esc", None, "app.cancel_job"),
     Command("Show keys", "every key of this screen and of the app", "? / f1", None, "app.help"),
     Command("Open image", "calibrate another image (keeps the other settings)", "ctrl+o", None, "app.open_image"),
@@ -94,3 +100,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("Quit", "leave calterm (the session is saved; calterm --resume reopens it)", "ctrl+q", None,
             "app.quit"),
 )
+
+
+def screen_commands(modes: list[str], label) -> list[Command]:
+    """A "Go to" command for every screen in ``modes`` that the table above does not name."""
+    named = {c.action for c in COMMANDS}
+    return [Command(f"Go to {label(mode)}", f"the {label(mode)} screen", "", None, f"app.switch('{mode}')")
+            for mode in modes if f"app.switch('{mode}')" not in named]

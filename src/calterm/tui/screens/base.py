@@ -1,6 +1,12 @@
-"""What every screen shares: the session line on top, the job line and the keys at the bottom,
-a refresh whenever the session changes (the app publishes what changed), and image previews read
-off the event loop, delivered as a typed :class:`PreviewLoaded` message."""
+"""What every screen shares: the session line and the screen tabs on top, the job line and the keys
+at the bottom, a refresh whenever the session changes (the app publishes what changed), image
+previews read off the event loop, delivered as a typed :class:`PreviewLoaded` message, and the
+rule that keys which place points act only on the image view that has focus.
+
+Keys with no focus: digits switch screens (as the tab bar shows), but ``enter``, ``=`` and ``a``
+never place a point unless the image view has focus (a number typed with no field focused must
+not end in a point at the cursor); the footer shows them dimmed until then.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from calterm.tui.core_imports import guarded
 from calterm.tui.preview_data import image_key, ring_geometry, ring_model
 from calterm.tui.widgets.job_bar import JobBar
 from calterm.tui.widgets.session_bar import SessionBar
+from calterm.tui.widgets.tab_bar import TabBar
 
 if TYPE_CHECKING:
     from calterm.tui.preview_data import PreviewImage, RingModel
@@ -34,6 +41,9 @@ class PreviewLoaded(Message):
 class CaltermScreen(Screen):
     MODE = ""
     HELP = ""  # one paragraph shown by the help screen above the key list
+    # actions that place a point where the image view's cursor is: only with the image view focused
+    POINT_ACTIONS = frozenset({"add_point", "add_point_exact", "grow_ring"})
+    IMAGE_VIEWS = ("ImagePreview",)  # by class name: the first screen never imports the image widgets
 
     @property
     def capp(self):
@@ -50,12 +60,23 @@ class CaltermScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield SessionBar(self.MODE)
+        yield TabBar(self.MODE)
         yield from self.compose_body()
         yield JobBar()
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A point action runs only when an image view has focus (None: shown dimmed, not run)."""
+        if action in self.POINT_ACTIONS and not self.image_view_focused():
+            return None
+        return True
+
+    def image_view_focused(self) -> bool:
+        focused = self.focused
+        return focused is not None and any(c.__name__ in self.IMAGE_VIEWS for c in type(focused).__mro__)
 
     # --- what two screens do alike ---------------------------------------------------------------
     def typed_xy(self, text: str) -> tuple[float, float] | None:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import Checkbox, Input, Label
+from textual.widgets import Input, Label
 
 from calterm.core.common.jsonable import plain_json
 from calterm.errors import InputError
 from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.widgets.checkbox import Checkbox
 from calterm.tui.wording import in_app_words
 
 

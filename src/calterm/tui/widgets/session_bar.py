@@ -1,5 +1,7 @@
-"""The top line: what is being calibrated, where its outputs go (``→ folder``), and the numbered
-screens with the current one lit."""
+"""The top line: what is being calibrated and where its outputs go (``→ folder``). The calibrant
+and the wavelength are never cut (they decide every ring on screen); the image name, the detector
+and the output folder give way first, with an ellipsis. The screens' tabs are on the line below
+(:mod:`calterm.tui.widgets.tab_bar`)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,9 @@ from textual.widgets import Static
 
 from calterm.tui.session import Session
 
-SCREENS = (("1", "parameters", "Params"), ("2", "points", "Points"), ("3", "refinement", "Refine"),
-           ("4", "jobs", "Jobs"), ("5", "results", "Results"), ("6", "circle", "Ring"), ("7", "dark", "Dark"),
-           ("8", "mask", "Mask"), ("9", "align", "Align"), ("0", "gain", "Gain"))
-WIDE = 130  # below this many columns only the current screen's label is shown beside the numbers
+
+def wavelength_text(wavelength_m: float) -> str:
+    return f"λ {wavelength_m * 1e10:.4f} Å" if wavelength_m else "λ not set"
 
 
 def short_folder(folder: Path) -> str:
@@ -28,7 +29,7 @@ def short_folder(folder: Path) -> str:
 
 
 class SessionBar(Static):
-    """Image, detector, calibrant and wavelength on the left; screen numbers on the right."""
+    """`calterm  IMAGE  DETECTOR` (cut first) then `CALIBRANT  λ 0.3344 Å` (never cut)."""
 
     DEFAULT_CSS = """
     SessionBar { height: 1; background: $panel; color: $foreground; }
@@ -48,15 +49,11 @@ class SessionBar(Static):
         r = session.request
         left = Text(" calterm ", style="bold reverse")
         name = Path(r.image_path).name if r.image_path else "(preparing demo…)"
-        left.append(f" {name}  {r.detector or 'auto'}  {r.calibrant} {r.wavelength_m * 1e10:.4f} Å")
+        left.append(f" {name}  {r.detector or 'auto'}")
         left.append(f"  → {short_folder(session.output_folder())}", style="dim")  # where s, e and w write
-        right = Text()
-        for key, mode, label in SCREENS:
-            style = "bold reverse" if mode == self.mode else ""
-            right.append(f"{key}", style="bold " + style)
-            if mode == self.mode or self.size.width >= WIDE:
-                right.append(f"{label}", style=style)
-            right.append(" ")
+        right = Text(f"{r.calibrant or 'no calibrant'}  ", style="bold")
+        right.append(wavelength_text(r.wavelength_m), style="bold")
+        right.append(" ")
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(no_wrap=True, justify="right")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
-from textual.widgets import Checkbox, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from calterm.core.calibrate.model import PEAK_METHODS
 from calterm.core.common.geometry import PARAMS
@@ -22,6 +22,7 @@ from calterm.errors import InputError
 from calterm.inputs.calibrate import calibration_request, parse_bound
 from calterm.tui.screens.base import CaltermScreen
 from calterm.tui.units import PARAM_QUANTITY, field_text, header, typed_in, unit
+from calterm.tui.widgets.checkbox import Checkbox
 
 # id, label, request field, the request builder's key (calterm.inputs.calibrate), placeholder
 OPTIONS = (
