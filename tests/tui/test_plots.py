@@ -39,7 +39,7 @@ def assert_full_size_with_helper_ticks(app, plots, widget):
     switcher = plots.query_one("ContentSwitcher")
     assert switcher.current == widget.id and widget.display
     assert widget.outer_size == switcher.size and widget.outer_size.width == 80
-    assert widget.outer_size.height >= 16
+    assert widget.outer_size.height >= 15  # 24 rows less header, tab bar, tabs, plot line, footers
     xt, yt = widget.ticks
     xs, ys = axis_words(widget_lines(app, widget))
     assert xs == list(xt.labels) and ys == [s.strip() for s in reversed(yt.labels)], (xs, ys, xt, yt)
@@ -63,7 +63,7 @@ def test_plots_one_at_a_time_full_size(tui):
             plots = screen.query_one("#check-plots")
             residuals = screen.query_one("#residual-plot")
             # by default one plot, full size (before: three plots sharing the tab, 4 rows each)
-            assert residuals.outer_size.width == 80 and residuals.outer_size.height >= 16, residuals.outer_size
+            assert residuals.outer_size.width == 80 and residuals.outer_size.height >= 15, residuals.outer_size  # 24 rows less header, tab bar, tabs, plot line, footers
             result = app.session.result
             # the plot line names every plot and the keys; the footer shows them too
             line = screen_lines(app)[plots.query_one("#plot-tabs").region.y]

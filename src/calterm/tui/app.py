@@ -221,6 +221,12 @@ class CaltermApp(App):
         here = modes.index(self.current_mode) if self.current_mode in modes else 0
         self.action_switch(modes[(here + step) % len(modes)])
 
+    def action_focus_next(self) -> None:
+        """Tab moves to the next field, except in a field whose Tab completes (a path field)."""
+        if getattr(self.focused, "TAB_COMPLETES", False):
+            raise SkipAction()
+        super().action_focus_next()
+
     def _text_field_focused(self) -> bool:
         return self.focused is not None and any(c.__name__ in ("Input", "TextArea") for c in type(self.focused).__mro__)
 

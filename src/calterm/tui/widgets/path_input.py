@@ -70,6 +70,7 @@ class PathInput(Input):
     """An Input whose Tab completes the path (see :func:`complete_path`) and posts the candidates."""
 
     BINDINGS = [Binding("tab", "complete", "Complete", show=False)]
+    TAB_COMPLETES = True  # the app's priority Tab (next field) hands the key to this field
 
     class Completed(Message):
         def __init__(self, path_input: PathInput, completion: Completion) -> None:
