@@ -98,7 +98,7 @@ def test_plots_one_at_a_time_full_size(tui):
             assert np.nanmax(spreads) < 0.01, spreads  # the rings are straight lines
             view = screen.query_one("#cake")
             assert view.outer_size == plots.query_one("ContentSwitcher").size
-            assert view.size.height >= 14 and view.size.width >= 70
+            assert view.size.height >= 13 and view.size.width >= 70
             cells = view.cells()
             assert (cells >= 0).mean() > 0.5 and cells.max() == len(RAMP) - 1
             assert len(view.marker_columns(cells.shape[1])) >= 3
