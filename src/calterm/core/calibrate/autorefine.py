@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from calterm.core.calibrate.refine import ControlPoints, RefineResult, refine_geometry
+from calterm.core.calibrate.refine import ControlPoints, RefineResult, delta_tth, refine_geometry
 from calterm.core.calibrate.ringpeaks import PeakSearch, extract_rings, ring_table
 from calterm.core.common.detectors import mean_pixel_m
 from calterm.core.common.geometry import Constraints, PoniGeometry
@@ -26,6 +26,13 @@ FIRST_RINGS = 4
 GROWTH = 2  # ring set doubles each stage (x3 measured faster but 2x less accurate on outer rings)
 INTERMEDIATE_POINTS = 3000  # points fitted at intermediate stages
 RING_MARGIN = 12  # rings tried beyond the outermost one found so far
+# Rays averaged per spoke in the final passes after the first (ringpeaks._fan): about the geometry the
+# first final pass found, each ray's predicted ring radius is within a few hundredths of a pixel, so
+# the averaged profile is not blurred, and the points' scatter (noise, where the ring falls on the
+# pixel grid) halves. Earlier stages keep one ray: averaged from a geometry still a pixel or more off
+# (no start values, a distorted detector), the fan let a wrong start fit well enough to win (measured:
+# a spotty CeO2 and a distorted LaB6 image, no start values, ended doubtful).
+FINAL_FAN = 4
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,12 @@ class FitState:
     points: ControlPoints
     residual_rad: np.ndarray
     n_rejected: int
+    # The single-ray points of the first final pass and their residuals at ``geometry``, when the
+    # points are averaged (FINAL_FAN): the verdict judges these, on the scale its noise-ratio limits
+    # were measured on (averaged points scatter half as much while a spotty ring's or a distortion's
+    # systematic part does not, so its limits would tighten by 2x: two right fits ended doubtful).
+    judged: ControlPoints | None = None
+    judged_residual_rad: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -47,16 +60,16 @@ class RefineOptions:
     delta_2th_deg: float | None = None
     i_min_factor: float = 0.1
     i_max: float | None = None
-    passes: int = 2
+    passes: int = 3  # final passes at most: one with a single ray per spoke, then averaged (FINAL_FAN)
     picker: object = None  # a peakpickers.PickerExtractor (Massif/blob) instead of the spoke search
 
 
 def _extract(data, valid, table, geometry: PoniGeometry, rings: list[int], d_A, opts: RefineOptions,
-             half_px: float) -> ControlPoints:
+             half_px: float, fan: int = 1) -> ControlPoints:
     """Peaks on ``rings`` around ``geometry``: spokes by default, or the user's pyFAI picker."""
     if opts.picker is not None:
         return opts.picker(geometry, rings, half_px)
-    search = PeakSearch(half_window_px=half_px, i_min_factor=opts.i_min_factor, i_max=opts.i_max)
+    search = PeakSearch(half_window_px=half_px, i_min_factor=opts.i_min_factor, i_max=opts.i_max, fan=fan)
     return extract_rings(data, valid, table, rings, d_A, search)
 
 
@@ -139,7 +152,8 @@ def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.nd
         # crowded to resolve would cost time for nothing.
         reach = int(state.points.ring.max()) + RING_MARGIN
         rings = [n for n in _on_image(table) if n < min(target, reach)]
-        pts = _extract(data, valid, table, state.geometry, rings, d_A, opts, _window_px(state, pixel_m, opts))
+        pts = _extract(data, valid, table, state.geometry, rings, d_A, opts, _window_px(state, pixel_m, opts),
+                       FINAL_FAN if final >= 2 else 1)
         counts = np.bincount(pts.ring, minlength=len(tth_rad) + 1)
         pts = pts.subset(counts[pts.ring] >= MIN_POINTS_PER_RING)
         if len(np.unique(pts.ring)) < 2:
@@ -159,8 +173,12 @@ def grow(data, valid, detector, state: FitState, d_A: np.ndarray, tth_rad: np.nd
             res = refine_geometry(res.geometry, kept, detector, opts.constraints, history, stage + " (relabel)",
                                   with_sigma=final_stage)
         state = FitState(res.geometry, res.sigma, kept, res.residual_rad, dropped)
-        if target == limit and _converged(previous, state.geometry):
+        if final == 1:
+            single = kept
+        if final >= 2 and _converged(previous, state.geometry):
             break
+    if final >= 2:
+        state = replace(state, judged=single, judged_residual_rad=delta_tth(state.geometry, detector, single))
     if not state.sigma:  # growth stopped at an intermediate stage: its fit is the result
         res = refine_geometry(state.geometry, state.points, detector, opts.constraints, None, "uncertainty")
         state = replace(state, sigma=res.sigma)

@@ -200,7 +200,11 @@ def _fit_about(prep: Prepared, request: CalibrationRequest, centre, seeds, opts,
             continue
         state = autorefine.grow(data, valid, det, state, prep.d_A, prep.tth_rad, opts, history, ctx)
         rings = ring_residuals(state.points, state.residual_rad, state.geometry.wavelength)
-        verdict = judge(state.points, state.residual_rad, rings, state.geometry.beam_center_px(det),
+        judged, judged_residual, judged_rings = state.points, state.residual_rad, rings
+        if state.judged is not None:  # averaged points: judged on the single-ray ones (autorefine.FitState)
+            judged, judged_residual = state.judged, state.judged_residual_rad
+            judged_rings = ring_residuals(judged, judged_residual, state.geometry.wavelength)
+        verdict = judge(judged, judged_residual, judged_rings, state.geometry.beam_center_px(det),
                         prep.tth_rad, state.n_rejected,
                         rings_on_detector(state.geometry, det, data.shape, prep.tth_rad),
                         state.geometry.dist / mean_pixel_m(det),
