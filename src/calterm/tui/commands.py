@@ -31,6 +31,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("Go to panel alignment", "quadrant / panel shifts from powder rings", "9", None, "app.switch('align')"),
     Command("Go to gain map", "gain map from amorphous scattering at several positions", "0", None,
             "app.switch('gain')"),
+    Command("Go to joint calibration", "several images together: shared centre, linked distances, wavelength", "",
+            None, "app.switch('joint')"),
     Command("Cancel the running job", "stop the job at its next step", "esc", None, "app.cancel_job"),
     Command("Show keys", "every key of this screen and of the app", "? / f1", None, "app.help"),
     Command("Open image", "calibrate another image (keeps the other settings)", "ctrl+o", None, "app.open_image"),
