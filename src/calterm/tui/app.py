@@ -36,7 +36,7 @@ SCREENS = {"parameters": ("calibrate.parameters", "ParametersScreen"), "points":
            "results": ("calibrate.results", "ResultsScreen"), "circle": ("circle.single_ring", "CircleScreen"),
            "dark": ("health.dark", "DarkScreen"), "mask": ("health.mask", "MaskScreen"),
            "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen"),
-           "joint": ("many.joint", "JointScreen")}
+           "joint": ("many.joint", "JointScreen"), "series": ("many.series", "SeriesScreen")}
 SCREEN_KEYS = "1234567890"  # the screens' keys, in the order of SCREENS
 
 

@@ -33,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
             "app.switch('gain')"),
     Command("Go to joint calibration", "several images together: shared centre, linked distances, wavelength", "",
             None, "app.switch('joint')"),
+    Command("Go to series", "a series or a watched folder recalibrated image after image: the drift table", "",
+            None, "app.switch('series')"),
     Command("Cancel the running job", "stop the job at its next step", "esc", None, "app.cancel_job"),
     Command("Show keys", "every key of this screen and of the app", "? / f1", None, "app.help"),
     Command("Open image", "calibrate another image (keeps the other settings)", "ctrl+o", None, "app.open_image"),

@@ -12,7 +12,8 @@ from calterm.tui.session import Session
 
 SCREENS = (("1", "parameters", "Params"), ("2", "points", "Points"), ("3", "refinement", "Refine"),
            ("4", "jobs", "Jobs"), ("5", "results", "Results"), ("6", "circle", "Ring"), ("7", "dark", "Dark"),
-           ("8", "mask", "Mask"), ("9", "align", "Align"), ("0", "gain", "Gain"), ("", "joint", "Joint"))
+           ("8", "mask", "Mask"), ("9", "align", "Align"), ("0", "gain", "Gain"), ("", "joint", "Joint"),
+           ("", "series", "Series"))
 WIDE = 130  # below this many columns only the current screen's label is shown beside the numbers
 
 
