@@ -67,7 +67,7 @@ def test_linked_joint_run_recovers_the_wavelength_and_writes_ponis(tui, series, 
             await pilot.press(*"200")
             await pilot.press("escape", "t")  # the Model tab: the distance row, "linked" column
             await pilot.pause(0.2)
-            assert "λ stays at the typed value: distances per image" in tui.screen_text(app)
+            assert "λ stays at the typed value: distances per image; link them (Δ) to refine it" in tui.screen_text(app)
             screen.query_one("#joint-model").focus()
             await pilot.press("right", "right", "right", "enter")
             await pilot.pause(0.2)

@@ -57,8 +57,8 @@ def lambda_line(modes: dict[str, str], travel_text: str) -> str:
         return f"λ is refined: linked distances, dist_i = L0 + Δ_i{need}"
     if full["wavelength"] == "fixed":
         return "λ stays at the typed value: fixed in the model"
-    return ("λ stays at the typed value: distances " + MODE_LABELS[full["dist"]]
-            + " (λ and distance rescale together; link the distances to refine λ)")
+    # one row at 80 columns: "λ stays at the typed value: distances per image; link them (Δ) to refine it"
+    return f"λ stays at the typed value: distances {MODE_LABELS[full['dist']]}; link them (Δ) to refine it"
 
 
 def joint_fields(images: list[dict], values: dict, modes: dict[str, str]) -> dict:
@@ -124,9 +124,10 @@ def summary_lines(report: dict) -> list[str]:
 def image_cells(row: dict) -> tuple[str, ...]:
     """One per-image table row; a doubtful image is marked with ! (not only by colour)."""
     flag = "" if row["verdict"] == "good" else "! "
-    return (Path(row["image"]).name, f"{row['dist_mm']:.4f}", f"{row['center_x']:.2f}", f"{row['center_y']:.2f}",
+    return (Path(row["image"]).name, flag + row["verdict"], f"{row['dist_mm']:.4f}", f"{row['center_x']:.2f}", f"{row['center_y']:.2f}",
             f"{row['rot1_mrad']:+.3f}", f"{row['rot2_mrad']:+.3f}", f"{row['rot3_mrad']:+.3f}",
-            f"{row['rms_2th_deg']:.2e}", flag + row["verdict"])
+            f"{row['rms_2th_deg']:.2e}")
 
 
-IMAGE_COLUMNS = ("image", "dist mm", "x px", "y px", "rot1 mrad", "rot2 mrad", "rot3 mrad", "RMS 2θ °", "verdict")
+# the verdict second: at 80 columns the table shows it without scrolling
+IMAGE_COLUMNS = ("image", "verdict", "dist mm", "x px", "y px", "rot1 mrad", "rot2 mrad", "rot3 mrad", "RMS 2θ °")
