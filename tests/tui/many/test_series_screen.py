@@ -134,3 +134,43 @@ def test_bad_source_is_one_line(tui, run):
             await pilot.press("ctrl+q")
 
     asyncio.run(go())
+
+
+def test_watched_folder_takes_new_images_as_they_land(tui, run, isolated_home):
+    import shutil
+
+    incoming = isolated_home / "incoming"
+    incoming.mkdir()
+
+    async def go():
+        app = _open(tui, run)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _to_series(app, pilot, tui)
+            screen = app.screen
+            await pilot.press("t")
+            await pilot.pause(0.1)
+            assert screen.watching and "[x] watch the folder" in tui.screen_text(app)
+            screen.set_value("source", str(incoming))
+            await pilot.press("r")
+            await pilot.pause(0.5)
+            assert app.jobs.busy  # waiting for images
+            (incoming / "junk.tif").write_bytes(b"not an image")  # unreadable: skipped, counted, no stop
+            await pilot.pause(0.6)
+            for k in range(2):
+                shutil.copy(run[k][0], incoming / f"img_{k}.part")  # written, then renamed in
+                (incoming / f"img_{k}.part").rename(incoming / f"img_{k}.tif")
+            table = screen.query_one("#series-table")
+            for _ in range(600):
+                await pilot.pause(0.05)
+                if table.row_count >= 2:
+                    break
+            await pilot.press("escape")
+            await tui.settle(app, pilot)
+            result = screen.result
+            assert [r.image.rsplit("/", 1)[1] for r in result.rows] == ["img_0.tif", "img_1.tif"]
+            assert len(result.skipped) == 1 and result.cancelled
+            assert abs(result.rows[1].dist_mm - run[1][1].dist * 1e3) < 0.010
+            assert "2 images, 1 skipped, 0 flagged (!) · stopped: cancelled" in tui.screen_text(app)
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())
