@@ -1,7 +1,8 @@
 """The series screen at 80x24 (issue 16): a rendered drift series (20 µm and 0.02 px per image, the
 detector knocked back 0.5 mm before image 4) run from the keyboard; rows arrive while the job runs,
 the table holds the injected drift, the jump is the one row marked !, the plot follows the chosen
-parameter, w writes the CSV next to the images; esc stops a run with the rows so far kept."""
+parameter, w writes the CSV next to the images; a watched folder takes new images as they land and esc stops it
+with the rows so far kept."""
 
 from __future__ import annotations
 
@@ -97,29 +98,6 @@ def test_series_fills_the_table_live_with_the_drift_and_flags_the_jump(tui, run,
     asyncio.run(go())
 
 
-def test_esc_stops_the_series_and_keeps_the_table(tui, run):
-    async def go():
-        app = _open(tui, run)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await _to_series(app, pilot, tui)
-            screen = app.screen
-            await pilot.press("r")
-            table = screen.query_one("#series-table")
-            for _ in range(600):
-                await pilot.pause(0.05)
-                if table.row_count >= 1 or not app.jobs.busy:
-                    break
-            await pilot.press("escape")
-            await tui.settle(app, pilot)
-            result = screen.result
-            assert result is not None and result.cancelled and 1 <= len(result.rows) < N
-            assert table.row_count == len(result.rows)
-            assert "stopped: cancelled" in tui.screen_text(app)
-            await pilot.press("ctrl+q")
-
-    asyncio.run(go())
-
-
 def test_bad_source_is_one_line(tui, run):
     async def go():
         app = _open(tui, run)
@@ -164,7 +142,11 @@ def test_watched_folder_takes_new_images_as_they_land(tui, run, isolated_home):
                 await pilot.pause(0.05)
                 if table.row_count >= 2:
                     break
-            await pilot.press("escape")
+            assert app.jobs.busy  # still watching
+            await pilot.press("r")  # r while it runs: a note, the rows stay
+            await pilot.pause(0.1)
+            assert table.row_count == 2 and app.jobs.busy
+            await pilot.press("escape")  # esc stops cleanly: the table is kept
             await tui.settle(app, pilot)
             result = screen.result
             assert [r.image.rsplit("/", 1)[1] for r in result.rows] == ["img_0.tif", "img_1.tif"]

@@ -191,7 +191,7 @@ class JointScreen(ToolScreen):
         if event.input.id == "f-add":
             event.prevent_default()
             self.action_add_images()
-        elif (event.input.id or "").startswith("f-"):
+        elif (event.input.id or "").startswith(("f-", "j-")):
             self.action_run()
 
     def on_field_changed(self, key: str) -> None:
@@ -267,8 +267,8 @@ class JointScreen(ToolScreen):
 
             return calibrate_many(request, ctx)
 
-        self.query_one("#joint-summary", Static).update(f"calibrating {len(request.images)} images… (esc cancels)")
-        self.capp.jobs.start("Joint calibration", job, owner=self, kind="joint")
+        if self.capp.jobs.start("Joint calibration", job, owner=self, kind="joint") is not None:
+            self.query_one("#joint-summary", Static).update(f"calibrating {len(request.images)} images… (esc cancels)")
 
     def on_job_done(self, message) -> None:
         if message.kind == "joint":
