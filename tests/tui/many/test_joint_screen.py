@@ -90,6 +90,15 @@ def test_linked_joint_run_recovers_the_wavelength_and_writes_ponis(tui, series, 
             await pilot.press("w")
             await tui.settle(app, pilot)
             await pilot.press("ctrl+q")
+        resumed = tui.open_app(["--resume"])  # the report is in the session: shown without a new fit
+        async with resumed.run_test(size=(80, 24)) as pilot:
+            await tui.settle(resumed, pilot)
+            assert resumed.current_mode == "joint"
+            resumed.screen.query_one("#joint-tabs").active = "joint-results-tab"
+            await pilot.pause(0.2)
+            text = tui.screen_text(resumed)
+            assert f"λ {lam:.6f} ± {sigma:.6f} Å" in text and "(restored: r recomputes before w writes)" in text
+            await pilot.press("ctrl+q")
         for path, truth in series:
             poni = path.with_suffix(".poni")
             assert poni.with_name(poni.stem + ".v0.poni").is_file()

@@ -25,7 +25,7 @@ from calterm.errors import InputError
 from calterm.tui.screens.many import joint_view as view
 from calterm.tui.screens.tool_form import Field, ToolScreen
 
-TABS = ("joint-setup", "joint-model", "joint-results")
+KEY_INPUTS = ("images", "model", "wavelength", "pixel_size", "detector", "travel")
 
 
 class JointScreen(ToolScreen):
@@ -261,6 +261,12 @@ class JointScreen(ToolScreen):
             return
         self.say("")
         self.request = request
+        from calterm.tui.session import tool_key
+
+        inputs = self.state.setdefault("inputs", {})
+        values = self.values()
+        inputs.update({k: values[k] for k in KEY_INPUTS if k in values})  # as run, even if typed a moment ago
+        self._run_key = tool_key({k: inputs.get(k) for k in KEY_INPUTS})  # a copy: what this run came from
 
         def job(ctx):
             from calterm.core.joint.calibrate_many import calibrate_many
@@ -274,7 +280,9 @@ class JointScreen(ToolScreen):
         if message.kind == "joint":
             self.result = message.result
             report = view.joint_report(message.result)
+            self.state["key"] = self._run_key  # the report drops when these inputs change (Session.drop_stale)
             self.keep_report(report)
+            self.capp.changed("")  # saved now, not in 0.3 s: a quit right after keeps it
             self._show_report(report)
             self.query_one(TabbedContent).active = "joint-results-tab"
         elif message.kind == "joint-write":

@@ -89,6 +89,11 @@ class SeriesScreen(ToolScreen):
 
     def on_restored(self, what: str) -> None:
         self._say_watch()
+        report = self.state.get("report")
+        if what == "all" and report and self.result is None:
+            self.query_one("#series-status", Static).update(Text(
+                f"last run: {report['images']} images, {report['skipped']} skipped, {len(report['flagged'])} flagged"
+                + (f" ({report['stop_reason']})" if report.get("stop_reason") else "") + " · r runs it again"))
 
     @property
     def watching(self) -> bool:
@@ -205,6 +210,7 @@ class SeriesScreen(ToolScreen):
                      + (f" · skipped {skipped}" if skipped else "") + " · w writes the CSV"))
             self.keep_report({"images": len(result.rows), "skipped": len(result.skipped),
                               "flagged": [r.index for r in result.rows if r.flags], "stop_reason": result.stop_reason})
+            self.capp.changed("")  # saved now: a quit right after keeps it
         elif message.kind == "series-write":
             self.session.outputs["drift_table"] = str(message.result)
             self.capp.changed("")
