@@ -55,7 +55,8 @@ SCREENS = {"parameters": ("calibrate.parameters", "ParametersScreen"), "points":
            "refinement": ("calibrate.refinement", "RefinementScreen"), "jobs": ("jobs", "JobsScreen"),
            "results": ("calibrate.results", "ResultsScreen"), "circle": ("circle.single_ring", "CircleScreen"),
            "dark": ("health.dark", "DarkScreen"), "mask": ("health.mask", "MaskScreen"),
-           "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen")}
+           "align": ("health.align", "AlignScreen"), "gain": ("gain.gain_map", "GainScreen"),
+           "joint": ("many.joint", "JointScreen"), "series": ("many.series", "SeriesScreen")}
 SCREEN_KEYS = "1234567890"  # the first ten screens' keys, in the order of SCREENS; further screens: ctrl+pagedown
 
 
