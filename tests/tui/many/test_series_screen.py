@@ -11,6 +11,7 @@ import csv
 
 import numpy as np
 import pytest
+from textual import events
 
 from calterm.core.common.geometry import PoniGeometry
 from calterm.core.simulate.powder import SyntheticCase
@@ -53,7 +54,9 @@ def test_series_fills_the_table_live_with_the_drift_and_flags_the_jump(tui, run,
             await _to_series(app, pilot, tui)
             screen = app.screen
             assert screen.values()["source"] == str(run[0][0].parent / "*.tif")  # the session image's folder
-            await pilot.press("r")
+            # r, posted as a terminal would send it: pilot.press waits for an idle loop, which the
+            # fitting thread (holding the GIL) denies it until the series is over
+            app.post_message(events.Key("r", "r"))
             table = screen.query_one("#series-table")
             seen_live = False
             for _ in range(600):  # rows while the job still runs: one message per image
