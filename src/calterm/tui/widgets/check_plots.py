@@ -83,6 +83,9 @@ class CheckPlots(Vertical):
             yield CakePlot(id="cake", title="cake: χ ↓ against 2θ (°) →, log I; ▼ calibrant rings")
             yield HistoryPlot(id="history-plot")
 
+    def on_mount(self) -> None:
+        self.set_view(self.wanted)
+
     def computing(self) -> None:
         self.query_one(PatternPlot).show(message="integrating the 1D pattern…")
         self.query_one(CakePlot).show(message="computing the cake…")
@@ -119,7 +122,10 @@ class CheckPlots(Vertical):
         self.wanted = view
         view = view if view in self.views else CHECKS[0]
         self.view = view
-        switcher = self.query_one(ContentSwitcher)
+        switchers = self.query(ContentSwitcher)
+        if not switchers:  # asked before this widget composed (the screen mounts first): on_mount applies it
+            return
+        switcher = switchers.first()
         if view in WIDGET:
             switcher.current = WIDGET[view]
         else:
