@@ -13,7 +13,6 @@ screen never shows another image's numbers.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from calterm.core.calibrate.uncertainty import METHOD as SIGMA_METHOD
 from calterm.core.common.geometry import fit2d_center_px
 from calterm.tui.screens.base import CaltermScreen
+from calterm.tui.screens.calibrate.results_text import history_table, summary_text
 from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import request_key
 from calterm.tui.units import PARAM_QUANTITY, fmt, header, shown, unit
@@ -36,39 +36,10 @@ from calterm.tui.widgets.image_preview import ImagePreview
 from calterm.tui.widgets.residual_plot import ResidualPlot
 
 PLOT_KEYS = Binding.Group("plots", compact=True)  # the footer shows "[] plots"
+LAZY_TABLES = {"tab-points": "#point-table", "tab-history": "#history-table"}  # tab -> its big table
 POINT_ROWS = 1000  # rows of the points table (of the sort order); s sorts, so the worst are one key away
 SORTS = ("#", "ring", "|Δ2θ|", "x", "y")
 NO_RESULT = "no calibration for this image: press [b]c[/b] to calibrate"
-# history column -> (its header's name, quantity); the rest are shown as they are
-HISTORY = {"iteration": ("#", None), "rms_2th_rad": ("RMS", "angle"), "n_points": ("n", None),
-           **{p: ("λ" if p == "wavelength" else p, q) for p, q in PARAM_QUANTITY.items()}}
-
-
-def summary_text(result, units: str = "mm") -> str:
-    """The line outside checks read: verdict, RMS and the refined distance (mm, or m in PONI units)."""
-    v = result.verdict
-    color = {"good": "green", "doubtful": "yellow"}.get(v.status, "red")
-    spec = ".3f" if units != "poni" else ".6f"
-    sd = result.sigma.get("dist")
-    pm = f" ± {fmt('distance', sd, units, spec=spec)}" if sd is not None and math.isfinite(sd) else ""
-    rms = fmt("angle", v.rms_rad, units, spec=spec, unit_too=True)
-    return (f"[b {color}]{v.status}[/]: distance [b]{fmt('distance', result.geometry.dist, units, spec=spec)}{pm} "
-            f"{unit('distance', units)}[/b] · RMS {rms} ({result.rms_2th_deg:.4f}°) · {result.rows.size} points, "
-            f"{len(result.rings)} rings")
-
-
-def history_table(history, units: str, last: int = 500) -> tuple[list[str], list[list[str]]]:
-    """The optimization history as the History tab shows it: headers with units, values converted,
-    the ``last`` rows (the CSV keeps every row, in PONI units)."""
-    names = [HISTORY.get(c, (c, None)) for c in history.columns]
-    heads = [name if quantity is None else header(name, quantity, units) for name, quantity in names]
-    rows = []
-    for row in history.rows[-last:]:
-        rows.append([fmt(q, v, units) if q is not None and isinstance(v, float)
-                     else f"{v:.6g}" if isinstance(v, float) else str(v) for (_, q), v in zip(names, row, strict=True)])
-    return heads, rows
-
-
 class Integrated(Message):
     """The check plots' data for ``result``, computed in a worker (or why it could not be)."""
 
@@ -128,6 +99,7 @@ class ResultsScreen(CaltermScreen):
 
     def on_mount(self) -> None:
         self._sort = 0
+        self._unfilled: set[str] = set()
         self._shown = None
         self.query_one(CheckPlots).set_view(self.session.tools.get("results", {}).get("plot_view", "residuals"))
 
@@ -170,13 +142,12 @@ class ResultsScreen(CaltermScreen):
             rings.add_row(str(r.ring), fmt("d", r.d_A, u, from_unit="Å"), fmt("tth", r.tth_deg, u, from_unit="°"),
                           str(r.count), fmt("angle", r.mean_deg, u, from_unit="°", sign=True),
                           fmt("angle", r.std_deg, u, from_unit="°"))
-        self._fill_points(result)
-        hist = self.query_one("#history-table", DataTable)
-        hist.clear(columns=True)
-        heads, rows = history_table(result.history, u)
-        hist.add_columns(*heads)
-        for row in rows:
-            hist.add_row(*row)
+        # the points and history tables (thousands of cells Textual measures on the event loop) are
+        # filled when their tab is first shown, not on every calibration (benchmarks/tui_event_loop.py)
+        self._unfilled = set(LAZY_TABLES)
+        for table in LAZY_TABLES.values():
+            self.query_one(table, DataTable).clear(columns=True)
+        self._fill_shown_table()
         if plots:
             self._plot_residuals(result)
             self.query_one(CheckPlots).show_history(result.history, result.sigma)
@@ -224,6 +195,24 @@ class ResultsScreen(CaltermScreen):
         if key == "y":
             return np.argsort(result.rows, kind="stable")
         return np.arange(n)
+
+    def _fill_shown_table(self) -> None:
+        tab = self.query_one(TabbedContent).active
+        result = self.session.result
+        if tab in self._unfilled and result is not None:
+            self._unfilled.discard(tab)
+            (self._fill_points if tab == "tab-points" else self._fill_history)(result)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._fill_shown_table()
+
+    def _fill_history(self, result) -> None:
+        hist = self.query_one("#history-table", DataTable)
+        hist.clear(columns=True)
+        heads, rows = history_table(result.history, self.session.units)
+        hist.add_columns(*heads)
+        for row in rows:
+            hist.add_row(*row)
 
     def _fill_points(self, result) -> None:
         table = self.query_one("#point-table", DataTable)
@@ -315,6 +304,9 @@ class ResultsScreen(CaltermScreen):
 
     def action_delete_and_refit(self) -> None:
         result = self.session.result
+        if result is not None and "tab-points" in self._unfilled:  # not shown yet: filled now
+            self._unfilled.discard("tab-points")
+            self._fill_points(result)
         table = self.query_one("#point-table", DataTable)
         if result is None or not table.row_count:
             return
