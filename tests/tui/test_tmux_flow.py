@@ -119,6 +119,7 @@ def test_a_user_calibrates_a_rendered_image_from_typed_values_to_saved_files(ter
     term.send(w, "Enter", "=")
     term._tmux("send-keys", "-t", w, "410,690", "Enter")  # one burst, as a fast typist
     time.sleep(1.0)
+    screen = term.wait_for(w, "Setup  Profiles  Map", timeout=8)  # the terminal shows Gain (main: an earlier screen, stale)
     term.send(w, "Escape", "2")
     term.wait_for(w, "auto-increment")
     time.sleep(0.5)  # a point search started by a stray enter would be done by now
