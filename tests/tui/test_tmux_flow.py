@@ -4,8 +4,9 @@ ring 1 with the keyboard cursor, `c`, read the distance off Results, step throug
 `]`, save the PONI (`s`) and the history (`e`) next to the image, quit.
 
 On the way, the typing hazard that needs a real terminal to show: a number typed with no field
-focused switches screens as the tab bar says but never adds a point. (The burst of three file
-names with tabs and the bracketed paste are in ``test_keys_tmux.py``.)
+focused switches screens as the tab bar says (and the terminal shows the last one named) but never
+adds a point. (The burst of three file names with tabs and the bracketed paste are in
+``test_keys_tmux.py``.)
 """
 
 from __future__ import annotations
@@ -118,8 +119,7 @@ def test_a_user_calibrates_a_rendered_image_from_typed_values_to_saved_files(ter
     term.send(w, "Escape")  # out of the field: nothing has focus
     term.send(w, "Enter", "=")
     term._tmux("send-keys", "-t", w, "410,690", "Enter")  # one burst, as a fast typist
-    time.sleep(1.0)
-    screen = term.wait_for(w, "Setup  Profiles  Map", timeout=8)  # the terminal shows Gain (main: an earlier screen, stale)
+    term.wait_for(w, "Setup  Profiles  Map", timeout=15)  # Gain on screen (before the fix: a stale earlier one)
     term.send(w, "Escape", "2")
     term.wait_for(w, "auto-increment")
     time.sleep(0.5)  # a point search started by a stray enter would be done by now
