@@ -205,6 +205,9 @@ class CaltermApp(App):
     def action_switch(self, mode: str) -> None:
         if mode in self.MODES and self.current_mode != mode:
             self.switch_mode(mode)
+            # Textual holds a switch's frames back for 50 ms (delay_update); in a burst of screen keys
+            # the last screen's frame can be lost and the terminal go on showing an earlier screen
+            self.set_timer(0.1, lambda: self.screen.refresh(layout=True))
             self.session.screen = mode
             self.changed("", debounce=True)
 
