@@ -105,3 +105,24 @@ def test_a_bad_typed_point_is_refused_in_one_line(tui):
             assert any("expected X,Y" in m for m in notes) and any("finite" in m for m in notes)
 
     asyncio.run(go())
+
+
+def test_the_cursor_starts_at_the_image_centre_once_the_image_is_read(tui, rendered):
+    """An image without a typed centre: the status shows the image's centre as soon as the image is
+    read, not "cursor 0.0, 0.0" until the first key (the view and the status disagreed)."""
+    case = rendered("pilatus")
+    h, w = case.image.shape
+
+    async def go():
+        app = tui.open_app([str(case.path), "--wavelength", "0.4", "--pixel-size", "344"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("escape", "2")
+            await tui.settle(app, pilot)
+            await pilot.pause(0.3)
+            assert app.current_mode == "points" and app.session.request.center_xy is None
+            text = tui.screen_text(app)
+            assert f"cursor {(w - 1) / 2:.1f}, {(h - 1) / 2:.1f}" in text, text
+            assert "cursor 0.0, 0.0" not in text
+
+    asyncio.run(go())

@@ -97,6 +97,12 @@ class PointsScreen(CaltermScreen):
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
 
+    def on_preview_loaded(self, message) -> None:
+        # the cursor starts at the image centre, known once the image is read: redraw after the
+        # base class hands the image to the views (Textual calls this class's handler first)
+        if message.image is not None and self.session.cursor_xy is None:
+            self.call_after_refresh(self._draw)
+
     def _cursor(self) -> tuple[float, float]:
         s = self.session
         if s.cursor_xy is None:
