@@ -6,6 +6,8 @@ dots. The axes carry the tick helper's ticks (:mod:`plot_ticks`), never labels r
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from calterm.tui.widgets.plot_ticks import padded_range
@@ -14,7 +16,7 @@ from calterm.tui.widgets.ticked_plot import TickedPlot
 # row attribute -> (label, unit, factor to the unit)
 SERIES = {"dist_mm": ("distance", "mm", 1.0), "center_x": ("centre x", "px", 1.0),
           "center_y": ("centre y", "px", 1.0), "rot1": ("rot1", "mrad", 1e3), "rot2": ("rot2", "mrad", 1e3),
-          "rot3": ("rot3", "mrad", 1e3), "rms_2th_deg": ("RMS 2θ", "°", 1.0)}
+          "rot3": ("rot3", "mrad", 1e3), "rms_2th_deg": ("RMS 2θ", "mrad", math.pi / 180 * 1e3)}
 
 
 class DriftPlot(TickedPlot):

@@ -126,8 +126,8 @@ def image_cells(row: dict) -> tuple[str, ...]:
     flag = "" if row["verdict"] == "good" else "! "
     return (Path(row["image"]).name, flag + row["verdict"], f"{row['dist_mm']:.4f}", f"{row['center_x']:.2f}", f"{row['center_y']:.2f}",
             f"{row['rot1_mrad']:+.3f}", f"{row['rot2_mrad']:+.3f}", f"{row['rot3_mrad']:+.3f}",
-            f"{row['rms_2th_deg']:.2e}")
+            f"{math.radians(row['rms_2th_deg']) * 1e3:.4f}")
 
 
 # the verdict second: at 80 columns the table shows it without scrolling
-IMAGE_COLUMNS = ("image", "verdict", "dist mm", "x px", "y px", "rot1 mrad", "rot2 mrad", "rot3 mrad", "RMS 2θ °")
+IMAGE_COLUMNS = ("image", "verdict", "dist mm", "x px", "y px", "rot1 mrad", "rot2 mrad", "rot3 mrad", "RMS mrad")

@@ -4,11 +4,12 @@ carries one row from the worker to the screen, and the shared parser's words in 
 
 from __future__ import annotations
 
+import math
 import time
 
 from textual.message import Message
 
-COLUMNS = ("!", "#", "time", "dist mm", "x px", "y px", "rot1 mrad", "rot2 mrad", "rot3 mrad", "RMS 2θ °",
+COLUMNS = ("!", "#", "time", "dist mm", "x px", "y px", "rot1 mrad", "rot2 mrad", "rot3 mrad", "RMS mrad",
            "verdict", "path", "flags")
 CLI_WORDS = {"--watch:": "Images / folder:", "IMAGES:": "Images / folder:", "--jump-mm": "Jump mm",
              "--jump-px": "Jump px", "--calibrant": "Calibrant", "--wavelength": "Wavelength Å",
@@ -28,7 +29,7 @@ def row_cells(row) -> tuple[str, ...]:
     """One drift-table row in the screen's units."""
     return ("!" if row.flags else "", str(row.index), time.strftime("%H:%M:%S", time.localtime(row.time_s)),
             f"{row.dist_mm:.4f}", f"{row.center_x:.2f}", f"{row.center_y:.2f}", f"{row.rot1 * 1e3:+.3f}",
-            f"{row.rot2 * 1e3:+.3f}", f"{row.rot3 * 1e3:+.3f}", f"{row.rms_2th_deg:.2e}", row.verdict, row.method,
+            f"{row.rot2 * 1e3:+.3f}", f"{row.rot3 * 1e3:+.3f}", f"{math.radians(row.rms_2th_deg) * 1e3:.4f}", row.verdict, row.method,
             "; ".join(row.flags))
 
 
