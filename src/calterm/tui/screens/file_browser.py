@@ -164,12 +164,21 @@ class FileBrowser(ModalScreen[str | None]):
 
     def key_down(self) -> None:
         if self.focused is self.query_one(PathInput):
-            self.query_one(ImageTree).focus()
+            tree = self.query_one(ImageTree)
+            tree.focus()
+            self._facts_of(tree.cursor_node)
 
     # --- the tree -----------------------------------------------------------------------------
     @on(DirectoryTree.NodeHighlighted)
     def _highlighted(self, event: DirectoryTree.NodeHighlighted) -> None:
-        entry = event.node.data
+        # only while the user is in the list: the tree's own first highlight (it loads after the
+        # field's file showed its facts, later on a busy machine) must not replace those facts
+        if self.focused is not self.query_one(ImageTree):
+            return
+        self._facts_of(event.node)
+
+    def _facts_of(self, node) -> None:
+        entry = node.data if node is not None else None
         if entry is None:
             return
         path = Path(entry.path)
