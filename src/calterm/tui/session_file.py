@@ -162,7 +162,7 @@ def result_from_dict(d: dict) -> CalibrationResult:
 
 
 def session_to_dict(s: Session) -> dict:
-    return json_value({
+    doc = json_value({
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "request": request_to_dict(s.request),
@@ -174,7 +174,6 @@ def session_to_dict(s: Session) -> dict:
         "cursor_xy": list(s.cursor_xy) if s.cursor_xy is not None else None,
         "zoom": s.zoom,
         "units": s.units,
-        "result": result_to_dict(s.result) if s.result is not None else None,
         "rings_from_result": s.rings_from_result,
         "circle_points": [[p.x, p.y, p.ring] for p in s.circle_points],
         "circle_result": s.circle_result,
@@ -185,6 +184,8 @@ def session_to_dict(s: Session) -> dict:
         "points_key": s.points_key,
         "circle_key": s.circle_key,
     })
+    doc["result"] = result_to_dict(s.result) if s.result is not None else None  # already JSON-ready, kept
+    return doc
 
 
 def session_from_dict(d: dict) -> Session:
