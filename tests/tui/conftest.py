@@ -70,6 +70,23 @@ def screen_text(app) -> str:
 
 
 @pytest.fixture
+def term(isolated_home):
+    """A real terminal (a private tmux server, 80x24, TERM=xterm) whose calterm sees this test's
+    isolated home and this interpreter's import path; skip-marked by the tests that use it."""
+    import os
+    import sys
+
+    from .tmux_driver import Tmux
+
+    env = {k: os.environ[k] for k in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+                                      "CALTERM_HOME", "CALTERM_CACHE", "CALTERM_CALIBRANTS")}
+    env.update(TERM="xterm", COLORTERM="", PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    t = Tmux(env)
+    yield t
+    t.close()
+
+
+@pytest.fixture
 def tui():
     """The helpers above, as a fixture (test modules do not import conftest)."""
     from types import SimpleNamespace

@@ -3,7 +3,6 @@ field per tab, and a bracketed paste lands in the focused field only (issue 15 i
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -11,16 +10,6 @@ import pytest
 from .tmux_driver import Tmux
 
 pytestmark = pytest.mark.skipif(not Tmux.available(), reason="tmux is not installed (.ci/run installs it)")
-
-
-@pytest.fixture
-def term(isolated_home):
-    env = {k: os.environ[k] for k in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
-                                      "CALTERM_HOME", "CALTERM_CACHE", "CALTERM_CALIBRANTS")}
-    env.update(TERM="xterm", COLORTERM="", PYTHONPATH=os.pathsep.join(p for p in os.sys.path if p))
-    t = Tmux(env)
-    yield t
-    t.close()
 
 
 def field_line(screen: str, label: str) -> str:

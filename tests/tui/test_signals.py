@@ -20,16 +20,6 @@ pytestmark = pytest.mark.skipif(not Tmux.available(), reason="tmux is not instal
 TYPED = "run7/dark_00042.cbf"
 
 
-@pytest.fixture
-def term(isolated_home):
-    env = {k: os.environ[k] for k in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
-                                      "CALTERM_HOME", "CALTERM_CACHE", "CALTERM_CALIBRANTS")}
-    env.update(TERM="xterm", COLORTERM="", PYTHONPATH=os.pathsep.join(p for p in os.sys.path if p))
-    t = Tmux(env)
-    yield t
-    t.close()
-
-
 def _gone(pid: int, timeout: float = 10.0) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -17,16 +17,6 @@ from .tmux_driver import Tmux
 pytestmark = pytest.mark.skipif(not Tmux.available(), reason="tmux is not installed (.ci/run installs it)")
 
 
-@pytest.fixture
-def term(isolated_home):
-    env = {k: os.environ[k] for k in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
-                                      "CALTERM_HOME", "CALTERM_CACHE", "CALTERM_CALIBRANTS")}
-    env.update(TERM="xterm", COLORTERM="", PYTHONPATH=os.pathsep.join(p for p in os.sys.path if p))
-    t = Tmux(env)
-    yield t
-    t.close()
-
-
 def test_demo_calibrate_in_a_real_terminal(term):
     import calterm.core.calibrate.pipeline  # noqa: F401  an engine that cannot import fails here
     w = term.start()

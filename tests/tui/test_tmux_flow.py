@@ -29,16 +29,6 @@ POINT_ROW = re.compile(r"│ 1\s+([0-9.]+)\s+([0-9.]+)\s+1\s*$", re.M)  # row 1 
 DISTANCE = re.compile(r"distance ([0-9.]+)(?: ± [0-9.]+)? mm")
 
 
-@pytest.fixture
-def term(isolated_home):
-    env = {k: os.environ[k] for k in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
-                                      "CALTERM_HOME", "CALTERM_CACHE", "CALTERM_CALIBRANTS")}
-    env.update(TERM="xterm", COLORTERM="", PYTHONPATH=os.pathsep.join(p for p in os.sys.path if p))
-    t = Tmux(env)
-    yield t
-    t.close()
-
-
 def ring_tth(case, ring: int) -> float:
     """2θ (rad) of a calibrant ring at the case's true wavelength (pyFAI's own calibrant)."""
     import pyFAI.calibrant
