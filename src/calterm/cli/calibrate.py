@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from calterm.cli.common import add_image_options, print_json
+from calterm.cli.common import add_image_options, add_wavelength_options, print_json
 from calterm.core.calibrate.model import PEAK_METHODS, CalibrationRequest
 from calterm.core.common.geometry import PARAMS
 from calterm.inputs.calibrate import OUTPUT_KINDS, calibration_outputs, calibration_request
@@ -21,9 +21,8 @@ def add_parser(sub):
                        description=__doc__.split("\n\n")[0])
     p.add_argument("image", help="calibrant image (any format fabio reads; FILE.h5::/path for HDF5)")
     p.add_argument("--calibrant", required=True, help="pyFAI calibrant name or d-spacing file (.D)")
-    wl = p.add_mutually_exclusive_group()  # neither: the image header's (mar345, ADSC, miniCBF, Eiger/NeXus, EDF)
-    wl.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å (default: the image header's)")
-    wl.add_argument("--energy", metavar="KEV", help="X-ray energy in keV")
+    # neither: the image header's (mar345, ADSC, miniCBF, Eiger/NeXus, EDF)
+    add_wavelength_options(p, "X-ray wavelength in Å (default: the image header's)")
     add_image_options(p)
     p.add_argument("--distance", metavar="MM", help="start value: sample-detector distance in mm")
     p.add_argument("--center", metavar="X,Y", help="start value: beam centre in pixels (x = column, y = row)")

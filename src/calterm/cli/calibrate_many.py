@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from calterm.cli.common import add_image_options, print_json
+from calterm.cli.common import add_image_options, add_wavelength_options, print_json
 from calterm.core.common.geometry import PARAMS
 from calterm.inputs.joint import joint_request, poni_dir
 
@@ -19,9 +19,7 @@ def add_parser(sub):
                        "wavelength)", description=__doc__.split("\n\n")[0])
     p.add_argument("images", nargs="+", metavar="IMAGE", help="calibrant images, one detector")
     p.add_argument("--calibrant", required=True, help="calibrant name or .D file (or one per image: A,B,...)")
-    wl = p.add_mutually_exclusive_group()
-    wl.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å (start value when refined)")
-    wl.add_argument("--energy", metavar="KEV", help="X-ray energy in keV")
+    add_wavelength_options(p, "X-ray wavelength in Å (start value when refined)")
     add_image_options(p)
     p.add_argument("--distance", metavar="MM[,MM...]", help="start distance in mm (one, or one per image)")
     p.add_argument("--center", metavar="X,Y", help="start beam centre in pixels")

@@ -21,6 +21,14 @@ def add_image_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mask", metavar="FILE", help="mask file (EDF, TIFF, NPY; nonzero = masked)")
 
 
+def add_wavelength_options(p: argparse.ArgumentParser, wavelength_help: str = "X-ray wavelength in Å",
+                           required: bool = False) -> None:
+    """``--wavelength`` or ``--energy``, never both (``calterm.inputs`` converts either)."""
+    wl = p.add_mutually_exclusive_group(required=required)
+    wl.add_argument("--wavelength", metavar="ANGSTROM", help=wavelength_help)
+    wl.add_argument("--energy", metavar="KEV", help="X-ray energy in keV")
+
+
 def print_json(obj) -> None:
     json.dump(plain_json(obj), sys.stdout, indent=2)
     sys.stdout.write("\n")

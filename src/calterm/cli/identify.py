@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from calterm.cli.common import print_json
+from calterm.cli.common import add_wavelength_options, print_json
 from calterm.inputs.identify import identify_request
 
 # what a score means, for the text report (see calterm.core.calibrate.identity)
@@ -18,9 +18,7 @@ def add_parser(sub):
     p = sub.add_parser("identify", help="rank the calibrants that explain an image's rings, with their distances",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("image", help="calibrant image (any format fabio reads; FILE.h5::/path for HDF5)")
-    wl = p.add_mutually_exclusive_group(required=True)
-    wl.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å")
-    wl.add_argument("--energy", metavar="KEV", help="X-ray energy in keV")
+    add_wavelength_options(p, required=True)
     p.add_argument("--frame", default="0", help="frame index in a multi-frame file (default 0)")
     p.add_argument("--detector", help="detector name from pyFAI's registry (default: chosen by image shape)")
     p.add_argument("--pixel-size", metavar="UM", help="pixel size in µm (overrides the detector's)")

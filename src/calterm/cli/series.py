@@ -14,7 +14,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from calterm.cli.common import add_image_options, print_json
+from calterm.cli.common import add_image_options, add_wavelength_options, print_json
 
 
 def add_parser(sub):
@@ -26,9 +26,7 @@ def add_parser(sub):
     p.add_argument("--idle", type=float, metavar="S", help="with --watch: stop after S seconds without a new image")
     p.add_argument("--max-images", type=int, metavar="N", help="with --watch: stop after N images")
     p.add_argument("--calibrant", required=True, help="pyFAI calibrant name or d-spacing file (.D)")
-    wl = p.add_mutually_exclusive_group()
-    wl.add_argument("--wavelength", metavar="ANGSTROM", help="X-ray wavelength in Å (default: the first image header's)")
-    wl.add_argument("--energy", metavar="KEV", help="X-ray energy in keV")
+    add_wavelength_options(p, "X-ray wavelength in Å (default: the first image header's)")
     add_image_options(p)
     p.add_argument("--distance", metavar="MM", help="start distance of the first image (mm)")
     p.add_argument("--center", metavar="X,Y", help="start beam centre of the first image (pixels)")

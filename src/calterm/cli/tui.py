@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from calterm.cli.common import add_image_options
+from calterm.cli.common import add_image_options, add_wavelength_options
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -21,9 +21,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="reopen the last session exactly as it was left")
     p.add_argument("--session", metavar="FILE", help="session file (default: $CALTERM_HOME/session.json)")
     p.add_argument("--calibrant", help="calibrant name or d-spacing file (default LaB6)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--wavelength", metavar="A", help="wavelength in Å")
-    g.add_argument("--energy", metavar="KEV", help="photon energy in keV")
+    add_wavelength_options(p)
     p.add_argument("--distance", metavar="MM", help="start distance in mm")
     p.add_argument("--center", metavar="X,Y", help="start beam centre in pixels (x = column, y = row)")
     p.add_argument("--theme", help="theme name (default: the last chosen, else calterm-dark)")
