@@ -96,6 +96,10 @@ class CaltermApp(App):
 
     def __init__(self, session: Session, session_file: Path | None = None, prepare_demo: bool = False,
                  theme: str | None = None) -> None:
+        # the first screen is the app's default mode, created as the app composes: switching to it in
+        # on_mount made Textual build an empty default screen, restyle the first screen twice and
+        # hold its first frame back 50 ms (switch_mode's delay_update)
+        self.DEFAULT_MODE = session.screen if session.screen in self.MODES else "parameters"
         super().__init__()
         self.session = session
         self.session_file = session_file
@@ -114,14 +118,16 @@ class CaltermApp(App):
         wanted = theme or load_prefs().get("theme") or DEFAULT_THEME
         if wanted in self.available_themes:
             self.theme = wanted
+        # what the first screen shows is settled before it composes (it composes before on_mount)
+        self.session.units = self.session.units or preferred_units()  # a new session: the last one chosen
+        self._stale_notes = self.session.drop_stale()  # a resumed session shows only what still belongs to its inputs
 
     # --- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        self.session.units = self.session.units or preferred_units()  # a new session: the last one chosen
         flush_on_signals(self.flush, lambda code: self.exit(return_code=code))  # SIGHUP, SIGTERM
-        self._drop_stale()  # a resumed session shows only what still belongs to its inputs
-        self.switch_mode(self.session.screen if self.session.screen in self.MODES else "parameters")
+        for note in self._stale_notes:
+            self.notify(note, severity="warning", timeout=8)
         if self._prepare_demo:
             # after the first paint: the job's thread imports the engine, which would hold the GIL
             # while the first screen is still being laid out
