@@ -34,8 +34,6 @@ from textual.signal import Signal
 
 from calterm.tui.commands import COMMANDS, screen_commands
 from calterm.tui.preview_data import ImageCache
-from calterm.tui.screens.help import HelpScreen, help_sections
-from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import Session, request_key
 from calterm.tui.session_file import (
     flush_on_signals,
@@ -287,6 +285,8 @@ class CaltermApp(App):
             self.notify("no job is running")
 
     def action_help(self) -> None:
+        from calterm.tui.screens.help import HelpScreen, help_sections  # DataTable: not for the first screen
+
         if isinstance(self.screen, ModalScreen):
             return
         mode, screen = self.current_mode, self.screen
@@ -317,6 +317,8 @@ class CaltermApp(App):
                                      f"outputs → {self.session.output_folder()}"), opened)
 
     def action_output_folder(self) -> None:
+        from calterm.tui.screens.prompt import PromptScreen
+
         def chosen(path: str | None) -> None:
             if path is not None:
                 folder = Path(path).expanduser().absolute() if path else None

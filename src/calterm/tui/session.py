@@ -25,10 +25,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from calterm.core.calibrate.model import (
     CalibrationRequest,
@@ -54,7 +53,8 @@ def session_path() -> Path:
 
 def json_value(value):
     """Numpy scalars to Python numbers, non-finite floats to strings JSON can carry."""
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # not imported: there is no numpy scalar (the first screen shows before numpy)
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)  # 'nan', 'inf', '-inf': read back by float()
