@@ -62,3 +62,14 @@ def test_first_screen_loads_neither_numpy_nor_the_engine_nor_image_libraries(tmp
     seen = _first_screen(tmp_path, *argv)
     assert seen["code"] == 0 and seen["screen"] == "ParametersScreen"
     assert seen["modules"] == []
+
+
+def test_session_values_while_a_worker_is_still_importing_numpy(monkeypatch):
+    """The demo's worker imports numpy while the app saves the session: a half-imported numpy (no
+    ``generic`` yet) crashed ``json_value`` (seen on --resume at start-up)."""
+    import types
+
+    from calterm.tui.session import json_value
+
+    monkeypatch.setitem(sys.modules, "numpy", types.ModuleType("numpy"))
+    assert json_value({"frame": 0, "image": ["a.tif", 1.5, float("nan")]}) == {"frame": 0, "image": ["a.tif", 1.5, "nan"]}
