@@ -90,7 +90,7 @@ def run(args) -> int:
     if args.image_mode:
         image_modes.set_mode(args.image_mode)
     if image_modes.chosen_mode() in ("auto", "graphics"):
-        image_modes.detect_graphics()  # the terminal answers before Textual reads its input
+        image_modes.detect_graphics()  # one round trip, answered before Textual reads the input
     app = CaltermApp(session, session_file=path, prepare_demo=demo, theme=args.theme)
     app.run()
     app.flush()  # a debounced save still pending when the app ended (ctrl+q right after typing)

@@ -34,8 +34,6 @@ from textual.signal import Signal
 
 from calterm.tui.commands import COMMANDS, screen_commands
 from calterm.tui.preview_data import ImageCache
-from calterm.tui.screens.help import HelpScreen, help_sections
-from calterm.tui.screens.prompt import PromptScreen
 from calterm.tui.session import Session, request_key
 from calterm.tui.session_file import (
     flush_on_signals,
@@ -96,6 +94,10 @@ class CaltermApp(App):
 
     def __init__(self, session: Session, session_file: Path | None = None, prepare_demo: bool = False,
                  theme: str | None = None) -> None:
+        # the first screen is the app's default mode, created as the app composes: switching to it in
+        # on_mount made Textual build an empty default screen, restyle the first screen twice and
+        # hold its first frame back 50 ms (switch_mode's delay_update)
+        self.DEFAULT_MODE = session.screen if session.screen in self.MODES else "parameters"
         super().__init__()
         self.session = session
         self.session_file = session_file
@@ -114,14 +116,16 @@ class CaltermApp(App):
         wanted = theme or load_prefs().get("theme") or DEFAULT_THEME
         if wanted in self.available_themes:
             self.theme = wanted
+        # what the first screen shows is settled before it composes (it composes before on_mount)
+        self.session.units = self.session.units or preferred_units()  # a new session: the last one chosen
+        self._stale_notes = self.session.drop_stale()  # a resumed session shows only what still belongs to its inputs
 
     # --- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        self.session.units = self.session.units or preferred_units()  # a new session: the last one chosen
         flush_on_signals(self.flush, lambda code: self.exit(return_code=code))  # SIGHUP, SIGTERM
-        self._drop_stale()  # a resumed session shows only what still belongs to its inputs
-        self.switch_mode(self.session.screen if self.session.screen in self.MODES else "parameters")
+        for note in self._stale_notes:
+            self.notify(note, severity="warning", timeout=8)
         if self._prepare_demo:
             # after the first paint: the job's thread imports the engine, which would hold the GIL
             # while the first screen is still being laid out
@@ -281,6 +285,8 @@ class CaltermApp(App):
             self.notify("no job is running")
 
     def action_help(self) -> None:
+        from calterm.tui.screens.help import HelpScreen, help_sections  # DataTable: not for the first screen
+
         if isinstance(self.screen, ModalScreen):
             return
         mode, screen = self.current_mode, self.screen
@@ -311,6 +317,8 @@ class CaltermApp(App):
                                      f"outputs → {self.session.output_folder()}"), opened)
 
     def action_output_folder(self) -> None:
+        from calterm.tui.screens.prompt import PromptScreen
+
         def chosen(path: str | None) -> None:
             if path is not None:
                 folder = Path(path).expanduser().absolute() if path else None

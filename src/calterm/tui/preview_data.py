@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from calterm.core.calibrate.model import CalibrationRequest
 from calterm.core.common.geometry import PoniGeometry
+
+# numpy is imported in the functions that compute: the first screen shows before numpy (~0.1 s) is loaded
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class PreviewImage:
         padded with 0), down to a few pixels. A max, not a mean: a powder ring 2 px wide is 2 px of
         a 27 px block at 80x24, which a mean dilutes into the noise; the max keeps every block the
         ring crosses bright and the blocks between rings dark."""
+        import numpy as np
+
         out = [np.ascontiguousarray(self.log_data, dtype=np.float32)]
         while min(out[-1].shape) > 8:
             a = out[-1]
@@ -53,6 +58,8 @@ class PreviewImage:
     def display_range(self) -> tuple[float, float]:
         """Log intensities shown darkest and brightest: the 1st and 99.7th percentiles of the valid
         pixels of a level of at most ~250 000 pixels (fast, and close to the full image's)."""
+        import numpy as np
+
         level = next((a for a in self.levels if a.size <= 250_000), self.levels[-1])
         valid = level[level > 0]
         if valid.size == 0:
@@ -78,6 +85,8 @@ class RingModel:
 
     def tth_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """2θ at pixel positions (nearest sample; NaN outside the detector)."""
+        import numpy as np
+
         rows = np.rint(np.asarray(y) / self.step).astype(int)
         cols = np.rint(np.asarray(x) / self.step).astype(int)
         inside = (rows >= 0) & (rows < self.tth_grid.shape[0]) & (cols >= 0) & (cols < self.tth_grid.shape[1])
@@ -108,6 +117,8 @@ def ring_model(r: CalibrationRequest, shape: tuple[int, int], geometry: PoniGeom
     """Predicted rings for ``geometry`` (default: the start values) on the request's detector."""
     from dataclasses import replace
 
+    import numpy as np
+
     from calterm.core.common.calibrants import load_calibrant
     from calterm.core.common.detectors import resolve_detector
 
@@ -136,6 +147,8 @@ class ImageCache:
 
     def get(self, r: CalibrationRequest):
         """(core Image, PreviewImage) for the request's image, frame and orientation."""
+        import numpy as np
+
         from calterm.core.io.images import load_image
 
         key = image_key(r)

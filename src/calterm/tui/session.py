@@ -25,10 +25,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from calterm.core.calibrate.model import (
     CalibrationRequest,
@@ -54,7 +53,10 @@ def session_path() -> Path:
 
 def json_value(value):
     """Numpy scalars to Python numbers, non-finite floats to strings JSON can carry."""
-    if isinstance(value, np.generic):
+    # numpy not imported (the first screen shows before it), or half-imported by a worker thread right
+    # now: there is no numpy scalar yet
+    generic = getattr(sys.modules.get("numpy"), "generic", None)
+    if generic is not None and isinstance(value, generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)  # 'nan', 'inf', '-inf': read back by float()

@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
 
-import numpy as np
-
 from calterm.core.calibrate.model import (
     CalibrationRequest,
     CalibrationResult,
@@ -90,6 +88,8 @@ def result_to_dict(r: CalibrationResult) -> dict:
 
 
 def _result_doc(r: CalibrationResult) -> dict:
+    import numpy as np
+
     return json_value({
         "geometry": r.geometry.as_dict(),
         "sigma": dict(r.sigma),
@@ -138,6 +138,8 @@ def _history_value(v):
 
 
 def result_from_dict(d: dict) -> CalibrationResult:
+    import numpy as np
+
     pts = d["points"]
     v = d["verdict"]
     return CalibrationResult(

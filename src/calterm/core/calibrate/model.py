@@ -5,12 +5,15 @@ session files. The pipeline that fills them lives in :mod:`calterm.core.calibrat
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from calterm.core.calibrate.uncertainty import METHOD as SIGMA_METHOD
 from calterm.core.common.geometry import Constraints, PoniGeometry
 from calterm.core.common.history import History
+
+# numpy is imported in the functions that compute: the app's first screen imports this module and
+# shows before numpy (~0.1 s) is loaded
+if TYPE_CHECKING:
+    import numpy as np
 
 PEAK_METHODS = ("spokes", "massif", "blob")
 
@@ -112,10 +115,14 @@ class CalibrationResult:
 
     @property
     def rms_2th_deg(self) -> float:
+        import numpy as np
+
         return float(np.degrees(np.sqrt(np.mean(self.residual_rad**2))))
 
     def summary(self) -> dict:
         """The ``--json`` document: geometry in PONI units plus residuals and the verdict."""
+        from calterm.core.calibrate.uncertainty import METHOD as SIGMA_METHOD  # numpy's module
+
         return {
             "geometry": self.geometry.as_dict(),
             "sigma": self.sigma,

@@ -11,13 +11,18 @@ whatever follows it (an intensity, hkl), and the list is refused unless it is pl
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from calterm.errors import InputError
+
+# numpy is imported in the functions that compute: the app's first screen imports this module and
+# shows before numpy (~0.1 s) is loaded
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class Calibrant:
 
     def two_theta_rad(self, wavelength_m: float) -> np.ndarray:
         """Ring angles for ``wavelength_m``; rings beyond backscattering are dropped."""
+        import numpy as np
+
         s = wavelength_m * 1e10 / (2.0 * np.asarray(self.d_spacings_A))
         return 2.0 * np.arcsin(s[s < 1.0])
 
@@ -47,6 +54,8 @@ def registered_names() -> list[str]:
 
 def _distinct(d: np.ndarray) -> tuple[float, ...]:
     """Merge reflections that share a d-spacing (pyFAI lists every hkl; a ring is one d)."""
+    import numpy as np
+
     d = np.sort(np.asarray(d, dtype=float)[np.isfinite(d) & (np.asarray(d) > 0)])[::-1]
     if d.size == 0:
         return ()
@@ -73,6 +82,8 @@ def read_d_spacing_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
     not a number is refused with its line number, rather than skipped, so that a wrong file is not
     read as a short calibrant.
     """
+    import numpy as np
+
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
@@ -103,6 +114,8 @@ def read_d_spacing_file(path: str | os.PathLike) -> tuple[np.ndarray, str]:
 
 def check_plausible(d_spacings: np.ndarray, source: str) -> None:
     """Refuse d-spacings no calibrant has: not finite, ≤ 0, or a first ring far beyond the rest."""
+    import numpy as np
+
     d = np.asarray(d_spacings, dtype=float)
     bad = d[~(np.isfinite(d) & (d > 0))]
     if bad.size:
@@ -116,6 +129,7 @@ def check_plausible(d_spacings: np.ndarray, source: str) -> None:
 
 def load_calibrant(spec: str) -> Calibrant:
     """A calibrant by pyFAI name (case-insensitive), file path, or name in the user folder."""
+    import numpy as np
     import pyFAI.calibrant
 
     path = Path(spec).expanduser()
@@ -153,10 +167,10 @@ def wavelength_m(wavelength_A: float | None = None, energy_keV: float | None = N
         raise InputError("give exactly one of wavelength (Å) or energy (keV)")
     if wavelength_A is not None:
         lo, hi = WAVELENGTH_LIMITS_A
-        if not (np.isfinite(wavelength_A) and lo < wavelength_A < hi):
+        if not (math.isfinite(wavelength_A) and lo < wavelength_A < hi):
             raise InputError(f"wavelength {wavelength_A} Å is not plausible ({lo:g}-{hi:g} Å)")
         return wavelength_A * 1e-10
     lo, hi = ENERGY_LIMITS_KEV
-    if not (np.isfinite(energy_keV) and lo < energy_keV < hi):
+    if not (math.isfinite(energy_keV) and lo < energy_keV < hi):
         raise InputError(f"energy {energy_keV} keV is not plausible ({lo:g}-{hi:g} keV)")
     return HC_KEV_A / energy_keV * 1e-10

@@ -18,10 +18,14 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import asdict, dataclass, field, replace
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from calterm.errors import InputError
+
+# numpy is imported in the functions that compute: the app's first screen imports this module and
+# shows before numpy (~0.1 s) is loaded
+if TYPE_CHECKING:
+    import numpy as np
 
 PARAMS = ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")
 DEFAULT_FIXED = frozenset({"rot3", "wavelength"})
@@ -40,6 +44,8 @@ class PoniGeometry:
     wavelength: float = 1e-10
 
     def as_vector(self, names=PARAMS) -> np.ndarray:
+        import numpy as np
+
         return np.array([getattr(self, n) for n in names], dtype=float)
 
     def with_vector(self, names, values) -> PoniGeometry:
@@ -85,6 +91,8 @@ def tth_at(pyfai_geo, rows: np.ndarray, cols: np.ndarray, param) -> np.ndarray:
     hands it an ``Orientation`` enum (measured with pyFAI 2026.9: 12 ms against 0.03 ms for 2400
     points, identical results to 2e-16 rad) and a refinement makes hundreds of such calls.
     """
+    import numpy as np
+
     t3, t1, t2 = pyfai_geo.calc_pos_zyx(d1=np.asarray(rows, float), d2=np.asarray(cols, float),
                                         param=[float(v) for v in param], use_cython=False,
                                         do_parallax=True)  # a no-op unless the geometry models parallax
@@ -101,6 +109,8 @@ def index_flips(detector) -> tuple[bool, bool]:
     """(rows reversed, columns reversed): whether the detector frame runs against the image's
     row and column indices. Read from pyFAI's own pixel positions (``calc_cartesian_positions``)
     rather than a table of orientations, so it follows pyFAI's definition of each one."""
+    import numpy as np
+
     if orientation_of(detector) == 3:
         return False, False
     p1, p2, _ = detector.calc_cartesian_positions(d1=np.array([0.0, 1.0, 0.0]), d2=np.array([0.0, 0.0, 1.0]))
@@ -168,6 +178,8 @@ class Constraints:
         return replace(self, fixed=frozenset((set(self.fixed) | set(fix)) - set(free)))
 
     def lower_upper(self, names) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
         lo = np.array([self.bounds.get(n, (-np.inf, np.inf))[0] for n in names], dtype=float)
         hi = np.array([self.bounds.get(n, (-np.inf, np.inf))[1] for n in names], dtype=float)
         return lo, hi
@@ -220,6 +232,8 @@ def load_poni(path: str) -> tuple[PoniGeometry, object]:
 
 def max_tth_error_deg(a: PoniGeometry, b: PoniGeometry, detector, shape, step: int = 8) -> float:
     """Largest |2θ_a − 2θ_b| over the detector (sampled every ``step`` pixels), in degrees."""
+    import numpy as np
+
     rows, cols = np.mgrid[0 : shape[0] : step, 0 : shape[1] : step]
     ta = a.tth(detector, rows.ravel(), cols.ravel())
     tb = b.tth(detector, rows.ravel(), cols.ravel())
