@@ -26,14 +26,15 @@ mount = App.on_mount
 
 
 def on_mount(self):
-    mount(self)
-
     def painted():  # the first frame is out: what is loaded by now was paid before it
         seen["modules"] = sorted(m for m in sys.modules if m.split(".")[0] in LATE)
         seen["screen"] = type(self.screen).__name__
         self.exit()
 
+    # queued before the app's own after-first-frame work (the demo job, whose thread starts importing
+    # numpy at once), so it sees what was loaded when the first frame went out, not a race with that thread
     self.call_after_refresh(painted)
+    mount(self)
 
 
 App.on_mount = on_mount
