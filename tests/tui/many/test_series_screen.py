@@ -159,3 +159,48 @@ def test_watched_folder_takes_new_images_as_they_land(tui, run, isolated_home):
             await pilot.press("ctrl+q")
 
     asyncio.run(go())
+
+
+def test_a_resumed_session_shows_the_last_series_and_writes_it(tui, run, isolated_home):
+    """The drift table survives a quit before w (or a dropped connection): ``--resume`` shows the
+    same rows, flags and counts, and w writes them (no rerun). Today's main kept only the counts."""
+
+    async def first():
+        app = _open(tui, run)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _to_series(app, pilot, tui)
+            app.post_message(events.Key("r", "r"))
+            for _ in range(600):
+                await pilot.pause(0.05)
+                if not app.jobs.busy and app.screen.result is not None:
+                    break
+            await tui.settle(app, pilot)
+            rows = list(app.screen.result.rows)
+            await pilot.press("ctrl+q")  # quit before w
+        return rows
+
+    async def resumed(ran):
+        app = tui.open_app(["--resume"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            assert app.current_mode == "series"  # the screen the session was left on
+            screen = app.screen
+            table = screen.query_one("#series-table")
+            assert table.row_count == N and screen.result is not None and app.jobs.current is None
+            assert [r.dist_mm for r in screen.result.rows] == [r.dist_mm for r in ran]
+            assert [r.flags for r in screen.result.rows] == [r.flags for r in ran]
+            assert [str(table.get_row_at(k)[0]) for k in range(N)] == ["!" if r.flags else "" for r in ran]
+            assert str(table.get_row_at(2)[3]) == f"{ran[2].dist_mm:.4f}"
+            assert f"last run: {N} images, 0 skipped, 1 flagged (!)" in tui.screen_text(app)
+            x, y, _ = screen.query_one("#series-plot").values()
+            assert np.allclose(y, [r.dist_mm for r in ran])
+            await pilot.press("w")
+            await tui.settle(app, pilot)
+            await pilot.press("ctrl+q")
+
+    ran = asyncio.run(first())
+    asyncio.run(resumed(ran))
+    written = run[0][0].parent / "drift.csv"
+    rows = list(csv.DictReader(written.open()))
+    assert [float(r["dist_mm"]) for r in rows] == pytest.approx([r.dist_mm for r in ran], abs=1e-6)  # the CSV has 10 digits
+    assert rows[JUMP_AT]["flags"].startswith("distance jump")

@@ -73,6 +73,15 @@ class SeriesResult:
                 "flagged": [r.index for r in self.rows if r.flags],
                 "rows": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in r.__dict__.items()} for r in self.rows]}
 
+    @classmethod
+    def from_summary(cls, doc: dict) -> SeriesResult:
+        """The result back from its :meth:`summary` (a JSON drift table, or the app's saved session):
+        a resumed app shows and writes the rows of a series it ran before, without running it again."""
+        rows = [DriftRow(**{**{k: row[k] for k in COLUMNS if k in row}, "flags": tuple(row.get("flags", ()))})
+                for row in doc.get("rows", ())]
+        skipped = [(s["image"], s["reason"]) for s in doc.get("skipped_files", ())]
+        return cls(rows, skipped, bool(doc.get("cancelled", False)), str(doc.get("stop_reason", "")))
+
 
 @dataclass
 class _State:

@@ -90,8 +90,14 @@ class SeriesScreen(ToolScreen):
     def on_restored(self, what: str) -> None:
         self._say_watch()
         report = self.state.get("report")
-        if what == "all" and report and self.result is None:
-            self.query_one("#series-status", Static).update(Text(
+        if what in ("all", "resume") and report and self.result is None and not self.capp.jobs.busy:
+            if report.get("rows") is not None:  # the last run's drift table, as it was left
+                from calterm.core.series.run import SeriesResult
+
+                self.folder = Path(report["folder"]) if report.get("folder") else None
+                self._show(SeriesResult.from_summary(report), "last run: ")
+                return
+            self.query_one("#series-status", Static).update(Text(  # a session saved before rows were kept
                 f"last run: {report['images']} images, {report['skipped']} skipped, {len(report['flagged'])} flagged"
                 + (f" ({report['stop_reason']})" if report.get("stop_reason") else "") + " · r runs it again"))
 
@@ -194,22 +200,28 @@ class SeriesScreen(ToolScreen):
         self.query_one(DriftPlot).show(self.rows)
         self.query_one("#series-status", Static).update(view.counts_line(self.rows, 0, True))
 
+    def _show(self, result, prefix: str = "") -> None:
+        """A finished series (just run, or resumed) in the table, the plot and the status line."""
+        self.result = result
+        self.rows = list(result.rows)  # the worker's own list: every row, in order
+        table = self.query_one("#series-table", DataTable)
+        if table.row_count != len(self.rows):
+            table.clear()
+            for row in self.rows:
+                table.add_row(*(Text(c, style="bold" if row.flags else "") for c in view.row_cells(row)))
+        self.query_one(DriftPlot).show(self.rows)
+        skipped = "; ".join(f"{Path(p).name}: {r}" for p, r in result.skipped[:2])
+        self.query_one("#series-status", Static).update(
+            Text(prefix + view.counts_line(self.rows, len(result.skipped), False, result.stop_reason)
+                 + (f" · skipped {skipped}" if skipped else "") + " · w writes the CSV"))
+
     def on_job_done(self, message) -> None:
         if message.kind == "series":
-            result = self.result = message.result
-            self.rows = list(result.rows)  # the worker's own list: every row, in order
-            table = self.query_one("#series-table", DataTable)
-            if table.row_count != len(self.rows):
-                table.clear()
-                for row in self.rows:
-                    table.add_row(*(Text(c) for c in view.row_cells(row)))
-            self.query_one(DriftPlot).show(self.rows)
-            skipped = "; ".join(f"{Path(p).name}: {r}" for p, r in result.skipped[:2])
-            self.query_one("#series-status", Static).update(
-                Text(view.counts_line(self.rows, len(result.skipped), False, result.stop_reason)
-                     + (f" · skipped {skipped}" if skipped else "") + " · w writes the CSV"))
-            self.keep_report({"images": len(result.rows), "skipped": len(result.skipped),
-                              "flagged": [r.index for r in result.rows if r.flags], "stop_reason": result.stop_reason})
+            result = message.result
+            self._show(result)
+            # the whole drift table is kept in the session (a row is ~0.3 kB of JSON), so a dropped
+            # connection or a quit before w keeps it: --resume shows the rows and w still writes them
+            self.keep_report({**result.summary(), "folder": str(self.folder) if self.folder else ""})
             self.capp.changed("")  # saved now: a quit right after keeps it
         elif message.kind == "series-write":
             self.session.outputs["drift_table"] = str(message.result)
@@ -230,7 +242,7 @@ class SeriesScreen(ToolScreen):
                         severity="warning")
             return
         try:
-            path = table_path(str(self.folder / "drift.csv"))
+            path = table_path(str((self.folder or self.session.output_folder()) / "drift.csv"))
         except InputError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
