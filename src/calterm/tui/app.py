@@ -107,6 +107,8 @@ class CaltermApp(App):
         self._prepare_demo = prepare_demo
         self._requested_theme = theme
         self._after_ready: list = []
+        self._first_frame_out = False
+        self._after_first_frame: list = []
         self._save_timer = None
         self._save_error_shown = False
         # the theme is chosen before the app starts: set in on_mount it made Textual build and
@@ -122,6 +124,7 @@ class CaltermApp(App):
 
     # --- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self.call_after_refresh(self._first_frame)  # first: queued before anything else waits on it
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         flush_on_signals(self.flush, lambda code: self.exit(return_code=code))  # SIGHUP, SIGTERM
         for note in self._stale_notes:
@@ -132,6 +135,21 @@ class CaltermApp(App):
             self.call_after_refresh(self.jobs.start, "Prepare demo", _demo_request, kind="demo")
         else:
             self.changed("all")
+
+    def after_first_frame(self, callback) -> None:
+        """Run ``callback`` once the first frame is out (at once after it). Work that imports the
+        engine waits for it: a timer started at mount fired before a slow first frame (a loaded
+        machine, cold byte-code caches) and its thread imported numpy during the first layout."""
+        if self._first_frame_out:
+            callback()
+        else:
+            self._after_first_frame.append(callback)
+
+    def _first_frame(self) -> None:
+        self._first_frame_out = True
+        pending, self._after_first_frame = self._after_first_frame, []
+        for callback in pending:
+            callback()
 
     def _demo_ready(self, request) -> None:
         self.session.request = request

@@ -132,9 +132,7 @@ class ParametersScreen(CaltermScreen):
             self._fill()
         if what in ("all", "resume", "request", "units"):
             # after the first paint: describing imports pyFAI, which must not delay the first screen
-            # (the timer starts once a frame is out: started at mount, it fired before a slow first
-            # frame, e.g. with cold byte-code caches, and its thread imported numpy during the layout)
-            self.call_after_refresh(self.set_timer, 0.2, self.describe)
+            self.capp.after_first_frame(lambda: self.set_timer(0.2, self.describe))
 
     def _fill(self) -> None:
         r, u = self.session.request, self.session.units
