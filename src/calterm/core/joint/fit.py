@@ -166,4 +166,5 @@ def _sigma(J, r, f_scale, points, geometries, detectors) -> np.ndarray:
     phi = np.concatenate(phis)
     rho = neighbour_correlation(r, np.concatenate(rings), phi)
     statistical = parameter_sigma(J, r, np.concatenate(blocks), weights, rho)
-    return np.sqrt(statistical**2 + systematic_sigma(J, np.concatenate(radial), phi) ** 2)
+    image = np.concatenate([np.full(len(pts.ring), i) for i, pts in enumerate(points)])
+    return np.sqrt(statistical**2 + systematic_sigma(J, np.concatenate(radial), phi, groups=image) ** 2)
