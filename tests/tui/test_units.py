@@ -82,3 +82,23 @@ def test_system_names_and_toggle():
     assert units.system("poni") == "poni" and units.system(None) == "mm" and units.system("feet") == "mm"
     assert units.other("mm") == "poni" and units.other("poni") == "mm"
     assert units.header("dist", "distance", "poni") == "dist m"
+
+
+def test_comma_lists_convert_part_by_part():
+    assert units.convert_parts("0,100,200", "mm", "m") == "0,0.1,0.2"
+    assert units.convert_parts("0,0.1,0.2", "m", "mm") == "0,100,200"
+    assert units.convert_parts("header", "mm", "m") == "header"  # a word is the parser's to read
+    assert units.convert_parts(" 0, 100 ", "mm", "mm") == "0, 100"  # the same unit: as typed
+
+
+def test_form_fields_keep_the_parser_unit_and_show_the_system_one():
+    from calterm.tui.screens.tool_form import Field
+
+    jump = Field("jump_mm", "Jump mm", "0.1", quantity="distance")
+    assert (jump.shown_label("mm"), jump.shown_label("poni")) == ("Jump mm", "Jump m")
+    assert jump.shown_text("0.1", "poni") == "0.0001" and jump.kept_text("0.41025", "poni") == "410.25"
+    assert jump.shown_text("0.1", "mm") == "0.1" and jump.kept_text(" 0.1", "mm") == " 0.1"
+    tth = Field("range", "Range 2θ°", "", quantity="tth")
+    assert (tth.shown_label("mm"), tth.shown_label("poni")) == ("Range 2θ°", "Range 2θ rad")
+    travel = Field("travel", "Δ travel", "", lambda u: f"{u} hint", quantity="distance")
+    assert travel.shown_label("poni") == "Δ travel" and travel.hint("poni") == "poni hint"  # the hint names it

@@ -110,6 +110,14 @@ def typed_in(quantity: str, text: str, in_system: str, into: str) -> str:
     return convert_text(text, unit(quantity, in_system), into)
 
 
+def convert_parts(text: str, from_unit: str, into: str) -> str:
+    """A comma list (a travel ``0,100,200``, a range ``2,30``) converted part by part, each exactly
+    as :func:`convert_text` does; a word (``header``) or an empty part stays as typed."""
+    if from_unit == into or "," not in str(text):
+        return convert_text(text, from_unit, into)
+    return ",".join(convert_text(part, from_unit, into) for part in str(text).split(","))
+
+
 def field_text(quantity: str, value: float | None, from_unit: str, in_system: str, digits: int | None = None) -> str:
     """A stored value (in ``from_unit``) as the text of a field in the system's unit: the shortest
     text that reads back to the same float (or ``digits`` significant digits); "" for None."""

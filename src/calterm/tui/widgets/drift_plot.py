@@ -1,22 +1,22 @@
 """One parameter of a series' drift table against image number, full size: distance (mm), beam
-centre (px), tilts (mrad) or RMS (°). Flagged images (a jump, a doubtful verdict) are drawn with
+centre (px), tilts (mrad) or RMS (mrad), or in PONI units (m, rad) after ``u`` (the screens' one unit
+system, :mod:`calterm.tui.units`; the centre stays in pixels). Flagged images (a jump, a doubtful verdict) are drawn with
 ``x`` in their own colour, so they stand out without colour too; the rest as a braille line with
 dots. The axes carry the tick helper's ticks (:mod:`plot_ticks`), never labels run together.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from calterm.tui.units import MM, shown, unit
 from calterm.tui.widgets.plot_ticks import padded_range
 from calterm.tui.widgets.ticked_plot import TickedPlot
 
-# row attribute -> (label, unit, factor to the unit)
-SERIES = {"dist_mm": ("distance", "mm", 1.0), "center_x": ("centre x", "px", 1.0),
-          "center_y": ("centre y", "px", 1.0), "rot1": ("rot1", "mrad", 1e3), "rot2": ("rot2", "mrad", 1e3),
-          "rot3": ("rot3", "mrad", 1e3), "rms_2th_deg": ("RMS 2θ", "mrad", math.pi / 180 * 1e3)}
+# row attribute -> (label, quantity shown in the app's units or None for pixels, the row's unit)
+SERIES = {"dist_mm": ("distance", "distance", "mm"), "center_x": ("centre x", None, "px"),
+          "center_y": ("centre y", None, "px"), "rot1": ("rot1", "rotation", "rad"), "rot2": ("rot2", "rotation", "rad"),
+          "rot3": ("rot3", "rotation", "rad"), "rms_2th_deg": ("RMS 2θ", "angle", "°")}
 
 
 class DriftPlot(TickedPlot):
@@ -24,6 +24,17 @@ class DriftPlot(TickedPlot):
         super().__init__(id=id)
         self.rows: list = []
         self.series = "dist_mm"
+        self.units = MM
+
+    def set_units(self, units: str) -> None:
+        """The unit system (``u``): the same rows redrawn in it."""
+        self.units = units
+        self.changed()
+
+    def unit(self) -> str:
+        """The shown parameter's unit in the plot's system."""
+        _, quantity, row_unit = SERIES[self.series]
+        return row_unit if quantity is None else unit(quantity, self.units)
 
     def show(self, rows: list) -> None:
         """``rows``: :class:`calterm.core.series.run.DriftRow` (the list may keep growing)."""
@@ -36,7 +47,8 @@ class DriftPlot(TickedPlot):
 
     def values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(image index, value in display units, flagged) of the shown parameter."""
-        factor = SERIES[self.series][2]
+        _, quantity, row_unit = SERIES[self.series]
+        factor = 1.0 if quantity is None else shown(quantity, 1.0, self.units, row_unit)  # a scale: no offsets
         x = np.array([r.index for r in self.rows], float)
         y = np.array([getattr(r, self.series) for r in self.rows], float) * factor
         flagged = np.array([bool(r.flags) for r in self.rows], bool)
@@ -44,7 +56,7 @@ class DriftPlot(TickedPlot):
 
     def draw(self) -> None:
         plt = self.plt
-        label, unit, _ = SERIES[self.series]
+        label, unit = SERIES[self.series][0], self.unit()
         if not self.rows:
             plt.title(f"{label} ({unit}) by image: no image yet (r starts the series)")
             return

@@ -1,6 +1,8 @@
 """The top line: what is being calibrated and where its outputs go (``→ folder``). The calibrant
 and the wavelength are never cut (they decide every ring on screen); the image name, the detector
-and the output folder give way first, with an ellipsis. The screens' tabs are on the line below
+and the output folder give way first, with an ellipsis. The wavelength follows the app's unit
+system (``u``): ``λ 0.3344 Å``, or ``λ 3.3440e-11 m`` in PONI units as a PONI file holds it (four
+more characters, taken from the part that gives way). The screens' tabs are on the line below
 (:mod:`calterm.tui.widgets.tab_bar`)."""
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from rich.text import Text
 from textual.widgets import Static
 
 from calterm.tui.session import Session
+from calterm.tui.units import MM, PONI, fmt
 
 
-def wavelength_text(wavelength_m: float) -> str:
-    return f"λ {wavelength_m * 1e10:.4f} Å" if wavelength_m else "λ not set"
+def wavelength_text(wavelength_m: float, units: str = MM) -> str:
+    """The header's λ: in Å to 4 decimals, or in metres to 5 significant digits (PONI units)."""
+    if not wavelength_m:
+        return "λ not set"
+    if units == PONI:
+        return f"λ {fmt('wavelength', wavelength_m, units, spec='.4e', unit_too=True)}"
+    return f"λ {wavelength_m * 1e10:.4f} Å"
 
 
 def short_folder(folder: Path) -> str:
@@ -52,7 +60,7 @@ class SessionBar(Static):
         left.append(f" {name}  {r.detector or 'auto'}")
         left.append(f"  → {short_folder(session.output_folder())}", style="dim")  # where s, e and w write
         right = Text(f"{r.calibrant or 'no calibrant'}  ", style="bold")
-        right.append(wavelength_text(r.wavelength_m), style="bold")
+        right.append(wavelength_text(r.wavelength_m, session.units), style="bold")
         right.append(" ")
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")

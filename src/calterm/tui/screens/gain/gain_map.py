@@ -5,7 +5,9 @@ and of the damaged pixels, and the outputs written by the same writer as the CLI
 Keys: in Frames/Calibration, enter adds the position (``a`` outside a field); in Folder, enter
 takes one position per subfolder; ``delete`` removes the highlighted position; ``r`` (or enter in
 an option) computes (esc cancels); ``w`` exports ``NAME_YYYY-MM-DD.tif`` and its companions
-(versioned); ``t`` cycles the tabs Setup, Profiles and Map.
+(versioned); ``t`` cycles the tabs Setup, Profiles and Map. 2θ (the range, the profiles' axis) is
+in degrees, or in radians in PONI units (``u``, :mod:`calterm.tui.units`); the range is kept in
+degrees, as the parser reads it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from calterm.errors import InputError
 from calterm.tui.screens.tool_form import Field, ToolScreen
+from calterm.tui.units import PONI, fmt, unit
 from calterm.tui.widgets.density_map import DensityMap
 from calterm.tui.widgets.flag_map import FlagMap
 from calterm.tui.widgets.gain_profile_plot import GainProfilePlot
@@ -38,7 +41,7 @@ class GainScreen(ToolScreen):
         Field("frames", "Frames glob", "", "frames of one position, e.g. pos1/*.tif", wide=True),
         Field("calibration", "Calibration", "", ".poni or GSAS-II .imctrl; enter adds", wide=True),
         Field("folder", "Folder", "", "or one subfolder per position; enter loads", wide=True),
-        Field("range", "Range 2θ°", "", "suggested"), Field("bins", "Bins", "", "auto"),
+        Field("range", "Range 2θ°", "", "suggested", quantity="tth"), Field("bins", "Bins", "", "auto"),
         Field("polarization", "Polarization", "0.99"), Field("filter_size", "Filter size", "3"),
         Field("damaged_sigma", "Damaged σ", "4"), Field("form", "Form", "divide", "divide|multiply"),
         Field("detector", "Detector", "", "for .imctrl"), Field("mask", "Mask", "", "beam stop etc."),
@@ -72,6 +75,13 @@ class GainScreen(ToolScreen):
     def on_mount(self) -> None:
         self.computed = None
         self.query_one("#gain-positions", DataTable).add_columns("#", "frames", "calibration")
+        self.query_one(GainProfilePlot).units = self.session.units
+
+    def on_units(self) -> None:
+        self.query_one(GainProfilePlot).set_units(self.session.units)
+        report = self.state.get("report")
+        if report:
+            self._show_report(report, restored=self.computed is None)
 
     def on_restored(self, what: str) -> None:
         self._fill_positions()
@@ -183,7 +193,8 @@ class GainScreen(ToolScreen):
         self.query_one(GainProfilePlot).show(report["profile"], (lo, hi))
         unc = report.get("median_uncertainty")
         lines = [f"{len(report['positions'])} positions, {report['form']} form",
-                 f"range [b]{lo:.3f}-{hi:.3f}°[/b] ({'suggested' if report['range_suggested'] else 'given'})",
+                 f"range [b]{tth_range_text(lo, hi, self.session.units)}[/b] "
+                 f"({'suggested' if report['range_suggested'] else 'given'})",
                  f"{len(report['iteration_changes'])} iterations, {report['extrapolated_bins']} bins extrapolated",
                  f"damaged pixels [b]{report['damaged_pixels']}[/b]",
                  f"no estimate {report['pixels_without_estimate']} px",
@@ -222,6 +233,14 @@ class GainScreen(ToolScreen):
                         f"(+ {len(written) - 1} companions)")
 
         self.capp.jobs.start("Export gain map", job, on_done=done)
+
+
+def tth_range_text(lo_deg: float, hi_deg: float, units: str) -> str:
+    """``2.000-30.000°``, or ``0.03491-0.52360 rad`` in PONI units (0.001° either way)."""
+    spec = ".5f" if units == PONI else ".3f"
+    text = f"{fmt('tth', lo_deg, units, from_unit='°', spec=spec)}-{fmt('tth', hi_deg, units, from_unit='°', spec=spec)}"
+    tth_unit = unit("tth", units)
+    return text + (tth_unit if tth_unit == "°" else f" {tth_unit}")
 
 
 def compute(request, ctx) -> dict:

@@ -10,6 +10,9 @@ correlation before and after and a warning that a tilt reads as shifts.
 pixels); moving the panel by -shift aligns it. The image, centre, PONI and calibrant start from the
 calibration (screen 1, the result, the last PONI written); ``r`` (or enter) aligns, ``w`` writes the
 corrected image, the offsets file and/or the CrystFEL geometry (versioned).
+
+Every number shown is in pixels (shifts, σ, centre, RMS), which keep their unit in both of the app's
+unit systems; the wavelength is typed in the system's unit (Å, or m with ``u``: PONI units).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class AlignScreen(ToolScreen):
         Field("mask", "Mask", "", "mask file (nonzero = masked)", wide=True),
         Field("corrected", "Corrected →", "", "aligned.tif"), Field("offsets", "Offsets →", "", "offsets.json"),
         Field("poni", "PONI", "", "calibration (empty: this session's result)", wide=True),
-        Field("calibrant", "Calibrant", "", "for the ring fit"), Field("wavelength", "λ Å", "", "the PONI's"),
+        Field("calibrant", "Calibrant", "", "for the ring fit"), Field("wavelength", "λ Å", "", "the PONI's", quantity="wavelength"),
         Field("geom", "Geom →", "", "detector.geom"),
     )
     DEFAULT_CSS = """

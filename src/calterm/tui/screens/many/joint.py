@@ -7,7 +7,9 @@ the highlighted image's *Calibrant* and *Distance mm* below the list, the travel
 image, or ``header``). Model: arrows and enter/space pick shared, per image, linked or fixed per
 parameter ([x] / [ ]). ``r`` runs (each image's own calibration, then one fit over all points; esc
 cancels), ``w`` writes one PONI per image next to the images (versioned), ``t`` cycles the tabs.
-Every field goes through :mod:`calterm.inputs.joint`, the CLI's parser.
+Every field goes through :mod:`calterm.inputs.joint`, the CLI's parser. Wavelength, pixel size,
+travel and start distances are typed and shown in the app's unit system (``u``: PONI units, m), and
+kept as the parser reads them (Å, µm, mm); the results follow the toggle without a new fit.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabP
 from calterm.errors import InputError
 from calterm.tui.screens.many import joint_view as view
 from calterm.tui.screens.tool_form import Field, ToolScreen
+from calterm.tui.units import convert_parts, unit
 
 KEY_INPUTS = ("images", "model", "wavelength", "pixel_size", "detector", "travel")
 
@@ -37,8 +40,9 @@ class JointScreen(ToolScreen):
             "to the images, t cycles Setup / Model / Results.")
     FIELDS = (
         Field("add", "Add images", "", "path or glob; enter adds", wide=True),
-        Field("wavelength", "Wavelength Å", "", "start value"), Field("pixel_size", "Pixel µm", "", "header"),
-        Field("travel", "Δ travel", "", "mm per image (0,100,...) or header", wide=True),
+        Field("wavelength", "Wavelength Å", "", "start value", quantity="wavelength"),
+        Field("pixel_size", "Pixel µm", "", "header", quantity="pixel"),
+        Field("travel", "Δ travel", "", view.travel_hint, wide=True, quantity="distance"),
         Field("detector", "Detector", "", "auto"),
     )
     DEFAULT_CSS = """
@@ -70,7 +74,7 @@ class JointScreen(ToolScreen):
                 with Horizontal(classes="row"):
                     yield Label("Calibrant")
                     yield Input(placeholder="of the highlighted image", id="j-calibrant", compact=True)
-                    yield Label(" Distance mm")
+                    yield Label(" " + view.distance_label(self.session.units), id="j-distance-label")
                     yield Input(placeholder="start (optional)", id="j-distance", compact=True)
             with TabPane("Model", id="joint-model-tab"):
                 yield DataTable(id="joint-model", cursor_type="cell")
@@ -81,9 +85,30 @@ class JointScreen(ToolScreen):
     def on_mount(self) -> None:
         self.result = None
         self.request = None
-        self.query_one("#joint-images", DataTable).add_columns("#", "image", "calibrant", "dist mm")
         self.query_one("#joint-model", DataTable).add_columns("parameter", *(view.MODE_LABELS[m] for m in view.MODES))
-        self.query_one("#joint-results", DataTable).add_columns(*view.IMAGE_COLUMNS)
+        self._add_unit_columns()
+
+    def _add_unit_columns(self) -> None:
+        """The headers that name a unit, in the session's system (again after ``u``)."""
+        units = self.session.units
+        self.query_one("#joint-images", DataTable).add_columns("#", "image", "calibrant", f"dist {unit('distance', units)}")
+        self.query_one("#joint-results", DataTable).add_columns(*view.image_columns(units))
+
+    def on_units(self) -> None:
+        for table_id in ("#joint-images", "#joint-results"):
+            self.query_one(table_id, DataTable).clear(columns=True)
+        self._add_unit_columns()
+        self.query_one("#j-distance-label", Label).update(" " + view.distance_label(self.session.units))
+        self._fill_images()
+        report = self.state.get("report")
+        if report:
+            self._show_report(report, restored=self.result is None)
+        else:  # none, or dropped as stale: no numbers from inputs that changed since
+            self.query_one("#joint-summary", Static).update("no joint fit yet: r runs it")
+
+    def _distance_shown(self, kept: str) -> str:
+        """A start distance as the session keeps it (mm) in the session's unit."""
+        return convert_parts(kept, "mm", unit("distance", self.session.units))
 
     def default_for(self, f: Field) -> str | bool:
         r = self.session.request
@@ -121,7 +146,8 @@ class JointScreen(ToolScreen):
         row = table.cursor_row
         table.clear()
         for k, im in enumerate(self.images, start=1):
-            table.add_row(str(k), Path(im["path"]).name, im.get("calibrant", ""), im.get("distance", "") or "-")
+            table.add_row(str(k), Path(im["path"]).name, im.get("calibrant", ""),
+                          self._distance_shown(im.get("distance", "")) or "-")
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
         self._show_highlighted()
@@ -138,6 +164,8 @@ class JointScreen(ToolScreen):
         for key in ("calibrant", "distance"):
             field = self.query_one(f"#j-{key}", Input)
             value = "" if k is None else str(self.images[k].get(key, ""))
+            if key == "distance":
+                value = self._distance_shown(value)
             if field.value != value:
                 with field.prevent(Input.Changed):
                     field.value = value
@@ -152,9 +180,11 @@ class JointScreen(ToolScreen):
         if k is None:
             return
         key = (event.input.id or "")[2:]
-        self.images[k][key] = event.value.strip()
+        typed = event.value.strip()
+        # a distance typed in the shown unit is kept in mm (the parser's), converted exactly
+        self.images[k][key] = typed if key == "calibrant" else convert_parts(typed, unit("distance", self.session.units), "mm")
         table = self.query_one("#joint-images", DataTable)
-        table.update_cell_at((k, 2 if key == "calibrant" else 3), event.value.strip() or "-")
+        table.update_cell_at((k, 2 if key == "calibrant" else 3), typed or "-")
         self.capp.changed("", debounce=True)
 
     def action_add_images(self) -> None:
@@ -167,7 +197,7 @@ class JointScreen(ToolScreen):
         try:
             paths = series_paths(text)  # the CLI's glob expansion (natural order)
         except InputError as exc:
-            self.say(view.app_words(str(exc)).replace("IMAGES:", "Add images:"), "add")
+            self.say(view.app_words(str(exc), self.session.units).replace("IMAGES:", "Add images:"), "add")
             return
         paths = [str(Path(p).absolute()) for p in paths]  # the list outlives the working directory
         known = {str(Path(im["path"]).absolute()) for im in self.images}
@@ -210,7 +240,7 @@ class JointScreen(ToolScreen):
 
     def _say_lambda(self) -> None:
         travel = str(self.state.get("inputs", {}).get("travel", ""))
-        self.query_one("#joint-lambda", Static).update(view.lambda_line(self.modes, travel))
+        self.query_one("#joint-lambda", Static).update(view.lambda_line(self.modes, travel, self.session.units))
 
     @on(DataTable.CellSelected, "#joint-model")
     def _cell_selected(self, event: DataTable.CellSelected) -> None:
@@ -257,7 +287,7 @@ class JointScreen(ToolScreen):
             key = exc.field if isinstance(exc, FieldError) else None
             if key is None and str(exc).startswith("IMAGE"):
                 key = "add"
-            self.say(view.app_words(str(exc)), key)
+            self.say(view.app_words(str(exc), self.session.units), key)
             return
         self.say("")
         self.request = request
@@ -300,14 +330,14 @@ class JointScreen(ToolScreen):
             self.query_one("#joint-summary", Static).update("cancelled: r runs it again")
 
     def _show_report(self, report: dict, restored: bool = False) -> None:
-        lines = view.summary_lines(report)
+        lines = view.summary_lines(report, self.session.units)
         if restored:
             lines.append("[dim](restored: r recomputes before w writes)[/]")
         self.query_one("#joint-summary", Static).update("\n".join(lines))
         table = self.query_one("#joint-results", DataTable)
         table.clear()
         for row in report["images"]:
-            table.add_row(*view.image_cells(row))
+            table.add_row(*view.image_cells(row, self.session.units))
 
     # --- write --------------------------------------------------------------------------------
     def action_write(self) -> None:

@@ -6,12 +6,18 @@ session keeps (so a resumed session shows the last run without recomputing it).
 The identifiability decision is the engine's (:meth:`ParameterModel.wavelength_identifiable`); only
 its wording is the app's. Errors from the shared parser name CLI flags (``--travel``); the screen
 shows them with its own field labels instead (:func:`app_words`).
+
+The report keeps the numbers in Å, mm and mrad (as sessions saved before the unit toggle hold
+them); the summary, the table and its headers convert them to the screens' unit system
+(:mod:`calterm.tui.units`: mm / mrad / Å, or PONI units, m and rad) when shown.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+
+from calterm.tui.units import MM, PONI, fmt, header, unit
 
 PARAMS = ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")
 MODES = ("shared", "per-image", "linked", "fixed")
@@ -20,10 +26,21 @@ DEFAULT_MODES = {"dist": "per-image", "poni1": "shared", "poni2": "shared", "rot
                  "rot3": "fixed", "wavelength": "shared"}
 PARAM_LABELS = {"dist": "distance", "poni1": "poni1 (y)", "poni2": "poni2 (x)", "rot1": "rot1", "rot2": "rot2",
                 "rot3": "rot3", "wavelength": "λ"}
-# what the shared parser calls a field -> what the joint screen calls it
-CLI_WORDS = {"--travel": "Δ travel", "--model": "Model", "--calibrant": "Calibrant", "--distance": "Distance mm",
-             "--wavelength": "Wavelength Å", "--energy": "Energy", "--pixel-size": "Pixel µm",
+# what the shared parser calls a field -> what the joint screen calls it (a unit: in the shown system)
+CLI_WORDS = {"--travel": "Δ travel", "--model": "Model", "--calibrant": "Calibrant", "--distance": ("Distance", "distance"),
+             "--wavelength": ("Wavelength", "wavelength"), "--energy": "Energy", "--pixel-size": ("Pixel", "pixel"),
              "--detector": "Detector", "IMAGE:": "Images:"}
+
+
+def distance_label(units: str = MM) -> str:
+    """The per-image start distance's label (``Distance mm``)."""
+    return header("Distance", "distance", units)
+
+
+def travel_hint(units: str = MM) -> str:
+    """The Δ travel field's hint, its example in the unit typed."""
+    example = "0,100" if units != PONI else "0,0.1"
+    return f"{unit('distance', units)} per image ({example},...) or header"
 
 
 def allowed(param: str, mode: str) -> bool:
@@ -45,7 +62,7 @@ def model_text(modes: dict[str, str]) -> str:
     return ",".join(f"{p}={modes.get(p, DEFAULT_MODES[p])}" for p in PARAMS)
 
 
-def lambda_line(modes: dict[str, str], travel_text: str) -> str:
+def lambda_line(modes: dict[str, str], travel_text: str, units: str = MM) -> str:
     """Whether the wavelength will be refined, in words, from the engine's own rule."""
     from calterm.core.joint.model import ParameterModel
 
@@ -53,7 +70,7 @@ def lambda_line(modes: dict[str, str], travel_text: str) -> str:
     travel = (0.0,) if full["dist"] == "linked" else None  # any travel: the rule depends on the modes only
     refined, _ = ParameterModel(full, travel).wavelength_identifiable()
     if refined:
-        need = "" if travel_text.strip() else " (type the Δ travel: mm per image, or header)"
+        need = "" if travel_text.strip() else f" (type the Δ travel: {unit('distance', units)} per image, or header)"
         return f"λ is refined: linked distances, dist_i = L0 + Δ_i{need}"
     if full["wavelength"] == "fixed":
         return "λ stays at the typed value: fixed in the model"
@@ -79,11 +96,11 @@ def joint_fields(images: list[dict], values: dict, modes: dict[str, str]) -> dic
             "travel": values.get("travel", ""), "model": model_text(modes)}
 
 
-def app_words(message: str) -> str:
-    """A parser message with the screen's field names instead of the CLI's flags."""
+def app_words(message: str, units: str = MM) -> str:
+    """A parser message with the screen's field names (their units shown) instead of the CLI's flags."""
     for cli, label in CLI_WORDS.items():
-        message = message.replace(cli, label)
-    return message
+        message = message.replace(cli, label if isinstance(label, str) else header(*label, units))
+    return message.replace("in mm)", f"in {unit('distance', units)})")
 
 
 def joint_report(result) -> dict:
@@ -111,23 +128,35 @@ def _scaled(value, factor: float):
     return None if value is None or not math.isfinite(value) else float(value) * factor
 
 
-def summary_lines(report: dict) -> list[str]:
-    """λ ± σ, L0 ± σ and the verdict, in Å and mm."""
+def summary_lines(report: dict, units: str = MM) -> list[str]:
+    """λ ± σ, L0 ± σ and the verdict, in Å and mm (or metres in PONI units)."""
+    poni = units == PONI
     lam, s = report["wavelength_A"], report.get("wavelength_sigma_A")
+    lam_unit = unit("wavelength", units)
+    lam_text = fmt("wavelength", lam, units, from_unit="Å", spec=".6e" if poni else ".6f")
+    sigma_text = "" if s is None else fmt("wavelength", s, units, from_unit="Å", spec=".2e" if poni else ".6f")
     lines = [f"verdict [b]{report['status']}[/b]: {'; '.join(report['reasons'])}",
-             f"λ [b]{lam:.6f}[/b]" + (f" ± {s:.6f} Å (refined)" if s is not None else " Å (kept: not refined)")]
+             f"λ [b]{lam_text}[/b]" + (f" ± {sigma_text} {lam_unit} (refined)" if s is not None
+                                       else f" {lam_unit} (kept: not refined)")]
     if report.get("L0_mm") is not None:
-        lines.append(f"L0 [b]{report['L0_mm']:.4f}[/b] ± {report['L0_sigma_mm'] or 0:.4f} mm")
+        l0 = fmt("distance", report["L0_mm"], units, from_unit="mm")
+        l0_sigma = fmt("distance", report["L0_sigma_mm"] or 0, units, from_unit="mm")
+        lines.append(f"L0 [b]{l0}[/b] ± {l0_sigma} {unit('distance', units)}")
     return lines
 
 
-def image_cells(row: dict) -> tuple[str, ...]:
-    """One per-image table row; a doubtful image is marked with ! (not only by colour)."""
+def image_cells(row: dict, units: str = MM) -> tuple[str, ...]:
+    """One per-image table row in ``units``; a doubtful image is marked with ! (not only by colour)."""
     flag = "" if row["verdict"] == "good" else "! "
-    return (Path(row["image"]).name, flag + row["verdict"], f"{row['dist_mm']:.4f}", f"{row['center_x']:.2f}", f"{row['center_y']:.2f}",
-            f"{row['rot1_mrad']:+.3f}", f"{row['rot2_mrad']:+.3f}", f"{row['rot3_mrad']:+.3f}",
-            f"{math.radians(row['rms_2th_deg']) * 1e3:.4f}")
+    rot_spec = ".6f" if units == PONI else ".3f"  # 1 µrad either way
+    rots = (fmt("rotation", row[f"rot{k}_mrad"], units, from_unit="mrad", sign=True, spec=rot_spec) for k in (1, 2, 3))
+    return (Path(row["image"]).name, flag + row["verdict"], fmt("distance", row["dist_mm"], units, from_unit="mm"),
+            f"{row['center_x']:.2f}", f"{row['center_y']:.2f}", *rots,
+            fmt("angle", row["rms_2th_deg"], units, from_unit="°"))
 
 
-# the verdict second: at 80 columns the table shows it without scrolling
-IMAGE_COLUMNS = ("image", "verdict", "dist mm", "x px", "y px", "rot1 mrad", "rot2 mrad", "rot3 mrad", "RMS mrad")
+def image_columns(units: str = MM) -> tuple[str, ...]:
+    """The per-image table's headers in ``units``; the verdict second: at 80 columns the table
+    shows it without scrolling."""
+    return ("image", "verdict", header("dist", "distance", units), "x px", "y px",
+            *(header(f"rot{k}", "rotation", units) for k in (1, 2, 3)), header("RMS", "angle", units))

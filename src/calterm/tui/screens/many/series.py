@@ -6,7 +6,9 @@ the full pipeline as fallback), its drift-table row shown as soon as it is compu
 and a watched folder, ``v`` shows the table or the plot, ``p`` cycles the plotted parameter and
 ``w`` writes the drift table as CSV next to the images (versioned). The worker posts one typed
 :class:`DriftRowArrived` per image, so rows arrive live and the event loop never waits on a fit.
-Every field goes through :mod:`calterm.inputs.series`, the CLI's parser.
+Every field goes through :mod:`calterm.inputs.series`, the CLI's parser. Wavelength, pixel size and
+the distance jump are typed in the app's unit system (``u``: PONI units, m) and kept as the parser
+reads them (Å, µm, mm); the table and the plot follow the toggle with the rows already computed.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ class SeriesScreen(ToolScreen):
             "next to the images. Rows marked ! are flagged (a jump or a doubtful fit).")
     FIELDS = (
         Field("source", "Images/folder", "", "glob such as run/*.tif, or a folder to watch (t)", wide=True),
-        Field("calibrant", "Calibrant", "LaB6"), Field("wavelength", "Wavelength Å", ""),
-        Field("pixel_size", "Pixel µm", "", "header"), Field("detector", "Detector", "", "auto"),
-        Field("jump_mm", "Jump mm", "0.1"), Field("jump_px", "Jump px", "1"),
+        Field("calibrant", "Calibrant", "LaB6"), Field("wavelength", "Wavelength Å", "", quantity="wavelength"),
+        Field("pixel_size", "Pixel µm", "", "header", quantity="pixel"), Field("detector", "Detector", "", "auto"),
+        Field("jump_mm", "Jump mm", "0.1", quantity="distance"), Field("jump_px", "Jump px", "1"),
     )
     DEFAULT_CSS = """
     SeriesScreen #series-watch, SeriesScreen #series-status { height: 1; padding: 0 1; }
@@ -70,7 +72,22 @@ class SeriesScreen(ToolScreen):
         self.rows: list = []
         self.result = None
         self.folder: Path | None = None
-        self.query_one("#series-table", DataTable).add_columns(*view.COLUMNS)
+        self.query_one("#series-table", DataTable).add_columns(*view.columns(self.session.units))
+        self.query_one(DriftPlot).units = self.session.units
+
+    def on_units(self) -> None:
+        """The same rows in the other unit system: the table rebuilt, the plot redrawn."""
+        table = self.query_one("#series-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*view.columns(self.session.units))
+        self._fill_table()
+        self.query_one(DriftPlot).set_units(self.session.units)
+
+    def _fill_table(self) -> None:
+        table = self.query_one("#series-table", DataTable)
+        table.clear()
+        for row in self.rows:
+            table.add_row(*(Text(c, style="bold" if row.flags else "") for c in view.row_cells(row, self.session.units)))
 
     def default_for(self, f: Field) -> str | bool:
         r = self.session.request
@@ -159,7 +176,7 @@ class SeriesScreen(ToolScreen):
             if key is None:
                 key = next((k for k, w in (("source", "IMAGES"), ("source", "--watch"), ("jump_mm", "--jump-mm"),
                                           ("jump_px", "--jump-px")) if text.startswith(w)), None)
-            self.say(view.app_words(text), key)
+            self.say(view.app_words(text, self.session.units), key)
             return
         self.say("")
         self.rows, self.result, self.folder = [], None, folder
@@ -195,7 +212,7 @@ class SeriesScreen(ToolScreen):
     def on_drift_row_arrived(self, message: DriftRowArrived) -> None:
         row = message.row
         self.rows.append(row)
-        cells = view.row_cells(row)
+        cells = view.row_cells(row, self.session.units)
         self.query_one("#series-table", DataTable).add_row(*(Text(c, style="bold" if row.flags else "") for c in cells))
         self.query_one(DriftPlot).show(self.rows)
         self.query_one("#series-status", Static).update(view.counts_line(self.rows, 0, True))
@@ -204,11 +221,8 @@ class SeriesScreen(ToolScreen):
         """A finished series (just run, or resumed) in the table, the plot and the status line."""
         self.result = result
         self.rows = list(result.rows)  # the worker's own list: every row, in order
-        table = self.query_one("#series-table", DataTable)
-        if table.row_count != len(self.rows):
-            table.clear()
-            for row in self.rows:
-                table.add_row(*(Text(c, style="bold" if row.flags else "") for c in view.row_cells(row)))
+        if self.query_one("#series-table", DataTable).row_count != len(self.rows):
+            self._fill_table()
         self.query_one(DriftPlot).show(self.rows)
         skipped = "; ".join(f"{Path(p).name}: {r}" for p, r in result.skipped[:2])
         self.query_one("#series-status", Static).update(
