@@ -137,6 +137,16 @@ class CaltermApp(App):
             self.call_after_refresh(self.jobs.start, "Prepare demo", _demo_request, kind="demo")
         else:
             self.changed("all")
+        self.call_after_refresh(self._prebuild_screens)
+
+    def _prebuild_screens(self) -> None:
+        """The screens a calibration ends on, built while idle (:mod:`calterm.tui.prebuild`)."""
+        from calterm.tui.prebuild import PREBUILT, prebuild
+
+        for mode in PREBUILT:
+            if self.current_mode != mode:
+                self.run_worker(prebuild(self, mode, f"calterm.tui.screens.{SCREENS[mode][0]}"),
+                                name=f"prebuild {mode}", group="prebuild", exit_on_error=False)
 
     def after_first_frame(self, callback) -> None:
         """Run ``callback`` once the first frame is out (at once after it). Work that imports the
