@@ -34,6 +34,7 @@ from textual.signal import Signal
 
 from calterm.tui.commands import COMMANDS, screen_commands
 from calterm.tui.preview_data import ImageCache
+from calterm.tui.screen_switch import ScreenSwitcher
 from calterm.tui.session import Session, request_key
 from calterm.tui.session_file import (
     flush_on_signals,
@@ -108,8 +109,7 @@ class CaltermApp(App):
         self._requested_theme = theme
         self._after_ready: list = []
         self._first_frame_out = False
-        self._wanted_mode: str | None = None  # the screen the last screen key named (action_switch)
-        self._switching = False
+        self.switcher = ScreenSwitcher(self)
         self._after_first_frame: list = []
         self._save_timer = None
         self._save_error_shown = False
@@ -237,29 +237,10 @@ class CaltermApp(App):
 
     # --- actions shared by every screen -------------------------------------------------------
     def action_switch(self, mode: str) -> None:
-        """Go to ``mode``'s screen. A burst of screen keys lands on the last one, through one switch
-        at a time: each key only names the screen wanted, and a switch starts when the one before it
-        has mounted its screen. Switching on every key (410,690 typed with nothing focused: six
-        switches, four screens mounting at once) left the terminal showing the Points screen for
-        good while the app was on Gain: no frame was drawn again, not even after a resize."""
-        if mode not in self.MODES or (not self._switching and mode == self.current_mode):
-            return
-        self._wanted_mode = mode
-        self.session.screen = mode
-        self.changed("", debounce=True)
-        if not self._switching:
-            self._switching = True
-            self.run_worker(self._switch_to_wanted(), group="switch-screen")
-
-    async def _switch_to_wanted(self) -> None:
-        try:
-            while self._wanted_mode != self.current_mode:
-                await self.switch_mode(self._wanted_mode)  # returns once its screen is mounted
-        finally:
-            self._switching = False
-        # Textual holds a switch's frames back for 50 ms (delay_update); in a burst of screen keys
-        # the last screen's frame can be lost and the terminal go on showing an earlier screen
-        self.set_timer(0.1, lambda: self.screen.refresh(layout=True))
+        """Go to ``mode``'s screen; a burst of screen keys lands on the last one (ScreenSwitcher)."""
+        if mode in self.MODES and self.switcher.request(mode):
+            self.session.screen = mode
+            self.changed("", debounce=True)
 
     def action_screen_key(self, mode: str, modifier: bool = False) -> None:
         """A screen key: never under a dialog, and a bare digit never while a text field has focus
@@ -272,8 +253,7 @@ class CaltermApp(App):
         if isinstance(self.screen, ModalScreen):
             raise SkipAction()
         modes = list(self.MODES)
-        current = self._wanted_mode if self._switching else self.current_mode  # where a burst of ] goes
-        here = modes.index(current) if current in modes else 0
+        here = modes.index(self.switcher.target) if self.switcher.target in modes else 0
         self.action_switch(modes[(here + step) % len(modes)])
 
     def action_focus_next(self) -> None:
@@ -391,9 +371,9 @@ class CaltermApp(App):
         yield from super().get_system_commands(screen)
 
     async def _run_command(self, command) -> None:
-        if command.mode is not None and self.current_mode != command.mode:
+        if command.mode is not None and self.switcher.target != command.mode:
             self.session.screen = command.mode
-            await self.switch_mode(command.mode)
+            await self.switcher.go(command.mode)
         await self.run_action(command.action)
 
 
