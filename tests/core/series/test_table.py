@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def test_a_summary_reads_back_to_the_same_result():
     """What the app keeps in its session (the summary, through JSON) is the result it came from."""
@@ -15,3 +17,11 @@ def test_a_summary_reads_back_to_the_same_result():
     result = SeriesResult(rows, [("/run/bad.tif", "unreadable")], True, "cancelled")
     back = SeriesResult.from_summary(json.loads(json.dumps(result.summary())))
     assert back == result
+    # a non-finite number is null in the session's JSON (plain_json) and comes back as NaN
+    from dataclasses import replace
+
+    from calterm.core.common.jsonable import plain_json
+
+    odd = SeriesResult([replace(rows[0], rms_2th_deg=float("nan"))])
+    again = SeriesResult.from_summary(json.loads(json.dumps(plain_json(odd.summary()))))
+    assert math.isnan(again.rows[0].rms_2th_deg) and again.rows[0].dist_mm == rows[0].dist_mm

@@ -10,10 +10,11 @@ ends the loop between two steps; the rows so far are the result.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -59,6 +60,9 @@ COLUMNS = ("index", "image", "time_s", "dist_mm", "center_x", "center_y", "rot1"
            "rms_2th_deg", "n_points", "verdict", "method", "seconds", "flags", "reason")
 
 
+_FLOATS = {f.name for f in fields(DriftRow) if f.type == "float"}
+
+
 @dataclass
 class SeriesResult:
     rows: list[DriftRow] = field(default_factory=list)
@@ -77,7 +81,10 @@ class SeriesResult:
     def from_summary(cls, doc: dict) -> SeriesResult:
         """The result back from its :meth:`summary` (a JSON drift table, or the app's saved session):
         a resumed app shows and writes the rows of a series it ran before, without running it again."""
-        rows = [DriftRow(**{**{k: row[k] for k in COLUMNS if k in row}, "flags": tuple(row.get("flags", ()))})
+        def value(k, v):  # JSON holds a non-finite number as null (plain_json)
+            return math.nan if v is None and k in _FLOATS else v
+
+        rows = [DriftRow(**{**{k: value(k, row[k]) for k in COLUMNS if k in row}, "flags": tuple(row.get("flags", ()))})
                 for row in doc.get("rows", ())]
         skipped = [(s["image"], s["reason"]) for s in doc.get("skipped_files", ())]
         return cls(rows, skipped, bool(doc.get("cancelled", False)), str(doc.get("stop_reason", "")))
