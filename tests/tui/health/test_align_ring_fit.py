@@ -4,27 +4,15 @@ and the CrystFEL geometry written from the screen (the same core call as ``calte
 from __future__ import annotations
 
 import asyncio
-import math
 
 import numpy as np
 
-from calterm.core.common.geometry import PoniGeometry, poni_text
-from calterm.core.simulate.panels import render_panels
-from calterm.core.simulate.powder import SyntheticCase, make_detector
+from calterm.core.common.geometry import PoniGeometry
 
 P = 100e-6
 
 
-def test_the_ring_fit_on_the_align_screen(tui, isolated_home):
-    from calterm.core.common.panel_layouts import quadrants
-
-    det = make_detector(SyntheticCase(None, "CeO2", PoniGeometry(0.1, 0, 0), shape=(256, 256), pixel_size_um=100))
-    geo = PoniGeometry(0.05, 131.2 * P, 125.3 * P, math.radians(1.2), math.radians(0.9), 0.0, 0.5e-10)
-    truth = {"top-right": (1.5, -0.8)}
-    image = render_panels(geo, det, "CeO2", quadrants(det.shape), truth, resolution_deg=0.12, seed=2)
-    np.save(isolated_home / "powder.npy", image)
-    (isolated_home / "calib.poni").write_text(poni_text(geo, det))
-
+def test_the_ring_fit_on_the_align_screen(tui, isolated_home, quadrant_powder):
     async def go():
         app = tui.open_app([str(isolated_home / "powder.npy"), "--calibrant", "CeO2"])
         async with app.run_test(size=(80, 24)) as pilot:

@@ -6,27 +6,9 @@ forth changes the field's text and label, never the table or the value kept."""
 from __future__ import annotations
 
 import asyncio
-import math
-
-import numpy as np
-
-from calterm.core.common.geometry import PoniGeometry, poni_text
-from calterm.core.simulate.panels import render_panels
-from calterm.core.simulate.powder import SyntheticCase, make_detector
-
-P = 100e-6
 
 
-def test_align_wavelength_typed_in_metres_and_pixels_kept_across_the_toggle(tui, isolated_home):
-    from calterm.core.common.panel_layouts import quadrants
-
-    det = make_detector(SyntheticCase(None, "CeO2", PoniGeometry(0.1, 0, 0), shape=(256, 256), pixel_size_um=100))
-    geo = PoniGeometry(0.05, 131.2 * P, 125.3 * P, math.radians(1.2), math.radians(0.9), 0.0, 0.5e-10)
-    image = render_panels(geo, det, "CeO2", quadrants(det.shape), {"top-right": (1.5, -0.8)}, resolution_deg=0.12,
-                          seed=2)
-    np.save(isolated_home / "powder.npy", image)
-    (isolated_home / "calib.poni").write_text(poni_text(geo, det))
-
+def test_align_wavelength_typed_in_metres_and_pixels_kept_across_the_toggle(tui, isolated_home, quadrant_powder):
     async def toggle(app, pilot, units):
         app.set_focus(None)
         await pilot.press("u")
