@@ -48,7 +48,7 @@ def parse_travel(text: str | None, images: list[str], frame: int = 0) -> tuple[f
         for path in images:
             d = header_facts(path, frame).distance_mm
             if d is None:
-                raise InputError(f"--travel header: {path} states no distance in its header")
+                raise InputError(f"--travel: header: {path} states no distance in its header")
             distances.append(d)
         return tuple((d - distances[0]) * 1e-3 for d in distances)
     parts = value.split(",")

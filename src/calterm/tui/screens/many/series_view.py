@@ -24,7 +24,6 @@ def columns(units: str = MM) -> tuple[str, ...]:
             "verdict", "path", "flags")
 
 
-
 class DriftRowArrived(Message):
     """One image of a running series was recalibrated (posted from the worker, one per image)."""
 
