@@ -80,6 +80,25 @@ def test_roundtrip_is_exact(tmp_path):
     assert doc["request"]["calibrant"] == "LaB6" and doc["format"] == "calterm-session"
 
 
+def test_the_saved_text_is_the_whole_document_encoded_with_the_result_spliced_in_once():
+    """A save re-used the result's encoded text (it is nearly all of the document): the text must be
+    what encoding the whole document gives, with and without a result, and stay so when a later save
+    changes everything but the result."""
+    from dataclasses import replace
+
+    from calterm.tui.session_file import dumps, result_json, session_to_dict
+
+    s = _session()
+    assert dumps(s) == json.dumps(session_to_dict(s), allow_nan=False) + "\n"
+    assert result_json(s.result) is result_json(s.result)  # encoded once
+    later = replace(s, ring=7, cursor_xy=(1.0, 2.0))
+    assert dumps(later) == json.dumps(session_to_dict(later), allow_nan=False) + "\n"
+    assert json.loads(dumps(later))["ring"] == 7
+    empty = replace(s, result=None)
+    assert dumps(empty) == json.dumps(session_to_dict(empty), allow_nan=False) + "\n"
+    assert json.loads(dumps(empty))["result"] is None
+
+
 def test_default_location_follows_calterm_home(tmp_path):
     s = _session()
     path = save_session(s)
