@@ -91,12 +91,23 @@ def test_the_saved_text_is_the_whole_document_encoded_with_the_result_spliced_in
     s = _session()
     assert dumps(s) == json.dumps(session_to_dict(s), allow_nan=False) + "\n"
     assert result_json(s.result) is result_json(s.result)  # encoded once
+    assert result_json(s.result) == json.dumps(session_to_dict(s)["result"], allow_nan=False)
     later = replace(s, ring=7, cursor_xy=(1.0, 2.0))
     assert dumps(later) == json.dumps(session_to_dict(later), allow_nan=False) + "\n"
     assert json.loads(dumps(later))["ring"] == 7
     empty = replace(s, result=None)
     assert dumps(empty) == json.dumps(session_to_dict(empty), allow_nan=False) + "\n"
     assert json.loads(dumps(empty))["result"] is None
+
+
+def test_a_result_with_long_lists_is_encoded_in_parts_to_the_same_text(monkeypatch):
+    """The encoder's short calls (lists cut at CHUNK items) give json.dumps's text exactly."""
+    from calterm.tui import session_file
+
+    monkeypatch.setattr(session_file, "CHUNK", 3)  # the demo's 9,400 points at 1000 a call, in small
+    doc = {"a": list(range(10)), "b": {"c": [0.1 * i for i in range(7)], "d": [], "e": [[1, 2]] * 5},
+           "f": "x", "g": None, "h": [1, 2, 3]}
+    assert session_file._encode_in_parts(doc) == json.dumps(doc, allow_nan=False)
 
 
 def test_default_location_follows_calterm_home(tmp_path):

@@ -391,4 +391,6 @@ def _calibrate(request, ctx):
         from calterm.errors import ComputationError
 
         raise ComputationError(f"the calibration engine is not available ({exc})") from exc
-    return calibrate(request, ctx)
+    from calterm.tui.session_file import prepare_result
+
+    return prepare_result(calibrate(request, ctx))  # its saved text made here, not on the event loop

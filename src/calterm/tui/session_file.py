@@ -94,11 +94,33 @@ def result_to_dict(r: CalibrationResult) -> dict:
 
 def result_json(r: CalibrationResult) -> str:
     """The result's document as JSON text, encoded once per result: encoding the demo's 9,400
-    points took 20-30 ms, paid on every key press after a calibration when the session was saved."""
+    points took 20-30 ms, paid on every key press after a calibration when the session was saved.
+    A job calls it in its thread (:func:`prepare_result`), so the first save after it is cheap too."""
     doc, text = _result_entry(r)
     if not text:
-        text.append(json.dumps(doc, allow_nan=False))
+        text.append(_encode_in_parts(doc))
     return text[0]
+
+
+def prepare_result(r: CalibrationResult) -> CalibrationResult:
+    """Make the result's document and text now (in a job's thread), for the saves that follow."""
+    result_json(r)
+    return r
+
+
+CHUNK = 1000  # list items per json.dumps call: ~1 ms of C code that holds the GIL, then a switch point
+
+
+def _encode_in_parts(value) -> str:
+    """``json.dumps(value)``, the same text, encoded in short calls: json's C encoder holds the GIL
+    for a whole call (the demo result's point lists: 5-8 ms each, 30 ms in all), which from a job's
+    thread stopped the app's event loop for as long; between short calls it can run."""
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {_encode_in_parts(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list) and len(value) > CHUNK:
+        parts = (json.dumps(value[i:i + CHUNK], allow_nan=False)[1:-1] for i in range(0, len(value), CHUNK))
+        return "[" + ", ".join(parts) + "]"
+    return json.dumps(value, allow_nan=False)
 
 
 def _result_doc(r: CalibrationResult) -> dict:

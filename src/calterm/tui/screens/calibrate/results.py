@@ -319,9 +319,10 @@ class ResultsScreen(CaltermScreen):
 
         def refit_job(ctx):
             from calterm.core.calibrate.pipeline import refit
+            from calterm.tui.session_file import prepare_result
 
             ctx.report("refit without the deleted point", 0, 1)
-            return refit(with_detector(result, request), request, keep)
+            return prepare_result(refit(with_detector(result, request), request, keep))
 
         self._refit_drop = drop
         self.capp.jobs.start("Refit", refit_job, owner=self, kind="refit", key=request_key(request))
