@@ -28,6 +28,14 @@ class Cake:
     ring_tth_deg: np.ndarray
 
 
+# Bounding-box pixel splitting, by pyFAI's histogram engine. Its CSR engine (pyFAI's usual choice)
+# first builds a sparse matrix that pays off only when the same geometry integrates many images;
+# these run once per calibration, and building it held the GIL: on the demo (1043 x 981 px) the
+# pattern took 255 ms with the GIL held up to 59-68 ms at a time and the cake 410-430 ms with up to
+# 156-162 ms (the app's event loop stopped as long: benchmarks/tui_event_loop.py), against 146 ms
+# and 268 ms with no hold over 8 ms here; the intensities agree to 1.2e-7 (float32).
+METHOD = ("bbox", "histogram", "cython")
+
 _last: list = []  # (key, prepared image) of the last call: pattern then cake read the image once
 
 
@@ -60,7 +68,7 @@ def _rings_in(prep, lo: float, hi: float) -> np.ndarray:
 def pattern(result: CalibrationResult, request: CalibrationRequest, npt: int = 2000) -> Pattern:
     """Azimuthally integrated intensity against 2θ (degrees), masked pixels excluded."""
     prep, ai, mask = _inputs(result, request)
-    res = ai.integrate1d(prep.image.data, npt, unit="2th_deg", mask=mask, method=("bbox", "csr", "cython"))
+    res = ai.integrate1d(prep.image.data, npt, unit="2th_deg", mask=mask, method=METHOD)
     tth = np.asarray(res.radial)
     return Pattern(tth, np.asarray(res.intensity), _rings_in(prep, tth.min(), tth.max()))
 
@@ -69,7 +77,7 @@ def cake(result: CalibrationResult, request: CalibrationRequest, npt_tth: int = 
     """The image regridded to (χ, 2θ): straight vertical lines when the geometry is right."""
     prep, ai, mask = _inputs(result, request)
     res = ai.integrate2d(prep.image.data, npt_tth, npt_chi, unit="2th_deg", mask=mask,
-                         method=("bbox", "csr", "cython"))
+                         method=METHOD)
     tth = np.asarray(res.radial)
     return Cake(np.asarray(res.intensity), tth, np.asarray(res.azimuthal), _rings_in(prep, tth.min(), tth.max()))
 
