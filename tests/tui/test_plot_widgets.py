@@ -70,7 +70,7 @@ def make(kind: str):
     else:
         w = CakePlot(id="plot", title="cake")
         w.show(rng.uniform(0, 100, (360, 500)), markers=[4.1, 5.8, 7.1], extent=(0.035, 35.04), units="°",
-               log=True, square=False)
+               log=True, square=False, chi_extent=(-180.0, 180.0))
     return w
 
 
@@ -99,6 +99,14 @@ def test_each_plot_fills_the_terminal_with_unmerged_ticks(kind, width):
             if isinstance(widget, CakePlot):
                 assert widget.ticks is not None and len(widget.ticks.values) >= 3
                 assert lines[-2].strip("│ ").split() == list(widget.ticks.labels)
+                # χ down the left edge (main: no χ labels at all): every 90°, at its row
+                rows = lines[2:-2]  # under the border and the ring marks, above the 2θ axis
+                chi = {i: line[1:5].strip() for i, line in enumerate(rows) if line[1:5].strip()}
+                assert list(chi.values()) == ["-180", "-90", "0", "90", "180"], chi
+                n = len(rows)
+                for row, label in chi.items():
+                    centre = -180 + 360 * (row + 0.5) / n
+                    assert abs(centre - float(label)) <= 360 / n, (row, label, n)
                 return
             xt, yt = widget.ticks
             xs, ys = axis_words(lines)

@@ -51,7 +51,7 @@ def plot_title(view: str) -> re.Pattern:
     if view == "pattern":
         return re.compile(r"^\s*pattern, log10 I", re.M)
     if view == "cake":
-        return re.compile(r"╭─ cake: χ ↓ 2θ", re.M)
+        return re.compile(r"╭─ cake: χ \(°\) ↓ 2θ", re.M)
     return re.compile(rf"^\s*{re.escape(view)}\b[^\n]* by iteration", re.M)  # cost, then each free parameter
 
 

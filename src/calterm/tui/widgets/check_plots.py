@@ -55,6 +55,13 @@ def tab_line(views: list[str], view: str) -> Text:
     return text
 
 
+def _edges(centres) -> tuple[float, float]:
+    """The outer edges of evenly spaced bin centres (pyFAI gives the cake's χ as centres)."""
+    c = np.asarray(centres, float)
+    half = (c[-1] - c[0]) / (2 * (c.size - 1)) if c.size > 1 else 0.5
+    return float(c[0] - half), float(c[-1] + half)
+
+
 class CheckPlots(Vertical):
     DEFAULT_CSS = """
     CheckPlots { height: 1fr; }
@@ -101,8 +108,9 @@ class CheckPlots(Vertical):
         wander = f"; rings wander {np.radians(max(spreads)) * 1e3:.2f} mrad over χ" if spreads else ""
         empty = np.asarray(cake.intensity) == 0  # pyFAI's value for a (χ, 2θ) bin no pixel reaches
         self.query_one(CakePlot).show(np.where(empty, np.nan, cake.intensity), markers=cake.ring_tth_deg,
-                                      title=f"cake: χ ↓ 2θ (°) →, log I; ▼ rings{wander}",
+                                      title=f"cake: χ (°) ↓ 2θ (°) →, log I; ▼ rings{wander}",
                                       extent=(float(cake.tth_deg[0]), float(cake.tth_deg[-1])), units="°",
+                                      chi_extent=_edges(cake.chi_deg),
                                       reduce="max", log=True, square=False, percentiles=(25.0, 99.5))
 
     def show_history(self, history, sigma: dict | None = None) -> None:

@@ -87,12 +87,17 @@ class DensityMap(Widget):
     def grid_size(self) -> tuple[int, int]:
         """(rows, cols) of the map inside the widget, keeping pixels square when asked."""
         assert self.data is not None
-        width, height = max(self.size.width, 1), max(self.size.height - (2 if self.extent else 0), 1)
+        width = max(self.size.width - self.left_gutter(), 1)
+        height = max(self.size.height - (2 if self.extent else 0), 1)
         h, w = self.data.shape
         if not self.square:
             return min(height, h), min(width, w)
         step = max(w / width, h / (2 * height), 1e-9)  # a cell is about twice as tall as wide
         return max(1, min(height, round(h / (2 * step)))), max(1, min(width, round(w / step)))
+
+    def left_gutter(self) -> int:
+        """Columns left of the map for a y axis (none here; the cake labels χ there)."""
+        return 0
 
     def cells(self) -> np.ndarray:
         """The ramp index of every cell (-1: no data), as drawn."""
