@@ -110,11 +110,16 @@ def test_checkboxes_read_checked_and_unchecked_without_colour(tui):
             await pilot.pause(0.2)
             assert "dist" in app.session.request.constraints.fixed
             assert box.render().plain.startswith("[x]")
-            for key in ("7", "8"):  # the tool screens' boxes too
+            for key in ("7", "8", "0"):  # the tool screens' boxes too, as the terminal shows them
                 await pilot.press(key)
                 await pilot.pause(0.3)
+                strips = app.screen._compositor.render_strips()
                 for other in app.screen.query("Checkbox"):
                     assert isinstance(other, Checkbox) and other.render().plain[:3] in ("[x]", "[ ]")
+                    r = other.region
+                    if r.width and r.height:  # on screen (main: the dark screen's "Sample std" box read "[ …")
+                        cells = strips[r.y].text[r.x:r.x + r.width]
+                        assert cells[:3] in ("[x]", "[ ]") and "…" not in cells, (key, other.id, cells)
             await tui.settle(app, pilot)
 
     asyncio.run(go())

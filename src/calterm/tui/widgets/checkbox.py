@@ -22,3 +22,10 @@ class Checkbox(TextualCheckbox):
     def _button(self) -> Content:
         style = self.get_visual_style("toggle--button")
         return Content.assemble(("[x]" if self.value else "[ ]", style))
+
+    def render(self) -> Content:
+        """The box alone when there is no label. Textual pads even an empty label to two spaces
+        but counts none in the width, so a form's label-less box showed as ``[ …``."""
+        if not self._label:
+            return self._button
+        return super().render()
