@@ -65,3 +65,43 @@ def test_the_centre_offered_is_in_image_pixels_whatever_the_orientation():
     row, col = np.unravel_index(np.argmin(r), r.shape)
     x, y = (float(v) for v in offered.split(","))
     assert abs(x - col) <= 0.5 and abs(y - row) <= 0.5, (offered, col, row)
+
+
+def test_a_resumed_sessions_calibration_aligns_without_a_poni_file(tui, isolated_home, quadrant_powder):
+    """Align with no PONI uses the session's result; a resumed session keeps its detector as data
+    (rebuilt where needed), and the screen handed align() the result's empty detector (main: "internal
+    error: TypeError: unsupported operand type(s) for *: 'NoneType' and 'NoneType'")."""
+    from calterm.core.calibrate.model import CalibrationRequest
+    from calterm.core.calibrate.pipeline import calibrate
+    from calterm.tui.session import Session, request_key
+    from calterm.tui.session_file import save_session
+
+    image, _ = quadrant_powder
+    request = CalibrationRequest(str(image), "CeO2", 0.5e-10, pixel_size_um=100.0, distance_mm=50.0,
+                                 center_xy=(125.0, 131.0))
+    result = calibrate(request)
+    assert abs(result.geometry.dist - 0.05) < 2e-4
+    session = Session(request=request)
+    session.set_result(result, request_key(request))
+    session_file = save_session(session, isolated_home / "s.json")
+
+    async def go():
+        app = tui.open_app(["--resume", "--session", str(session_file)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            assert app.session.result is not None and app.session.result.detector is None  # as resumed
+            await pilot.press("9")
+            await tui.settle(app, pilot)
+            screen = app.screen
+            assert screen.query_one("#f-poni").value == ""
+            screen.set_focus(None)
+            await pilot.press("r")
+            await tui.settle(app, pilot, timeout=180)
+            assert app.jobs.finished[0].status == "done", app.jobs.finished[0].message
+            run = screen.aligned["run"]
+            assert run.method == "ring fit"
+            moved = next(p for p in run.fit.panels if p.name == "top-right")
+            assert moved.significant
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())

@@ -93,9 +93,23 @@ class AlignScreen(ToolScreen):
         return f.default
 
     def _calibration(self):
-        """The session's calibration result (geometry, detector), used when no PONI file is named."""
-        r = self.session.result
-        return (r.geometry, r.detector) if r is not None else None
+        """The session's calibration result, used when no PONI file is named (None: none)."""
+        return self.session.result
+
+    def _calibration_job_inputs(self):
+        """A function for the job's thread giving (geometry, detector) of the session's result: a
+        resumed result keeps its detector as data, rebuilt there (pyFAI's import stays off the loop)."""
+        result, request = self.session.result, self.session.effective_request()
+        if result is None:
+            return lambda: None
+
+        def rebuilt():
+            from calterm.core.calibrate.result_detector import with_result_detector
+
+            full = with_result_detector(result, request)
+            return full.geometry, full.detector
+
+        return rebuilt
 
     # --- run ----------------------------------------------------------------------------------
     def _request(self, v: dict, outputs: bool = False):
@@ -112,10 +126,10 @@ class AlignScreen(ToolScreen):
         request = self.parse(self._request)
         if request is None:
             return
-        calibration = None if request.sources.poni else self._calibration()
+        calibration = (lambda: None) if request.sources.poni else self._calibration_job_inputs()
 
         def job(ctx):
-            return align(request, ctx, calibration)
+            return align(request, ctx, calibration())
 
         self.query_one("#align-summary", Static).update("aligning… (esc cancels)")
         self.capp.jobs.start("Align panels", job, on_done=self._done,
