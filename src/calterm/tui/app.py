@@ -33,6 +33,7 @@ from textual.screen import ModalScreen
 from textual.signal import Signal
 
 from calterm.tui.commands import COMMANDS, screen_commands
+from calterm.tui.gc_freeze import CHECK_EVERY_S, freeze_if_imported
 from calterm.tui.preview_data import ImageCache
 from calterm.tui.screen_switch import ScreenSwitcher
 from calterm.tui.session import Session, request_key
@@ -159,6 +160,8 @@ class CaltermApp(App):
 
     def _first_frame(self) -> None:
         self._first_frame_out = True
+        freeze_if_imported()  # start-up's modules, then whatever later imports load (gc_freeze)
+        self.set_interval(CHECK_EVERY_S, freeze_if_imported)
         pending, self._after_first_frame = self._after_first_frame, []
         for callback in pending:
             callback()
