@@ -31,7 +31,9 @@ def test_cursor_zoom_typed_points_delete_clear(tui):
             await pilot.press("2")
             await tui.settle(app, pilot)
             screen = app.screen
-            x0, y0 = app.session.cursor_xy
+            assert app.session.cursor_xy is None  # at its start (the typed centre): not placed yet
+            x0, y0 = screen._cursor()
+            assert (x0, y0) == tuple(app.session.request.center_xy)
             await pilot.press("right", "right", "down")
             x1, y1 = app.session.cursor_xy
             step = screen.query_one("#preview").pixels_per_dot()

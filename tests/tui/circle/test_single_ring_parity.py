@@ -119,6 +119,37 @@ def test_find_ring_key_button_and_seeds(tui, ring_image):
     asyncio.run(go())
 
 
+def test_a_cursor_the_user_never_placed_is_no_seed(tui, ring_image):
+    """The points screen shows its cursor at a start position (the typed centre, else the image's
+    middle); ``a`` on screen 6 took that position as a seed and fitted a "ring" through it (main, on
+    the demo: r≈27 px, RMS 4.8 px, where no ring is). Until the user moves or places the cursor,
+    ``a`` finds the most prominent ring, as ``calterm circle IMAGE`` does."""
+    image = load_image(str(ring_image))
+    cli = fit_ring(working_image(image.data, image.invalid))
+
+    async def go():
+        app = tui.open_app([str(ring_image), "--center", f"{CENTER[0] + 20:.1f},{CENTER[1] - 15:.1f}"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            await pilot.press("2")  # the points screen: its cursor at the typed centre
+            await tui.settle(app, pilot)
+            assert "cursor 275.3, 246.7" in tui.screen_text(app)
+            await _open_circle_screen(tui, app, pilot)
+            await pilot.press("a")
+            await tui.settle(app, pilot)
+            fit = app.session.circle_result
+            assert fit is not None, _why(app)
+            assert fit["seed"] is None
+            assert (*fit["center"], fit["radius"]) == pytest.approx(cli.circle, abs=1e-9)
+            assert _shown_circle(tui.screen_text(app)) == pytest.approx((*CENTER, R_OUTER), abs=TOL_PX)
+            # moved by the user, the cursor seeds: one step right of the start is still "placed"
+            await pilot.press("right")
+            await pilot.pause(0.1)
+            assert app.session.cursor_xy is not None
+
+    asyncio.run(go())
+
+
 def test_calibration_by_parameters_and_by_d(tui, ring_image):
     """E, distance and pixel size typed: the ring's d in Å; d typed instead: the distance in mm;
     both: the d field is refused in one line."""

@@ -104,16 +104,8 @@ class PointsScreen(CaltermScreen):
             self.call_after_refresh(self._draw)
 
     def _cursor(self) -> tuple[float, float]:
-        s = self.session
-        if s.cursor_xy is None:
-            image = self.query_one("#preview", ImagePreview).image
-            if s.request.center_xy is not None:
-                s.cursor_xy = tuple(s.request.center_xy)
-            elif image is not None:
-                s.cursor_xy = ((image.shape[1] - 1) / 2, (image.shape[0] - 1) / 2)
-            else:
-                return (0.0, 0.0)
-        return s.cursor_xy  # type: ignore[return-value]
+        image = self.query_one("#preview", ImagePreview).image
+        return self.session.cursor_or_start(None if image is None else image.shape) or (0.0, 0.0)
 
     def _draw(self) -> None:
         s = self.session

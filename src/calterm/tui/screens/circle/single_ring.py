@@ -198,7 +198,7 @@ class CircleScreen(CaltermScreen):
                     f"cursor {self._cursor_text()}")
         self.query_one("#circle-summary", Static).update(text)
         preview = self.query_one("#circle-preview", ImagePreview)
-        preview.show(points=[(p.x, p.y, p.ring) for p in s.circle_points], cursor=s.cursor_xy or (0.0, 0.0),
+        preview.show(points=[(p.x, p.y, p.ring) for p in s.circle_points], cursor=self._cursor() or (0.0, 0.0),
                      marked=tuple(fit["center"]) if fit else ())
 
     def _fill_points(self, fit: dict) -> None:
@@ -249,8 +249,13 @@ class CircleScreen(CaltermScreen):
             told.append(f"pixel from {fit.get('pixel_from') or 'the detector'}")
         return [*scale_lines(cal), *(["(" + ", ".join(told) + ")"] if told else [])] if cal else []
 
+    def _cursor(self) -> tuple[float, float] | None:
+        """The cursor, or where it starts (not a seed until the user moves or places it)."""
+        image = self.query_one("#circle-preview", ImagePreview).image
+        return self.session.cursor_or_start(None if image is None else image.shape)
+
     def _cursor_text(self) -> str:
-        c = self.session.cursor_xy
+        c = self._cursor()
         return "-" if c is None else f"{c[0]:.1f}, {c[1]:.1f}"
 
     # --- points -------------------------------------------------------------------------------------
@@ -259,7 +264,7 @@ class CircleScreen(CaltermScreen):
         image = preview.image
         if image is None:
             return
-        x, y = self.session.cursor_xy or ((image.shape[1] - 1) / 2, (image.shape[0] - 1) / 2)
+        x, y = self.session.cursor_or_start(image.shape)
         step = preview.pixels_per_dot()
         self.session.cursor_xy = (float(np.clip(x + dx * step, 0, image.shape[1] - 1)),
                                   float(np.clip(y + dy * step, 0, image.shape[0] - 1)))
@@ -272,9 +277,9 @@ class CircleScreen(CaltermScreen):
         self.capp.changed("points")
 
     def action_add_point(self) -> None:
-        if self.session.cursor_xy is not None:
-            x, y = self.session.cursor_xy
-            self._set_points([*self.session.circle_points, ControlPoint(x, y, 1)])
+        cursor = self._cursor()
+        if cursor is not None:
+            self._set_points([*self.session.circle_points, ControlPoint(*cursor, 1)])
 
     def on_image_preview_clicked(self, event: ImagePreview.Clicked) -> None:
         self.session.cursor_xy = (event.x, event.y)
