@@ -142,10 +142,20 @@ def test_a_cursor_the_user_never_placed_is_no_seed(tui, ring_image):
             assert fit["seed"] is None
             assert (*fit["center"], fit["radius"]) == pytest.approx(cli.circle, abs=1e-9)
             assert _shown_circle(tui.screen_text(app)) == pytest.approx((*CENTER, R_OUTER), abs=TOL_PX)
-            # moved by the user, the cursor seeds: one step right of the start is still "placed"
+            # placed by the user where no ring is (between none and the inner one), the cursor seeds a
+            # search that finds no ring: said so, and the most prominent ring kept (main: a circle of
+            # r≈60 px fitted through the noise, shown as the result)
+            app.screen.query_one("#circle-preview").focus()
             await pilot.press("right")
             await pilot.pause(0.1)
             assert app.session.cursor_xy is not None
+            app.session.cursor_xy = (CENTER[0] + 60.0, CENTER[1])
+            await pilot.press("a")
+            await tui.settle(app, pilot)
+            fit = app.session.circle_result
+            assert fit["seed"]["from"] == "the cursor" and not fit["seed"]["used"]
+            assert any(n.startswith("no ring at r≈60 px (the cursor)") for n in fit["notes"]), fit["notes"]
+            assert (*fit["center"], fit["radius"]) == pytest.approx(cli.circle, abs=1e-9)
 
     asyncio.run(go())
 
