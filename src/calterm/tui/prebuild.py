@@ -40,12 +40,22 @@ async def prebuild(app, mode: str, module: str) -> None:
     await asyncio.to_thread(guarded(importlib.import_module), module)  # numpy, the plots: in a thread
     while app.jobs.busy:
         await asyncio.sleep(WAIT_S)
-    if built(app, mode) or app._exit or app._closing:  # shown meanwhile, or the app is quitting
+    if app._exit or app._closing:  # the app is quitting
+        return
+    await build(app, mode)
+
+
+async def build(app: App, mode: str) -> None:
+    """Create ``mode``'s screen as Textual's first switch to it would, styles marked up to date.
+
+    Also the first step of every first switch (:mod:`calterm.tui.screen_switch`). Nothing when the
+    screen exists already."""
+    if built(app, mode):
         return
     mounted = app._init_mode(mode)  # the stylesheet is reparsed for the new screen, then it composes
     styled = app._css_update_count
     await mounted
     # only the shown screen was marked up to date by that reparse: left so, the switch would reparse
-    # and re-apply every style again (~0.1 s of the loop); a theme changed meanwhile bumped the app's
-    # count, and the switch then refreshes the styles as it should
+    # and re-apply every style of every screen again (~0.1 s of the loop); a theme changed meanwhile
+    # bumped the app's count, and the switch then refreshes the styles as it should
     app._screen_stacks[mode][0]._css_update_count = styled

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from calterm.tui.prebuild import build
+
 if TYPE_CHECKING:
     from textual.app import App
 
@@ -47,7 +49,9 @@ class ScreenSwitcher:
         app = self.app
         try:
             while self.wanted is not None and self.wanted != app.current_mode:
-                await app.switch_mode(self.wanted)  # returns once its screen is mounted
+                mode = self.wanted
+                await build(app, mode)  # a first visit: created with its styles marked current
+                await app.switch_mode(mode)  # returns once its screen is mounted
         finally:
             self.busy = False
         # Textual holds a switch's frames back for 50 ms (delay_update); in a burst of screen keys
