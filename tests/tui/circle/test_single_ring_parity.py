@@ -365,3 +365,38 @@ def test_typed_fields_survive_a_killed_terminal(tui, ring_image, tmp_path):
             assert f"d {d:.4f} Å" in tui.screen_text(app)
 
     asyncio.run(resume())
+
+
+def test_the_calibrant_ring_a_distance_assumes_is_said_and_another_is_named_by_its_d(tui, ring_image):
+    """With a calibrant on screen 1 and no scale typed, the distance shown is the one that holds if
+    the ring is the calibrant's ring 1 (the CLI's choice): one ring cannot say which it is. Here the
+    most prominent ring is the 40 Å one, not AgBh's first (58.38 Å): the line said "(AgBh ring 1)"
+    as if known (main); it now says the assumption and which field names another ring, and d typed
+    there gives the true distance."""
+
+    async def go():
+        app = tui.open_app([str(ring_image), "--calibrant", "AgBh"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await tui.settle(app, pilot)
+            app.update_request(pixel_size_um=100.0, wavelength_m=0.8e-10)
+            await _open_circle_screen(tui, app, pilot)
+            await pilot.press("a")
+            await tui.settle(app, pilot)
+            fit = app.session.circle_result
+            assert fit is not None, _why(app)
+            assert fit["radius"] == pytest.approx(R_OUTER, abs=TOL_PX)
+            await pilot.click("#--content-tab-circle-tab-scale")
+            await pilot.pause(0.2)
+            text = tui.screen_text(app)  # the side panel's line wraps beside the image
+            shown = re.search(r"distance ([0-9.]+) mm if it is AgBh\s", text)
+            assert shown and "else type its d Å" in text, text
+            assumed = distance_mm(fit["radius"], 5.838, 0.8, 100.0)  # AgBh ring 1's d, in nm
+            assert float(shown[1]) == pytest.approx(assumed, abs=0.05)
+            assert abs(float(shown[1]) - CASE.distance_mm) > 100  # wrong for this ring, as said
+            await _type(pilot, app, "#circle-f-d_spacing_A", "40")
+            await pilot.pause(0.2)
+            dist = re.search(r"distance ([0-9.]+) ± ([0-9.]+) mm", tui.screen_text(app))
+            assert dist, tui.screen_text(app)
+            assert float(dist[1]) == pytest.approx(CASE.distance_mm, rel=TOL_PX / R_OUTER)
+
+    asyncio.run(go())

@@ -234,8 +234,10 @@ class CircleScreen(CaltermScreen):
             cal = fit.get("calibration")
             if cal and "distance_mm" in cal and "calibrant" in cal:
                 told = ", ".join(k.split("_")[0] for k in cal.get("from_header", {}))
-                return [f"distance [b]{cal['distance_mm']:.1f}[/b] mm ({cal['calibrant']} ring {cal['order']}"
-                        + (f"; {told} from header" if told else "") + ")",
+                # one ring cannot say which of the calibrant's it is: the distance holds only if it is
+                # this one (the CLI's choice), and the line says so and how to name another
+                return [f"distance [b]{cal['distance_mm']:.1f}[/b] mm if it is {cal['calibrant']} ring {cal['order']}",
+                        *([f"({told} from header)"] if told else []), "else type its d Å",
                         f"ring d-spacing {cal['d_spacing_nm'] * 10.0:.5f} Å"]
             return ["type dist mm (gives d) or d Å (gives the distance)"]
         pixel = inputs.pixel_size_um or fit.get("pixel_size_um")
