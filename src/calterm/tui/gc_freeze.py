@@ -11,7 +11,8 @@ passes were most of each gap (switches with a pass: 116-291 ms, of which the pas
 is called whenever modules were imported since the last call (checked once a second, from the
 app's loop): those are the long-lived objects; what was created meanwhile is frozen with them and
 freed by reference counting as usual, only cycles among it are kept. After it, the same first
-visits spent 16-78 ms in all collections (benchmarks/tui_event_loop.py, docs/benchmarks.md).
+visits spent 15-33 ms in all collections, against 17-257 ms (``benchmarks/tui_first_visit.py``
+with and without ``--no-freeze``, docs/benchmarks.md).
 """
 
 from __future__ import annotations
