@@ -26,8 +26,9 @@ GUTTER = 5  # "-180" and a space
 
 
 def chi_labels(chi0: float, chi1: float, rows: int) -> dict[int, str]:
-    """Row -> label of the χ values every 90° between the first and last rows' centres (χ grows
-    downwards), two rows apart at least (on a short map: fewer labels, never two touching)."""
+    """Row -> label of the χ values every 90° from the map's top edge ``chi0`` to its bottom edge
+    ``chi1`` (χ grows downwards; the bottom edge's value on the last row), two rows apart at least
+    (on a short map: fewer labels, never two touching)."""
     if rows < 1 or not chi1 > chi0:
         return {}
     out: dict[int, str] = {}
