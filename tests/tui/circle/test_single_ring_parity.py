@@ -388,8 +388,8 @@ def test_the_calibrant_ring_a_distance_assumes_is_said_and_another_is_named_by_i
             await pilot.click("#--content-tab-circle-tab-scale")
             await pilot.pause(0.2)
             text = tui.screen_text(app)  # the side panel's line wraps beside the image
-            shown = re.search(r"distance ([0-9.]+) mm if it is AgBh\s", text)
-            assert shown and "else type its d Å" in text, text
+            shown = re.search(r"distance ([0-9.]+) mm if AgBh ring 1\s", text)
+            assert shown and "another ring: type its d Å" in text, text
             assumed = distance_mm(fit["radius"], 5.838, 0.8, 100.0)  # AgBh ring 1's d, in nm
             assert float(shown[1]) == pytest.approx(assumed, abs=0.05)
             assert abs(float(shown[1]) - CASE.distance_mm) > 100  # wrong for this ring, as said

@@ -189,8 +189,9 @@ class CircleScreen(CaltermScreen):
             seed = fit.get("seed") or {}
             if seed.get("used"):
                 text += f"\nthe ring at r≈{seed['radius_px']:.0f} px ({seed['from']})"
-            if scale:  # the scale's first line; both lines of a distance from screen 1's calibrant
-                text += "\n" + "\n".join(scale[:2] if scale[-1].startswith("ring d-spacing") else scale[:1])
+            if scale:  # the scale's first line; a distance from screen 1's calibrant down to its ring's d
+                ends = [i for i, line in enumerate(scale) if line.startswith("ring d-spacing")]
+                text += "\n" + "\n".join(scale[:ends[0] + 1] if ends else scale[:1])
             for note in fit.get("notes") or []:
                 text += f"\n[i]{note}[/i]"
         else:
@@ -236,9 +237,10 @@ class CircleScreen(CaltermScreen):
                 told = ", ".join(k.split("_")[0] for k in cal.get("from_header", {}))
                 # one ring cannot say which of the calibrant's it is: the distance holds only if it is
                 # this one (the CLI's choice), and the line says so and how to name another
-                return [f"distance [b]{cal['distance_mm']:.1f}[/b] mm if it is {cal['calibrant']} ring {cal['order']}",
-                        *([f"({told} from header)"] if told else []), "else type its d Å",
-                        f"ring d-spacing {cal['d_spacing_nm'] * 10.0:.5f} Å"]
+                # (the hint last: the summary beside the image shows the first lines only)
+                return [f"distance [b]{cal['distance_mm']:.1f}[/b] mm if {cal['calibrant']} ring {cal['order']}",
+                        *([f"({told} from header)"] if told else []),
+                        f"ring d-spacing {cal['d_spacing_nm'] * 10.0:.5f} Å", "another ring: type its d Å"]
             return ["type dist mm (gives d) or d Å (gives the distance)"]
         pixel = inputs.pixel_size_um or fit.get("pixel_size_um")
         try:
