@@ -84,7 +84,7 @@ def find_ring(job: CircleJob, images, ctx: JobContext) -> dict:
             note = f"no ring at r≈{seed:.0f} px ({source}): kept the most prominent ring ({exc})"
         else:
             limit = options.search_px * NO_RING_RMS_SHARE
-            if seeded.ring_rms > limit:
+            if not seeded.ring_rms <= limit:  # NaN too: no ring peaks found at all
                 note = (f"no ring at r≈{seed:.0f} px ({source}): the peaks found around it scatter by "
                         f"{seeded.ring_rms:.1f} px RMS (a ring's stay under {limit:.1f} px); kept the most "
                         "prominent ring")
