@@ -96,21 +96,6 @@ class AlignScreen(ToolScreen):
         """The session's calibration result, used when no PONI file is named (None: none)."""
         return self.session.result
 
-    def _calibration_job_inputs(self):
-        """A function for the job's thread giving (geometry, detector) of the session's result: a
-        resumed result keeps its detector as data, rebuilt there (pyFAI's import stays off the loop)."""
-        result, request = self.session.result, self.session.effective_request()
-        if result is None:
-            return lambda: None
-
-        def rebuilt():
-            from calterm.core.calibrate.result_detector import with_result_detector
-
-            full = with_result_detector(result, request)
-            return full.geometry, full.detector
-
-        return rebuilt
-
     # --- run ----------------------------------------------------------------------------------
     def _request(self, v: dict, outputs: bool = False):
         """The alignment to run (its outputs checked only when writing: ``r`` needs none)."""
@@ -126,10 +111,17 @@ class AlignScreen(ToolScreen):
         request = self.parse(self._request)
         if request is None:
             return
-        calibration = (lambda: None) if request.sources.poni else self._calibration_job_inputs()
+        result = None if request.sources.poni else self._calibration()
+        base = self.session.effective_request()
 
         def job(ctx):
-            return align(request, ctx, calibration())
+            calibration = None
+            if result is not None:  # a resumed result keeps its detector as data: rebuilt here, off the loop
+                from calterm.core.calibrate.result_detector import with_result_detector
+
+                full = with_result_detector(result, base)
+                calibration = (full.geometry, full.detector)
+            return align(request, ctx, calibration)
 
         self.query_one("#align-summary", Static).update("aligning… (esc cancels)")
         self.capp.jobs.start("Align panels", job, on_done=self._done,
